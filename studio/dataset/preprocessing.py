@@ -1,0 +1,79 @@
+"""The one preprocessing definition shared by training and the station.
+
+Stored in ``project.yaml`` under ``preprocessing``. Training, evaluation and
+the station all call ``Preprocessing.apply`` so what the model saw in
+training is exactly what it sees on the line.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+
+@dataclass
+class Preprocessing:
+    size: int = 224                      # square side the model sees, in pixels
+    roi: list[int] | None = None         # [x, y, w, h] crop before resizing
+    contrast: str = "none"               # "none" or "clahe"
+    normalize: str = "imagenet"          # "imagenet" or "none"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> "Preprocessing":
+        d = dict(d or {})
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        """Crop, contrast and resize: uint8 RGB, ``size`` x ``size`` x 3."""
+        img = to_rgb8(image)
+        if self.roi:
+            x, y, w, h = (int(v) for v in self.roi)
+            H, W = img.shape[:2]
+            x0, y0 = max(0, x), max(0, y)
+            x1, y1 = min(W, x + w), min(H, y + h)
+            if x1 > x0 and y1 > y0:
+                img = img[y0:y1, x0:x1]
+        if self.contrast == "clahe":
+            lab = cv2.cvtColor(img, cv2.COLOR_RGB2LAB)
+            clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+            lab[..., 0] = clahe.apply(lab[..., 0])
+            img = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+        if img.shape[0] != self.size or img.shape[1] != self.size:
+            img = cv2.resize(img, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        return img
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        """Model input: float32 CHW, normalised."""
+        img = self.prepare(image).astype(np.float32) / 255.0
+        if self.normalize == "imagenet":
+            img = (img - IMAGENET_MEAN) / IMAGENET_STD
+        return np.ascontiguousarray(img.transpose(2, 0, 1))
+
+    def apply_batch(self, images: list[np.ndarray]) -> np.ndarray:
+        return np.stack([self.apply(im) for im in images]).astype(np.float32)
+
+
+def to_rgb8(image: np.ndarray) -> np.ndarray:
+    """Any camera image (mono, RGB, RGBA, 16-bit) as uint8 RGB HxWx3."""
+    img = np.asarray(image)
+    if img.dtype != np.uint8:
+        if img.dtype == np.uint16:
+            img = (img >> 8).astype(np.uint8)
+        else:
+            img = np.clip(img, 0, 255).astype(np.uint8)
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+    if img.ndim == 3 and img.shape[2] == 1:
+        return cv2.cvtColor(img[..., 0], cv2.COLOR_GRAY2RGB)
+    if img.ndim == 3 and img.shape[2] == 4:
+        return np.ascontiguousarray(img[..., :3])
+    return img

@@ -1,0 +1,166 @@
+"""The project's images: files under ``images/`` and their records in ``dataset.json``.
+
+A record keeps where the image came from (capture metadata or import
+source), its split (``train`` / ``test``) and an optional ground-truth mask.
+The manifest is rewritten atomically on every change.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import cv2
+import numpy as np
+
+from studio.core.atomic import atomic_write_bytes, atomic_write_json
+from studio.core.errors import ProjectError, StudioError
+
+MANIFEST = "dataset.json"
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+
+
+@dataclass
+class ImageRecord:
+    id: str
+    file: str                       # relative to the project root
+    split: str = "train"            # "train" or "test"
+    source: str = "capture"         # "capture", "import:mvtec", "import:folders", ...
+    added: str = ""
+    mask: str | None = None         # relative path of a ground-truth mask, if any
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ImageRecord":
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def split_for(image_id: str, test_fraction: float, seed: int = 0) -> str:
+    """Deterministic split from the id, so re-imports never reshuffle."""
+    h = hashlib.sha1(f"{seed}:{image_id}".encode()).digest()
+    return "test" if int.from_bytes(h[:4], "big") / 2**32 < test_fraction else "train"
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image file as uint8 (mono HxW or RGB HxWx3); clear error if unreadable."""
+    path = Path(path)
+    data = np.fromfile(str(path), dtype=np.uint8) if path.exists() else None
+    if data is None:
+        raise StudioError("image file not found", file=path, hint="check the path")
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if img is None:
+        raise StudioError("cannot be decoded as an image (corrupt or not an image)", file=path,
+                          hint="re-export the file or remove it from the folder")
+    if img.dtype == np.uint16:
+        img = (img >> 8).astype(np.uint8)
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
+    elif img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return img
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    img = image
+    if img.ndim == 3 and img.shape[2] == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+    elif img.ndim == 3 and img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA)
+    ok, buf = cv2.imencode(".png", img)
+    if not ok:
+        raise StudioError("could not encode image as PNG")
+    return buf.tobytes()
+
+
+class Dataset:
+    def __init__(self, root: Path, test_fraction: float = 0.3, seed: int = 0):
+        self.root = Path(root)
+        self.test_fraction = test_fraction
+        self.seed = seed
+        self._lock = threading.RLock()
+        self._records: dict[str, ImageRecord] = {}
+        self._load()
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
+
+    def _load(self) -> None:
+        if not self.manifest_path.exists():
+            return
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            records = [ImageRecord.from_dict(r) for r in data["images"]]
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise ProjectError(f"image manifest is unreadable ({e})", file=self.manifest_path,
+                               hint="restore dataset.json from a backup; the image files are untouched") from None
+        self._records = {r.id: r for r in records}
+
+    def save(self) -> None:
+        with self._lock:
+            atomic_write_json(self.manifest_path,
+                              {"images": [asdict(r) for r in self._records.values()]})
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __iter__(self) -> Iterator[ImageRecord]:
+        return iter(list(self._records.values()))
+
+    def get(self, image_id: str) -> ImageRecord:
+        try:
+            return self._records[image_id]
+        except KeyError:
+            raise StudioError(f"no image with id '{image_id}' in this project") from None
+
+    def records(self, split: str | None = None) -> list[ImageRecord]:
+        return [r for r in self._records.values() if split is None or r.split == split]
+
+    def path(self, record: ImageRecord) -> Path:
+        return self.root / record.file
+
+    def load(self, record: ImageRecord) -> np.ndarray:
+        return read_image(self.path(record))
+
+    def load_mask(self, record: ImageRecord) -> np.ndarray | None:
+        if not record.mask:
+            return None
+        m = read_image(self.root / record.mask)
+        if m.ndim == 3:
+            m = m[..., 0]
+        return (m > 127).astype(np.uint8)
+
+    def _new_id(self, stem: str) -> str:
+        base = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem)[:60] or "img"
+        candidate, n = base, 1
+        while candidate in self._records:
+            n += 1
+            candidate = f"{base}_{n}"
+        return candidate
+
+    def add_image(self, image: np.ndarray, *, stem: str | None = None, split: str | None = None,
+                  source: str = "capture", meta: dict[str, Any] | None = None,
+                  mask: np.ndarray | None = None, save: bool = True) -> ImageRecord:
+        """Store ``image`` as PNG under ``images/`` and record it."""
+        with self._lock:
+            now = _dt.datetime.now()
+            image_id = self._new_id(stem or now.strftime("%Y%m%d-%H%M%S-%f"))
+            rel = f"images/{image_id}.png"
+            atomic_write_bytes(self.root / rel, encode_png(image))
+            mask_rel = None
+            if mask is not None:
+                mask_rel = f"masks/{image_id}.png"
+                atomic_write_bytes(self.root / mask_rel, encode_png(((mask > 0) * 255).astype(np.uint8)))
+            rec = ImageRecord(id=image_id, file=rel,
+                              split=split or split_for(image_id, self.test_fraction, self.seed),
+                              source=source, added=now.isoformat(timespec="seconds"),
+                              mask=mask_rel, meta=dict(meta or {}))
+            self._records[image_id] = rec
+            if save:
+                self.save()
+            return rec

@@ -1,0 +1,1 @@
+from studio.project.project import Project, check  # noqa: F401

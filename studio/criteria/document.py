@@ -15,7 +15,7 @@ import yaml
 
 from studio.core.atomic import atomic_write_yaml
 from studio.core.errors import ProjectError
-from studio.project.schema import Problem
+from studio.core.problems import Problem
 
 FILE_NAME = "criteria.yaml"
 

@@ -6,22 +6,11 @@ user fixes a broken project in one pass. ``migrate`` upgrades older
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from studio.core.problems import Problem  # noqa: F401  (re-exported)
 from typing import Any, Callable
 
 SCHEMA_VERSION = 1
 TASKS = ("anomaly", "classification")
-
-
-@dataclass
-class Problem:
-    file: str
-    field: str
-    message: str
-    hint: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: field '{self.field}': {self.message}\n  What to do: {self.hint}"
 
 
 # version N -> function that turns a version-N dict into version N+1

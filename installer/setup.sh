@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Set up Inspection Studio from a fresh clone: system libraries Qt needs,
+# a Python 3.11 virtual environment in .venv, and the studio itself.
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+# 1. System libraries Qt needs, even offscreen (EGL/GL, xkbcommon, fontconfig,
+#    D-Bus), and the X11/xcb ones for a real window on a desktop.
+QT_LIBS="libegl1 libgl1 libxkbcommon0 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0
+ libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
+ libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libx11-xcb1 libxrender1 libxi6 fonts-dejavu-core"
+if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  missing=""
+  for p in $QT_LIBS; do
+    dpkg -s "$p" >/dev/null 2>&1 || dpkg -s "${p}t64" >/dev/null 2>&1 || missing="$missing $p"
+  done
+  if [ -n "$missing" ]; then
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    say "installing system libraries for Qt:$missing"
+    $SUDO apt-get update -qq
+    # Newer Debian renamed some libraries (…t64); take whichever name exists.
+    install=""
+    for p in $missing; do
+      if apt-cache show "$p" >/dev/null 2>&1; then install="$install $p"
+      elif apt-cache show "${p}t64" >/dev/null 2>&1; then install="$install ${p}t64"
+      else say "note: no package $p here; skipping it"; fi
+    done
+    [ -z "$install" ] || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $install >/dev/null
+  fi
+else
+  say "not a Debian/Ubuntu system: make sure Qt 6's runtime libraries (EGL, GL, xkbcommon, fontconfig) are installed"
+fi
+
+# 2. Python 3.11 in .venv.
+PY="${PYTHON:-}"
+if [ -z "$PY" ]; then
+  for cand in python3.11 python3; do
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      PY="$cand"; break
+    fi
+  done
+fi
+[ -n "$PY" ] || { say "Python 3.11 is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv with $PY"
+  "$PY" -m venv .venv
+fi
+
+# 3. The studio and its dependencies, again only when pyproject.toml changed.
+stamp=.venv/.studio-installed
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "installing Inspection Studio and its dependencies into .venv (first time: several minutes)"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[dev]"
+  echo "$want" > "$stamp"
+fi
+say "ready"

@@ -1,0 +1,93 @@
+"""Train, evaluate, threshold and list models."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from studio.cli.main import emit
+
+
+def _parse_options(pairs: list[str]) -> dict:
+    from studio.core.errors import StudioError
+
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise StudioError(f"option '{pair}' is not KEY=VALUE", hint="write e.g. --option epochs=3")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from studio.core.task import TaskContext
+    from studio.project import Project
+
+    project = Project.open(args.project)
+    from studio.training.runner import run_training
+
+    task_name = args.task or project.task
+
+    def on_event(event: dict) -> None:
+        if args.json:
+            return
+        kind = event.get("event")
+        if kind == "status":
+            print(event.get("text", ""), file=sys.stderr, flush=True)
+        elif kind == "metric":
+            print(f"  {event['name']} step {event['step']}: {event['value']:.4g}", file=sys.stderr, flush=True)
+
+    result = run_training(project.root, task_name, _parse_options(args.option), on_event=on_event,
+                          task_ctx=TaskContext())
+    out = {k: result.get(k) for k in ("model_id", "task", "metrics", "seconds")}
+    emit(args, out, f"trained {out['model_id']} ({out['task']}) in {out['seconds']:.1f} s\n"
+                    f"metrics: {json.dumps(out['metrics'], default=str)}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from studio.evaluation.evaluate import evaluate
+    from studio.project import Project
+
+    project = Project.open(args.project)
+    result = evaluate(project, args.model)
+    summary = {k: v for k, v in result.items() if k not in ("curve", "scores")}
+    c = result["confusion"]
+
+    def fmt(v):
+        return "n/a" if v is None else f"{v:.3f}"
+
+    text = (f"model {result['model_id']}: {result['n']} test images, {result['n_defective']} defective\n"
+            f"image AUROC {fmt(result['image_auroc'])}, average precision {fmt(result['average_precision'])}\n"
+            f"at threshold {result['threshold']:.4g}: precision {fmt(result['precision'])}, "
+            f"recall {fmt(result['recall'])}\n"
+            f"confusion: tp {c['tp']}  fp {c['fp']}  tn {c['tn']}  fn {c['fn']}")
+    emit(args, {**summary, "scores": result.get("scores", [])} if args.json else summary, text)
+    return 0
+
+
+def cmd_threshold(args: argparse.Namespace) -> int:
+    from studio.evaluation.evaluate import set_threshold
+    from studio.inference.model import InspectionModel
+    from studio.project import Project
+
+    project = Project.open(args.project)
+    model_id = args.model or InspectionModel.load(project).model_id
+    card = set_threshold(project, model_id, args.value)
+    emit(args, {"model_id": model_id, "threshold": card["threshold"]},
+         f"{model_id}: threshold set to {card['threshold']:.4g}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from studio.inference.model import list_models
+    from studio.project import Project
+
+    cards = list_models(Project.open(args.project))
+    lines = [f"{c['model_id']}  {c['task']:<15} threshold {c.get('threshold', 0):.4g}" for c in cards]
+    emit(args, {"models": cards}, "\n".join(lines) or "no models yet: run 'studio train'")
+    return 0

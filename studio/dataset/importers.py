@@ -1,0 +1,143 @@
+"""Bring existing image sets into a project, labels included.
+
+Formats are registered by name (``IMPORTERS``). Every importer skips what it
+cannot read (a corrupt image, an unreadable mask), reports it in the
+``ImportReport`` and imports the rest.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from studio.core.errors import ImportProblem, StudioError
+from studio.core.registry import Registry
+from studio.core.task import TaskContext, null_task
+from studio.dataset.store import IMAGE_SUFFIXES, read_image
+
+if TYPE_CHECKING:
+    from studio.project import Project
+
+GOOD_NAMES = {"good", "ok", "pass", "normal", "accept", "free"}
+
+IMPORTERS = Registry("import format")
+IMPORTERS.register("mvtec", "studio.dataset.importers:import_mvtec")
+IMPORTERS.register("folders", "studio.dataset.importers:import_folders")
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # (file, reason)
+    classes_added: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"imported": self.imported,
+                "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
+                "classes_added": self.classes_added}
+
+
+@dataclass
+class _Item:
+    path: Path
+    verdict: str                 # "ok" / "ng"
+    defect_class: str | None
+    split: str | None
+    mask_path: Path | None = None
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _is_good(name: str) -> bool:
+    return name.lower() in GOOD_NAMES or name.lower().endswith("_free")
+
+
+def import_images(project: "Project", source: str, items: list[_Item], *, labeler: str,
+                  task: TaskContext | None = None) -> ImportReport:
+    """Store ``items`` in ``project`` with their labels; the shared part of every importer."""
+    task = task or null_task()
+    report = ImportReport()
+    criteria = project.criteria
+    new_classes = sorted({i.defect_class for i in items if i.defect_class} - set(criteria.class_names()))
+    if new_classes:
+        for name in new_classes:
+            criteria.add_class(name, definition=f"Imported from {source}.")
+        criteria.new_version("studio", f"classes added by import: {', '.join(new_classes)}")
+        project.save_criteria()
+        report.classes_added = new_classes
+    try:
+        for n, item in enumerate(items):
+            task.check()
+            try:
+                image = read_image(item.path)
+                mask = None
+                if item.mask_path is not None:
+                    m = read_image(item.mask_path)
+                    mask = (m if m.ndim == 2 else m[..., 0]) > 127
+            except StudioError as e:
+                report.skipped.append((str(item.path), e.message))
+                continue
+            stem = f"{item.defect_class or item.verdict}_{item.path.stem}"
+            rec = project.dataset.add_image(image, stem=stem, split=item.split, source=f"import:{source}",
+                                            meta={"original": str(item.path)}, mask=mask, save=False)
+            project.labels.add(rec.id, item.verdict, item.defect_class, labeler=labeler,
+                               criteria_version=criteria.version)
+            report.imported += 1
+            task.progress((n + 1) / max(1, len(items)))
+    finally:
+        project.dataset.save()
+    return report
+
+
+def import_mvtec(project: "Project", src: str | Path, *, labeler: str = "import:mvtec",
+                 task: TaskContext | None = None) -> ImportReport:
+    """MVTec AD layout: train/good, test/<defect|good>, ground_truth/<defect>/<stem>_mask.png."""
+    root = Path(src)
+    if not (root / "train").is_dir() and not (root / "test").is_dir():
+        raise ImportProblem("is not in the MVTec AD layout (no train/ or test/ folder)", file=root,
+                            hint="point to the category folder that holds train/good and test/<defect>")
+    items: list[_Item] = []
+    if (root / "train").is_dir():
+        for sub in sorted(p for p in (root / "train").iterdir() if p.is_dir()):
+            for img in _images_in(sub):
+                good = _is_good(sub.name)
+                items.append(_Item(img, "ok" if good else "ng", None if good else sub.name, "train"))
+    if (root / "test").is_dir():
+        for sub in sorted(p for p in (root / "test").iterdir() if p.is_dir()):
+            good = _is_good(sub.name)
+            for img in _images_in(sub):
+                mask = root / "ground_truth" / sub.name / f"{img.stem}_mask.png"
+                items.append(_Item(img, "ok" if good else "ng", None if good else sub.name, "test",
+                                   mask if (not good and mask.exists()) else None))
+    if not items:
+        raise ImportProblem("holds no images in train/ or test/", file=root,
+                            hint="check that the images are .png/.jpg/.bmp/.tif files")
+    return import_images(project, "mvtec", items, labeler=labeler, task=task)
+
+
+def import_folders(project: "Project", src: str | Path, *, labeler: str = "import:folders",
+                   task: TaskContext | None = None) -> ImportReport:
+    """One sub-folder per class; 'good'/'ok' folders are OK parts, the rest name defect classes."""
+    root = Path(src)
+    if not root.is_dir():
+        raise ImportProblem("is not a folder", file=root, hint="give the folder holding one sub-folder per class")
+    items: list[_Item] = []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+        good = _is_good(sub.name)
+        for img in _images_in(sub):
+            items.append(_Item(img, "ok" if good else "ng", None if good else sub.name, None))
+    if not items:
+        raise ImportProblem("has no class sub-folders with images", file=root,
+                            hint="arrange the images as SRC/<class>/<image>, e.g. SRC/good, SRC/scratch")
+    return import_images(project, "folders", items, labeler=labeler, task=task)
+
+
+def run_import(project: "Project", fmt: str, src: str | Path, *, labeler: str | None = None,
+               task: TaskContext | None = None) -> ImportReport:
+    importer: Callable[..., ImportReport] = IMPORTERS.get(fmt)
+    kwargs = {"task": task}
+    if labeler:
+        kwargs["labeler"] = labeler
+    return importer(project, src, **kwargs)

@@ -1,1 +1,5 @@
+"""The desktop studio (PySide6 + pyqtgraph): the only package that imports Qt.
 
+Entry points: ``studio.gui.app.main(project_path)`` for the studio window and
+``studio.gui.kiosk.run_kiosk(station)`` for the operator's full-screen view.
+"""

@@ -1,0 +1,1 @@
+"""One module per workflow step: lighting, capture, label, train, threshold, station."""

@@ -1,0 +1,203 @@
+"""The station serves Modbus TCP holding registers; the PLC polls them.
+
+Serving (rather than writing into the PLC as a client) means the PLC
+programmer only configures a poll of registers 0..11 and the station never
+depends on the PLC's own memory layout. Any unit id is answered. The
+registers are read-only for the PLC: a write is refused (illegal address).
+
+pymodbus runs in its own thread with its own asyncio loop, so the station's
+threads never wait on the network: ``publish`` and ``beat`` only update an
+in-process register image under a lock (microseconds), and the server copies
+that image into its answer when the PLC reads. pymodbus >= 3.16 serves a
+``SimDevice`` whose ``action`` hook does the copy; older 3.x versions serve a
+``ModbusSequentialDataBlock`` written with one ``setValues`` per update.
+"""
+from __future__ import annotations
+
+import asyncio
+import errno
+import inspect
+import ipaddress
+import logging
+import socket
+import threading
+from typing import Any, Callable
+
+from studio.core.errors import PlcError
+from studio.plc import register_map as rm
+from studio.plc.base import PlcLink
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 5.0
+
+
+def parse_address(arg: str, spec: str) -> tuple[str, int]:
+    """``"127.0.0.1:5020"`` -> ``("127.0.0.1", 5020)``, with a usable error otherwise."""
+    example = "modbus-server://127.0.0.1:5020 (this PC only) or modbus-server://0.0.0.0:5020 (all networks)"
+    host, sep, port_text = arg.rpartition(":")
+    if not sep or not host:
+        raise PlcError(f"'{spec}' needs HOST:PORT", field="plc", hint=f"use e.g. {example}")
+    try:
+        if ipaddress.ip_address(host).version != 4:
+            raise ValueError
+    except ValueError:
+        raise PlcError(f"'{spec}': HOST '{host}' is not an IPv4 address of this PC", field="plc",
+                       hint=f"use 0.0.0.0 (all networks), 127.0.0.1 or the address of the PLC network card; "
+                            f"e.g. {example}") from None
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise PlcError(f"'{spec}': PORT '{port_text}' is not a number 1..65535", field="plc",
+                       hint=f"use e.g. {example}; Modbus TCP's standard port is 502")
+    return host, int(port_text)
+
+
+def _bind_problem(host: str, port: int) -> tuple[str, str]:
+    """Why ``host:port`` cannot be served, as (what, what to do)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            return (f"port {port} is already in use",
+                    "another program (or another station) serves that port: stop it, "
+                    "or choose a free port and set the PLC to poll it")
+        if e.errno == errno.EACCES:
+            return (f"port {port} needs administrator rights",
+                    "use a port from 1024 up (e.g. 5020) and set the PLC to poll it")
+        if e.errno == errno.EADDRNOTAVAIL:
+            return (f"{host} is not an address of this PC",
+                    "use 0.0.0.0 (all networks) or the address of the PLC network card")
+        return str(e.strerror or e), "check the address and port"
+    return "the server did not start", "check the address and port, and that pymodbus is installed"
+
+
+def _serves_simdevice() -> bool:
+    """pymodbus >= 3.16: the server takes a SimDevice with an ``action`` hook."""
+    try:
+        from pymodbus.server import ModbusTcpServer
+        from pymodbus.simulator import SimDevice
+    except ImportError:
+        return False
+    annotation = inspect.signature(ModbusTcpServer.__init__).parameters["context"].annotation
+    return "action" in getattr(SimDevice, "__dataclass_fields__", {}) and "SimDevice" in str(annotation)
+
+
+class ModbusServerPlc(PlcLink):
+    def __init__(self, host: str, port: int, spec: str = ""):
+        super().__init__(spec or f"modbus-server://{host}:{port}")
+        self.host, self.port = host, port
+        self._image = [0] * rm.REGISTER_COUNT
+        self._image_lock = threading.Lock()
+        self._legacy_write: Callable[[int, list[int]], None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def from_spec(cls, arg: str, spec: str = "") -> "ModbusServerPlc":
+        host, port = parse_address(arg, spec or f"modbus-server://{arg}")
+        return cls(host, port, spec)
+
+    # ---- life cycle ---------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        ready = threading.Event()
+        outcome: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._serve, args=(ready, outcome),
+                                        name=f"plc-modbus-{self.port}", daemon=True)
+        self._thread.start()
+        if not ready.wait(START_TIMEOUT_S):
+            outcome.setdefault("error", "the server did not start in time")
+        if "error" in outcome or not outcome.get("listening"):
+            self.stop()
+            what, hint = _bind_problem(self.host, self.port)
+            detail = outcome.get("error")
+            raise PlcError(f"cannot serve Modbus TCP on {self.host}:{self.port}: {what}"
+                           + (f" ({detail})" if detail and detail != what else ""), hint=hint)
+
+    def stop(self) -> None:
+        loop, server, thread = self._loop, self._server, self._thread
+        if loop is not None and server is not None and not loop.is_closed():
+            try:
+                asyncio.run_coroutine_threadsafe(server.shutdown(), loop).result(STOP_TIMEOUT_S)
+            except Exception as e:      # a stuck loop must not keep the station from stopping
+                log.warning("Modbus server did not shut down cleanly: %s", e)
+                loop.call_soon_threadsafe(loop.stop)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(STOP_TIMEOUT_S)
+        self._loop = self._server = self._thread = None
+
+    def _serve(self, ready: threading.Event, outcome: dict[str, Any]) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._main(loop, ready, outcome))
+        except Exception as e:          # reported to start(); never escapes the thread
+            outcome["error"] = str(e)
+        finally:
+            ready.set()
+            try:
+                pending = asyncio.all_tasks(loop)
+                for task in pending:
+                    task.cancel()
+                if pending:
+                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            finally:
+                loop.close()
+
+    async def _main(self, loop: asyncio.AbstractEventLoop, ready: threading.Event,
+                    outcome: dict[str, Any]) -> None:
+        from pymodbus.server import ModbusTcpServer
+
+        context = self._simdevice() if _serves_simdevice() else self._legacy_context()
+        server = ModbusTcpServer(context, address=(self.host, self.port))
+        if not await server.listen():
+            outcome["listening"] = False
+            ready.set()
+            return
+        self._loop, self._server = loop, server
+        outcome["listening"] = True
+        ready.set()
+        await server.serving
+
+    # ---- the two ways pymodbus keeps registers ----------------------------
+    def _simdevice(self) -> Any:
+        from pymodbus.simulator import DataType, SimData, SimDevice
+
+        async def copy_image(_fc, _start, _address, _count, current: list[int], _set_values) -> None:
+            # called by the server for each PLC request, before it answers
+            with self._image_lock:
+                current[:rm.REGISTER_COUNT] = self._image
+
+        block = SimData(0, values=[0] * rm.REGISTER_COUNT, datatype=DataType.REGISTERS, readonly=True)
+        return SimDevice(0, simdata=[block], action=copy_image)   # id 0: answers every unit id
+
+    def _legacy_context(self) -> Any:
+        from pymodbus import datastore
+
+        device_cls = getattr(datastore, "ModbusDeviceContext", None) or datastore.ModbusSlaveContext
+        # one spare word: these versions shift addresses by one inside the device context
+        device = device_cls(hr=datastore.ModbusSequentialDataBlock(0, [0] * (rm.REGISTER_COUNT + 1)))
+        with self._image_lock:
+            device.setValues(3, 0, list(self._image))
+            self._legacy_write = lambda address, values: device.setValues(3, address, values)
+        return datastore.ModbusServerContext(device, single=True)
+
+    # ---- registers ----------------------------------------------------
+    def _write(self, address: int, values: list[int]) -> None:
+        with self._image_lock:
+            self._image[address:address + len(values)] = values
+            if self._legacy_write is not None:
+                self._legacy_write(address, values)
+
+    def registers(self) -> list[int]:
+        with self._image_lock:
+            return list(self._image)
+
+    def describe(self) -> str:
+        where = "all networks" if self.host == "0.0.0.0" else self.host
+        return (f"Modbus TCP server on {where}, port {self.port}: holding registers "
+                f"0..{rm.REGISTER_COUNT - 1}, any unit id")

@@ -1,0 +1,73 @@
+"""Reading the result log, from the station itself or from another process.
+
+The connection is read-only and the log is in WAL mode, so a dashboard, a
+report script or the kiosk can read while the station writes without ever
+making the station wait. Shadow rows (a shadow model's verdicts, never sent
+to the PLC) are left out of every figure here.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from studio.core.errors import StudioError
+from studio.results.schema import VERDICTS
+
+LIVE = "shadow = 0"
+
+
+class ResultReader:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise StudioError("no result log here", file=self.path,
+                              hint="run the station once, or give the data directory it writes to")
+        self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                     timeout=5.0, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.Lock()   # one connection shared by the threads of a view
+
+    def _query(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    def recent(self, n: int = 20) -> list[dict[str, Any]]:
+        """The last ``n`` parts, newest first."""
+        rows = self._query(f"SELECT * FROM results WHERE {LIVE} ORDER BY id DESC LIMIT ?", (int(n),))
+        return [dict(r) for r in rows]
+
+    def count(self) -> int:
+        return int(self._query(f"SELECT COUNT(*) FROM results WHERE {LIVE}")[0][0])
+
+    def counts(self) -> dict[str, int]:
+        """Parts per verdict; every verdict is present, with 0 when none."""
+        out = dict.fromkeys(VERDICTS, 0)
+        for verdict, n in self._query(f"SELECT verdict, COUNT(*) FROM results WHERE {LIVE} GROUP BY verdict"):
+            out[verdict] = int(n)
+        return out
+
+    def last_part(self) -> int:
+        """The highest part number logged, 0 for an empty log."""
+        return int(self._query("SELECT COALESCE(MAX(part), 0) FROM results")[0][0])
+
+    def reject_rate_per_hour(self, hours: int = 24, now: float | None = None) -> list[dict[str, Any]]:
+        """Per clock hour of the last ``hours``: parts, rejected (reject or fault) and rate.
+
+        Only hours with parts are listed, oldest first; ``hour`` is the hour's
+        start in seconds since the epoch.
+        """
+        now = time.time() if now is None else now
+        rows = self._query(
+            f"SELECT CAST(t_decided / 3600 AS INTEGER) * 3600 AS hour, COUNT(*), "
+            f"SUM(CASE WHEN verdict_code >= 2 THEN 1 ELSE 0 END) FROM results "
+            f"WHERE {LIVE} AND t_decided >= ? GROUP BY hour ORDER BY hour",
+            (now - hours * 3600.0,))
+        return [{"hour": float(hour), "parts": int(n), "rejected": int(rej),
+                 "rate": (int(rej) / int(n)) if n else 0.0} for hour, n, rej in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

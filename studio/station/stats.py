@@ -1,0 +1,41 @@
+"""Running figures for the operator and the end-of-run summary."""
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+LATENCY_WINDOW = 10_000     # latency figures cover the last parts, so a long run keeps fixed memory
+
+
+class StationStats:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.parts = self.passed = self.rejected = self.faults = 0
+        self._latency_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
+
+    def record(self, result: Any) -> None:
+        with self._lock:
+            self.parts += 1
+            if result.verdict == "pass":
+                self.passed += 1
+            elif result.verdict == "reject":
+                self.rejected += 1
+            else:
+                self.faults += 1
+            if result.latency_ms > 0:
+                self._latency_ms.append(float(result.latency_ms))
+
+    def snapshot(self) -> dict[str, Any]:
+        """parts = passed + rejected + faults; reject_rate counts faults too (a fault is a reject)."""
+        with self._lock:
+            latency = np.array(self._latency_ms, dtype=float)
+            parts, passed, rejected, faults = self.parts, self.passed, self.rejected, self.faults
+        return {
+            "parts": parts, "passed": passed, "rejected": rejected, "faults": faults,
+            "reject_rate": round((rejected + faults) / parts, 6) if parts else 0.0,
+            "latency_ms_median": round(float(np.median(latency)), 2) if latency.size else None,
+            "latency_ms_p99": round(float(np.percentile(latency, 99)), 2) if latency.size else None,
+        }

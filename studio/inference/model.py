@@ -1,0 +1,203 @@
+"""A trained model, ready to judge parts: ONNX Runtime + the model card.
+
+Everything the model needs comes from its folder, never from the project's
+current settings: the card's preprocessing (so a model always sees what it
+was trained on), its classes, PLC class ids and threshold. Evaluation, the
+station and the benchmark all go through ``InspectionModel``.
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from studio.core.errors import ModelError
+from studio.dataset.preprocessing import Preprocessing
+
+log = logging.getLogger(__name__)
+
+ONNX_FILE = "model.onnx"
+CARD_FILE = "card.json"
+OUTPUTS = {"anomaly": ["score", "anomaly_map"], "classification": ["probabilities"]}
+REQUIRED_CARD_FIELDS = ("model_id", "task", "threshold", "preprocessing", "classes")
+TRAIN_HINT = "train a model first: 'studio train PROJECT' or the Train page"
+
+
+@dataclass
+class Prediction:
+    score: float                      # higher = more likely defective; compared with the threshold
+    defective: bool
+    defect_class: str | None          # None for good parts and for anomaly models
+    class_id: int                     # what the PLC receives; 0 = no defect (or unknown class)
+    anomaly_map: np.ndarray | None = None   # [h, w] patch distances (anomaly models)
+
+
+@functools.lru_cache(maxsize=1)
+def cuda_device_count() -> int:
+    """CUDA devices the driver can see, asked of the driver itself (no torch import)."""
+    names = ["nvcuda.dll"] if sys.platform == "win32" else ["libcuda.so.1", "libcuda.so"]
+    for name in names:
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError:
+            continue
+        count = ctypes.c_int(0)
+        try:
+            if lib.cuInit(0) != 0 or lib.cuDeviceGetCount(ctypes.byref(count)) != 0:
+                return 0
+        except AttributeError:       # not a CUDA driver after all
+            return 0
+        return int(count.value)
+    return 0
+
+
+def session_providers() -> list[str]:
+    """ONNX Runtime providers to use here: CUDA first when it is installed AND a GPU is usable.
+
+    ``onnxruntime-gpu`` lists the CUDA provider even on machines without a
+    GPU, so the driver is asked too. ``STUDIO_INFERENCE=cpu`` forces the CPU.
+    """
+    import onnxruntime as ort
+
+    if os.environ.get("STUDIO_INFERENCE", "").lower() != "cpu" \
+            and "CUDAExecutionProvider" in ort.get_available_providers() and cuda_device_count() > 0:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def _models_dir(project) -> Path:
+    return Path(project.models_dir) if hasattr(project, "models_dir") else Path(project) / "models"
+
+
+def read_card(folder: Path) -> dict[str, Any]:
+    path = folder / CARD_FILE
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError("the model card is missing", file=path,
+                         hint="the export was interrupted: delete this model folder and train again") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelError(f"the model card is unreadable ({e})", file=path,
+                         hint="delete this model folder and train again") from None
+    missing = [k for k in REQUIRED_CARD_FIELDS if not isinstance(card, dict) or k not in card]
+    if missing:
+        raise ModelError(f"the model card lacks {', '.join(missing)}", file=path,
+                         hint="delete this model folder and train again")
+    if card["task"] not in OUTPUTS:
+        raise ModelError(f"the model card's task '{card['task']}' is not one this studio runs", file=path,
+                         field="task", hint=f"use a model trained for {' or '.join(OUTPUTS)}")
+    return card
+
+
+def list_models(project, task: str | None = None) -> list[dict[str, Any]]:
+    """The cards of the complete models in the project, newest first (unreadable ones skipped)."""
+    found = []
+    folder = _models_dir(project)
+    for sub in folder.iterdir() if folder.is_dir() else []:
+        if not (sub / CARD_FILE).is_file():
+            continue
+        try:
+            card = read_card(sub)
+        except ModelError as e:
+            log.warning("skipping model %s: %s", sub.name, e)
+            continue
+        if task is None or card["task"] == task:
+            found.append((str(card.get("created", "")), (sub / CARD_FILE).stat().st_mtime_ns, card))
+    found.sort(key=lambda t: (t[0], t[1]), reverse=True)
+    return [card for _, _, card in found]
+
+
+class InspectionModel:
+    def __init__(self, folder: str | Path, *, threads: int = 2, providers: Sequence[str] | None = None):
+        import onnxruntime as ort
+
+        self.folder = Path(folder)
+        self.card = read_card(self.folder)
+        self.model_id: str = self.card["model_id"]
+        self.task: str = self.card["task"]
+        self.threshold = float(self.card["threshold"])
+        self.preprocessing = Preprocessing.from_dict(self.card["preprocessing"])
+        self.classes: list[str] = list(self.card["classes"])
+        self.class_ids: dict[str, int] = {k: int(v) for k, v in self.card.get("class_ids", {}).items()}
+        self.outputs = OUTPUTS[self.task]
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, int(threads))
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        providers = list(providers or session_providers())
+        if "CUDAExecutionProvider" in providers and hasattr(ort, "preload_dlls"):
+            try:       # use the CUDA/cuDNN libraries that came with torch's wheels, if any
+                ort.preload_dlls()
+            except Exception:
+                pass
+        path = self.folder / ONNX_FILE
+        if not path.is_file():
+            raise ModelError("the model file is missing", file=path, hint="delete this model folder and train again")
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as e:
+            raise ModelError(f"ONNX Runtime cannot load the model ({str(e).splitlines()[0][:200]})", file=path,
+                             hint="the file is damaged: delete this model folder and train again") from None
+        # ONNX Runtime falls back to the CPU silently when CUDA cannot start: report what it really uses
+        self.provider: str = self.session.get_providers()[0]
+        names = {o.name for o in self.session.get_outputs()}
+        if not set(self.outputs) <= names or self.session.get_inputs()[0].name != "image":
+            raise ModelError(f"the model's inputs/outputs do not match a {self.task} model "
+                             f"(outputs {sorted(names)})", file=path, hint="delete this model folder and train again")
+        log.info("model %s runs on %s", self.model_id, self.provider)
+
+    @classmethod
+    def load(cls, project, model_id: str | None = None, *, task: str | None = None,
+             threads: int = 2, providers: Sequence[str] | None = None) -> "InspectionModel":
+        """The model ``model_id`` of ``project`` (a Project or its folder); the newest one when None."""
+        folder = _models_dir(project)
+        if model_id is None:
+            cards = list_models(project, task)
+            if not cards:
+                what = f"{task} model" if task else "model"
+                raise ModelError(f"this project has no trained {what} yet", file=folder, hint=TRAIN_HINT)
+            model_id = cards[0]["model_id"]
+        if not (folder / model_id).is_dir():
+            known = [c["model_id"] for c in list_models(project)]
+            raise ModelError(f"there is no model '{model_id}'", file=folder,
+                             hint=f"use one of: {', '.join(known)}" if known else TRAIN_HINT)
+        return cls(folder / model_id, threads=threads, providers=providers)
+
+    # ---- running ----------------------------------------------------------
+    def run(self, inputs: np.ndarray) -> list[np.ndarray]:
+        """Raw graph outputs for preprocessed inputs [N, 3, S, S]."""
+        return self.session.run(self.outputs, {"image": np.ascontiguousarray(inputs, dtype=np.float32)})
+
+    def predict(self, image: np.ndarray) -> Prediction:
+        """Judge one camera image (any of uint8/uint16, mono/RGB)."""
+        return self.predict_batch([image])[0]
+
+    def predict_batch(self, images: Sequence[np.ndarray], batch_size: int = 16) -> list[Prediction]:
+        out: list[Prediction] = []
+        for i in range(0, len(images), batch_size):
+            inputs = self.preprocessing.apply_batch(list(images[i:i + batch_size]))
+            out.extend(self._predictions(self.run(inputs)))
+        return out
+
+    def _predictions(self, outputs: list[np.ndarray]) -> list[Prediction]:
+        if self.task == "anomaly":
+            scores, maps = outputs
+            return [Prediction(float(s), bool(s >= self.threshold), None, 0, m[0]) for s, m in zip(scores, maps)]
+        preds = []
+        for p in outputs[0]:
+            score = float(1.0 - p[0])
+            defective = score >= self.threshold
+            name = self.classes[1 + int(np.argmax(p[1:]))] if defective and len(p) > 1 else None
+            preds.append(Prediction(score, defective, name, self.class_ids.get(name, 0) if name else 0))
+        return preds
+
+    def __repr__(self) -> str:
+        return f"InspectionModel({self.model_id!r}, task={self.task!r}, provider={self.provider!r})"

@@ -94,6 +94,12 @@ def test_kiosk_counts_and_shows_the_verdict(qtbot, kiosk):
     assert w.count_labels["rate"].text() == "60.0 %"
     assert w.thumbs[0].text.text() == "5  FAULT" and w.thumbs[4].text.text() == "1  PASS"
     assert w.thumbs[5].text.text() == ""
+    # the station's own figures win: a view that joined late still shows the run's totals
+    station.events.emit("stats", stats={"parts": 40, "passed": 30, "rejected": 8, "faults": 2,
+                                        "reject_rate": 0.25, "latency_ms_median": 14.2})
+    qtbot.waitUntil(lambda: w.count_labels["parts"].text() == "40", timeout=5_000)
+    assert [w.count_labels[k].text() for k in ("pass", "reject", "fault", "rate")] == ["30", "8", "2", "25.0 %"]
+    assert "14 ms" in w.help_label.text()
     station.events.emit("alert", message="camera lost; reconnecting", level="warning")
     qtbot.waitUntil(lambda: w.alert_label.isVisible(), timeout=5_000)
     assert "camera lost" in w.alert_label.text()

@@ -3,3 +3,6 @@
 Entry points: ``studio.gui.app.main(project_path)`` for the studio window and
 ``studio.gui.kiosk.run_kiosk(station)`` for the operator's full-screen view.
 """
+from studio.gui.qt_guard import guard_signal_refcounts
+
+guard_signal_refcounts()

@@ -2,7 +2,9 @@
 
 It only listens to ``station.events`` (through ``StationBridge``): the last
 part large with a huge coloured verdict, the last few parts, the counts and
-the alerts. ``run_kiosk(station)`` is what ``studio station run --kiosk`` calls.
+the alerts. Text sizes follow the window, so it reads from across the cell
+on a 1920x1080 panel and still fits a 1280x800 one.
+``run_kiosk(station)`` is what ``studio station run --kiosk`` calls.
 """
 from __future__ import annotations
 
@@ -13,41 +15,53 @@ from collections import deque
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
-from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QApplication, QFrame, QGridLayout, QHBoxLayout, QLabel, QMessageBox,
-                               QVBoxLayout, QWidget)
+                               QSizePolicy, QVBoxLayout, QWidget)
 
 from studio.gui.style import FAULT_AMBER, PASS_GREEN, REJECT_RED, VERDICT_COLOURS
-from studio.gui.widgets.image_view import ImageView, to_pixmap
+from studio.gui.widgets.image_view import ImageView
 from studio.gui.widgets.verdict import VERDICT_TEXT, VerdictBadge
 
 STRIP = 8
 FINISHED_CLOSE_MS = 2500        # after the last part (max_parts), keep the result up this long
+STATE_WORDS = {"starting": "Starting …", "running": "● Running", "faulted": "■ FAULTED", "stopped": "Stopped"}
+STATE_COLOURS = {"running": PASS_GREEN, "faulted": REJECT_RED}
 
 
 class _Thumb(QFrame):
+    """One of the last parts: image framed in its verdict's colour, part number and verdict below."""
+
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("thumb")
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
+        lay.setContentsMargins(4, 4, 4, 2)
         lay.setSpacing(2)
-        self.image = QLabel()
-        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image.setFixedSize(150, 110)
+        self.view = ImageView(placeholder="", background="#111111")
+        self.view.setMinimumSize(60, 45)
         self.text = QLabel("")
         self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        lay.addWidget(self.image)
+        lay.addWidget(self.view, 1)
         lay.addWidget(self.text)
+        self.point_size = 12
+        self.verdict: str | None = None
         self.set_part(None, None, "")
 
     def set_part(self, image: Any, verdict: str | None, caption: str) -> None:
-        colour = VERDICT_COLOURS.get(verdict or "", "#3a3f47")
-        self.setStyleSheet(f"QFrame#thumb {{ border: 4px solid {colour}; border-radius: 6px; background: #111; }}"
-                           f" QLabel {{ color: {colour if verdict else '#777'}; font-weight: 700;"
-                           " font-size: 12pt; border: none; }")
-        self.image.setPixmap(to_pixmap(image, self.image.size()) if image is not None else QPixmap())
+        self.verdict = verdict
+        self.view.set_image(image)
         self.text.setText(caption)
+        self._style()
+
+    def set_point_size(self, size: int) -> None:
+        self.point_size = size
+        self._style()
+
+    def _style(self) -> None:
+        colour = VERDICT_COLOURS.get(self.verdict or "", "#2a2e35")
+        self.setStyleSheet(f"QFrame#thumb {{ border: 4px solid {colour}; border-radius: 6px; background: #111; }}"
+                           f" QLabel {{ color: {colour if self.verdict else '#777'}; font-weight: 700;"
+                           f" font-size: {self.point_size}pt; border: none; }}")
 
 
 class KioskWindow(QWidget):
@@ -63,77 +77,124 @@ class KioskWindow(QWidget):
         self.recent: deque[tuple[Any, str, str]] = deque(maxlen=STRIP)
         self._was_running = False
         self.finished = False
+        self.scale = 1.0
         self.setWindowTitle("Inspection station")
         self.setObjectName("kiosk")
         self.setStyleSheet("QWidget#kiosk { background: #0e1013; } QLabel { color: #e8eaed; }")
 
+        project = getattr(station, "project", None)
+        self.title = QLabel(getattr(project, "name", "") or "Inspection station")
+        self.state_label = QLabel("")
         top = QHBoxLayout()
-        self.title = QLabel(getattr(getattr(station, "project", None), "name", "") or "Inspection station")
-        self.title.setStyleSheet("font-size: 18pt; font-weight: 600;")
-        self.state_label = QLabel("Starting …")
-        self.state_label.setStyleSheet("font-size: 18pt; color: #9aa0a6;")
         top.addWidget(self.title)
         top.addStretch(1)
         top.addWidget(self.state_label)
 
         self.view = ImageView(placeholder="Waiting for the first part …", background="#000000")
         self.verdict = VerdictBadge(point_size=96, idle_text="READY")
-        self.verdict.setMinimumWidth(520)
+        self.verdict.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.verdict.setMinimumSize(200, 100)
         self.part_label = QLabel("")
-        self.part_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.part_label.setStyleSheet("font-size: 22pt;")
         self.defect_label = QLabel("")
-        self.defect_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.defect_label.setStyleSheet("font-size: 26pt; font-weight: 700;")
-        right = QVBoxLayout()
-        right.addWidget(self.verdict, 3)
-        right.addWidget(self.part_label)
-        right.addWidget(self.defect_label)
+        for lab in (self.part_label, self.defect_label):
+            lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
         counters = QGridLayout()
+        counters.setVerticalSpacing(0)
         self.count_labels: dict[str, QLabel] = {}
+        self.count_captions: list[QLabel] = []
+        self._count_colours: dict[str, str] = {}
         for i, (key, text, colour) in enumerate([("parts", "Parts", "#e8eaed"), ("pass", "Passed", PASS_GREEN),
                                                  ("reject", "Rejected", REJECT_RED),
                                                  ("fault", "Faults", FAULT_AMBER),
                                                  ("rate", "Reject rate", "#e8eaed")]):
             cap = QLabel(text)
-            cap.setStyleSheet("font-size: 14pt; color: #9aa0a6;")
-            val = QLabel("0" if key != "rate" else "0.0 %")
-            val.setStyleSheet(f"font-size: 34pt; font-weight: 800; color: {colour};")
+            val = QLabel("")
             counters.addWidget(cap, 2 * (i // 3), i % 3)
             counters.addWidget(val, 2 * (i // 3) + 1, i % 3)
             self.count_labels[key] = val
+            self.count_captions.append(cap)
+            self._count_colours[key] = colour
+        right = QVBoxLayout()
+        right.addWidget(self.verdict, 3)
+        right.addWidget(self.part_label)
+        right.addWidget(self.defect_label)
+        right.addSpacing(8)
         right.addLayout(counters)
-        right.addStretch(1)
         middle = QHBoxLayout()
+        middle.setSpacing(20)
         middle.addWidget(self.view, 3)
         middle.addLayout(right, 2)
 
-        strip = QHBoxLayout()
+        self.strip = QHBoxLayout()
         self.thumbs = [_Thumb() for _ in range(STRIP)]
         for t in self.thumbs:
-            strip.addWidget(t)
-        strip.addStretch(1)
+            self.strip.addWidget(t, 1)
+        self.strip_widget = QWidget()
+        self.strip_widget.setLayout(self.strip)
+        self.strip.setContentsMargins(0, 0, 0, 0)
         self.alert_label = QLabel("")
         self.alert_label.setWordWrap(True)
         self.alert_label.hide()
+        self._alert_colour = FAULT_AMBER
         self.help_label = QLabel("Esc: leave full screen")
-        self.help_label.setStyleSheet("color: #5f6368; font-size: 10pt;")
 
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(24, 16, 24, 12)
-        lay.setSpacing(12)
+        lay.setContentsMargins(24, 14, 24, 10)
+        lay.setSpacing(10)
         lay.addLayout(top)
         lay.addLayout(middle, 1)
-        lay.addLayout(strip)
+        lay.addWidget(self.strip_widget)
         lay.addWidget(self.alert_label)
         lay.addWidget(self.help_label)
 
+        self._apply_scale()
         self._show_counts()
+        self.on_state(str(getattr(station, "state", "") or "starting"))
         self.bridge = StationBridge(station, self)
         self.bridge.part.connect(self.on_part)
         self.bridge.alert.connect(self.on_alert)
         self.bridge.state.connect(self.on_state)
         self.bridge.stats.connect(self.on_stats)
+
+    # ---- sizes -----------------------------------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        scale = max(0.45, min(1.6, min(self.width() / 1920, self.height() / 1080)))
+        if abs(scale - self.scale) > 0.02:
+            self.scale = scale
+            self._apply_scale()
+        super().resizeEvent(event)
+
+    def _pt(self, size: float) -> int:
+        return max(8, int(round(size * self.scale)))
+
+    def _apply_scale(self) -> None:
+        self.title.setStyleSheet(f"font-size: {self._pt(22)}pt; font-weight: 600;")
+        self.verdict.point_size = self._pt(110)
+        self.verdict.set_verdict(self.verdict.verdict)
+        self.part_label.setStyleSheet(f"font-size: {self._pt(26)}pt;")
+        self._style_defect()
+        for cap in self.count_captions:
+            cap.setStyleSheet(f"font-size: {self._pt(16)}pt; color: #9aa0a6;")
+        for key, val in self.count_labels.items():
+            val.setStyleSheet(f"font-size: {self._pt(44)}pt; font-weight: 800; color: {self._count_colours[key]};")
+        for t in self.thumbs:
+            t.set_point_size(self._pt(14))
+        self.strip_widget.setFixedHeight(int(190 * self.scale))
+        self._style_alert()
+        self.help_label.setStyleSheet(f"color: #5f6368; font-size: {self._pt(11)}pt;")
+        self._style_state()
+
+    def _style_defect(self) -> None:
+        colour = VERDICT_COLOURS.get(self.verdict.verdict or "", "#e8eaed")
+        self.defect_label.setStyleSheet(f"font-size: {self._pt(32)}pt; font-weight: 700; color: {colour};")
+
+    def _style_alert(self) -> None:
+        self.alert_label.setStyleSheet(f"background: {self._alert_colour}; color: white; font-weight: 600;"
+                                       f" font-size: {self._pt(18)}pt; padding: 8px 14px; border-radius: 6px;")
+
+    def _style_state(self) -> None:
+        colour = STATE_COLOURS.get(getattr(self, "_state", ""), "#9aa0a6")
+        self.state_label.setStyleSheet(f"font-size: {self._pt(22)}pt; font-weight: 700; color: {colour};")
 
     # ---- events (GUI thread) ------------------------------------------------
     @Slot(object)
@@ -148,7 +209,7 @@ class KioskWindow(QWidget):
         self.part_label.setText(f"Part {part}")
         defect = getattr(result, "defect_class", None)
         self.defect_label.setText(defect.replace("_", " ") if defect and verdict != "pass" else "")
-        self.defect_label.setStyleSheet(f"font-size: 26pt; font-weight: 700; color: {VERDICT_COLOURS[verdict]};")
+        self._style_defect()
         image = getattr(result, "image", None)
         if image is not None:
             self.view.set_image(image)
@@ -166,20 +227,17 @@ class KioskWindow(QWidget):
 
     @Slot(str, str)
     def on_alert(self, message: str, level: str) -> None:
-        colour = REJECT_RED if level == "error" else FAULT_AMBER if level == "warning" else "#3b82f6"
-        self.alert_label.setStyleSheet(f"background: {colour}; color: white; font-size: 16pt; font-weight: 600;"
-                                       " padding: 8px 14px; border-radius: 6px;")
+        self._alert_colour = REJECT_RED if level == "error" else FAULT_AMBER if level == "warning" else "#3b82f6"
+        self._style_alert()
         stamp = time.strftime("%H:%M:%S")
         self.alert_label.setText(f"{stamp}   {'⚠  ' if level != 'info' else ''}{message}")
         self.alert_label.show()
 
     @Slot(str)
     def on_state(self, state: str) -> None:
-        words = {"starting": "Starting …", "running": "● Running", "faulted": "■ FAULTED",
-                 "stopped": "Stopped"}
-        colours = {"running": PASS_GREEN, "faulted": REJECT_RED}
-        self.state_label.setText(words.get(state, state))
-        self.state_label.setStyleSheet(f"font-size: 18pt; font-weight: 700; color: {colours.get(state, '#9aa0a6')};")
+        self._state = state
+        self.state_label.setText(STATE_WORDS.get(state, state))
+        self._style_state()
         if state == "running":
             self._was_running = True
         if state == "stopped" and self._was_running and not self.finished:
@@ -190,6 +248,14 @@ class KioskWindow(QWidget):
 
     @Slot(dict)
     def on_stats(self, stats: dict) -> None:
+        """The station's own figures: they also cover parts this view joined too late to see."""
+        try:
+            self.counts = {"parts": int(stats["parts"]), "pass": int(stats["passed"]),
+                           "reject": int(stats["rejected"]), "fault": int(stats["faults"])}
+        except (KeyError, TypeError, ValueError):
+            pass
+        else:
+            self._show_counts()
         med = stats.get("latency_ms_median")
         if isinstance(med, (int, float)) and math.isfinite(med):
             self.help_label.setText(f"Esc: leave full screen    ·    latency median {med:.0f} ms")
@@ -226,10 +292,25 @@ class KioskWindow(QWidget):
         super().closeEvent(event)
 
 
+class _QuitOnClose(QObject):
+    """Leave the event loop when the kiosk closes, even inside an app with other windows."""
+
+    def __init__(self, window: KioskWindow, app: QApplication):
+        super().__init__()
+        self.window, self.app = window, app
+        window.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if obj is self.window and event.type() == QEvent.Type.Close:
+            QTimer.singleShot(0, self.app.quit)
+        return False
+
+
 def run_kiosk(station: Any) -> int:
     """Start ``station``, show the kiosk full screen until it is closed or the station finishes; stop it.
 
-    Returns 0, or 1 when the station ended with a fault.
+    Returns 0, or 1 when the station ended with a fault. Errors starting the
+    station (camera, model, PLC) propagate as they are, for the caller to show.
     """
     from studio.gui.app import install_excepthook
     from studio.gui.style import STYLE_SHEET
@@ -238,30 +319,16 @@ def run_kiosk(station: Any) -> int:
     app.setStyleSheet(STYLE_SHEET)
     install_excepthook()
     window = KioskWindow(station, owns_station=True)
-    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+    quit_on_close = _QuitOnClose(window, app)
     try:
         station.start()
         window.showFullScreen()
-        quit_on_close = _QuitOnClose(window, app)
         app.exec()
-        del quit_on_close
     finally:
+        window.removeEventFilter(quit_on_close)
         try:
             station.stop()
         finally:
             window.bridge.detach()
+            window.close()
     return 1 if getattr(station, "fault", None) else 0
-
-
-class _QuitOnClose:
-    """Leave the event loop when the kiosk closes, even inside an app with other windows."""
-
-    def __init__(self, window: KioskWindow, app: QApplication):
-        class _Filter(QObject):
-            def eventFilter(self, obj, event):  # noqa: N802
-                if obj is window and event.type() == QEvent.Type.Close:
-                    QTimer.singleShot(0, app.quit)
-                return False
-
-        self.filter = _Filter()
-        window.installEventFilter(self.filter)

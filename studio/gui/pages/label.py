@@ -177,7 +177,7 @@ class LabelPage(Page):
         image_id = self.current_id
         if image_id is None:
             return
-        defect = (self.class_combo.currentText() or None) if verdict == "ng" else None
+        defect = (self.class_combo.currentData() or None) if verdict == "ng" else None
         before = self.project.labels.get(image_id)
         if not self._add(image_id, verdict, defect):
             return
@@ -257,11 +257,14 @@ class LabelPage(Page):
 
     def refresh(self) -> None:
         keep = self.current_id
+        keep_class = self.class_combo.currentIndex()
         self.class_combo.clear()
         for i, c in enumerate(self.project.criteria.classes):
-            self.class_combo.addItem(c.name)
+            self.class_combo.addItem(f"{i + 1}  {c.name}" if i < 9 else c.name, c.name)
             if i < 9:
                 self.class_combo.setItemData(i, f"key {i + 1}: {c.definition}", Qt.ItemDataRole.ToolTipRole)
+        if 0 <= keep_class < self.class_combo.count():
+            self.class_combo.setCurrentIndex(keep_class)
         self.ids = [r.id for r in self.project.dataset]
         self.image_list.blockSignals(True)
         self.image_list.clear()

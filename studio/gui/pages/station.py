@@ -77,14 +77,17 @@ class StationPage(Page):
         left = QVBoxLayout()
         self.badge = VerdictBadge(point_size=30, idle_text="WAITING")
         self.part_label = caption("")
+        self.part_label.setWordWrap(False)
         left.addLayout(row(self.badge, self.part_label, stretch_last=True))
         self.view = ImageView(placeholder="The last inspected part appears here.")
         left.addWidget(self.view, 1)
         right = QVBoxLayout()
         tiles = QGridLayout()
-        self.tiles = {"parts": CounterTile("Parts"), "pass": CounterTile("Passed", colour=PASS_GREEN),
-                      "reject": CounterTile("Rejected", colour=REJECT_RED),
-                      "fault": CounterTile("Faults", colour=FAULT_AMBER), "rate": CounterTile("Reject rate")}
+        self.tiles = {"parts": CounterTile("Parts", point_size=17),
+                      "pass": CounterTile("Passed", colour=PASS_GREEN, point_size=17),
+                      "reject": CounterTile("Rejected", colour=REJECT_RED, point_size=17),
+                      "fault": CounterTile("Faults", colour=FAULT_AMBER, point_size=17),
+                      "rate": CounterTile("Reject rate", point_size=17)}
         for i, key in enumerate(["parts", "pass", "reject", "fault", "rate"]):
             tiles.addWidget(self.tiles[key], 0, i)
         right.addLayout(tiles)
@@ -102,7 +105,7 @@ class StationPage(Page):
         right.addWidget(self.alerts, 1)
         right_w = QWidget()
         right_w.setLayout(right)
-        right_w.setMinimumWidth(420)
+        right_w.setMinimumWidth(440)
         self.root_layout.addLayout(row(left, right_w), 1)
 
         self._show_counts()
@@ -247,9 +250,17 @@ class StationPage(Page):
 
     @Slot(dict)
     def on_stats(self, stats: dict) -> None:
+        """The station's own figures: they also cover parts whose events this view missed."""
+        try:
+            self.counts = {"parts": int(stats["parts"]), "pass": int(stats["passed"]),
+                           "reject": int(stats["rejected"]), "fault": int(stats["faults"])}
+        except (KeyError, TypeError, ValueError):
+            pass
+        else:
+            self._show_counts()
         med, p99 = stats.get("latency_ms_median"), stats.get("latency_ms_p99")
         if med is not None:
-            self.latency_label.setText(f"Latency: median {med} ms, p99 {p99} ms")
+            self.latency_label.setText(f"Latency from trigger to PLC: median {med} ms, p99 {p99} ms")
 
     def _show_counts(self) -> None:
         c = self.counts

@@ -41,6 +41,7 @@ class ThresholdPage(Page):
         self.progress.setRange(0, 1000)
         self.progress.setMaximumWidth(200)
         self.status_label = caption("")
+        self.status_label.setWordWrap(False)
         self.root_layout.addLayout(row(QLabel("Model"), self.model_combo, self.evaluate_button, self.progress,
                                        self.status_label, stretch_last=True))
         self.banner = Banner()

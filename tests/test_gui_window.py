@@ -127,3 +127,27 @@ def test_unexpected_errors_show_a_dialog_with_details(qtbot):
     assert "ZeroDivisionError" in box.detailedText()
     box.close()
     QApplication.processEvents()
+
+
+def test_main_opens_the_project_in_the_studio_window(qtbot, demo_project, monkeypatch):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from studio.gui import app
+    from studio.gui.main_window import MainWindow
+
+    monkeypatch.setattr(app, "_installed", True)            # keep pytest's exception hooks
+    seen = {}
+
+    def look_and_quit():
+        wins = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        seen["titles"] = [w.windowTitle() for w in wins]
+        seen["status"] = wins[0].status_label.text() if wins else ""
+        for w in wins:
+            w.close()
+        QApplication.instance().quit()
+
+    QTimer.singleShot(300, look_and_quit)
+    assert app.main(str(demo_project.root)) == 0
+    assert seen["titles"] == ["demo — Inspection Studio"]
+    assert "Project: demo" in seen["status"]

@@ -27,7 +27,7 @@ class CapturePage(Page):
         self.current_frame: Any = None
         self.captured_this_session = 0
         self.error_box = None
-        self._sim_before = 0
+        self._sim_before = self._sim_n = 0
 
         self.spec_edit = QLineEdit(project.camera_spec)
         self.spec_edit.setPlaceholderText("e.g. sim:seed=7   opencv:0   genicam:/path/producer.cti")
@@ -88,7 +88,7 @@ class CapturePage(Page):
         self.root_layout.addLayout(row(self.view, side_w), 1)
 
         self.sim_runner = TaskRunner(self)
-        self.sim_runner.progress.connect(lambda f: self.sim_progress.setValue(int(f * 1000)))
+        self.sim_runner.progress.connect(self._sim_progress)
         self.sim_runner.status.connect(self.sim_status.setText)
         self.sim_runner.finished.connect(self._sim_done)
         self.sim_runner.cancelled.connect(
@@ -212,10 +212,14 @@ class CapturePage(Page):
                 return len(capture_to_project(project, cam, n, label_truth=True, labeler=labeler, task=ctx))
 
         self.banner.clear_message()
-        self._sim_before = len(self.project.dataset)
+        self._sim_before, self._sim_n = len(self.project.dataset), n
         self.sim_progress.setValue(0)
         self.sim_status.setText(f"Adding {n} simulated parts …")
         self.sim_runner.start(work)
+
+    def _sim_progress(self, f: float) -> None:
+        self.sim_progress.setValue(int(f * 1000))
+        self.count_label.setText(str(self._sim_before + round(f * self._sim_n)))
 
     def _sim_done(self, added: int) -> None:
         self._sim_ended(f"Added {added} labelled parts.")

@@ -40,6 +40,19 @@ def page(qtbot, demo_project):
     assert not p.runner.is_running()
 
 
+def test_the_page_says_what_it_will_train_on(qtbot, page, demo_project):
+    import numpy as np
+
+    assert "0 OK and 0 NG labelled images in the train split" in page.data_label.text()
+    recs = [demo_project.dataset.add_image(np.zeros((8, 8), np.uint8), stem=f"p{i}") for i in range(12)]
+    for r in recs[:-1]:
+        demo_project.labels.add(r.id, "ok")
+    page.refresh()
+    train = sum(r.split == "train" for r in recs[:-1])
+    assert f"{train} OK and 0 NG labelled images in the train split" in page.data_label.text()
+    assert f"{11 - train} OK and 0 NG kept aside" in page.data_label.text()
+
+
 def test_training_events_reach_the_plot_and_the_result(qtbot, page, demo_project, monkeypatch):
     import threading
 

@@ -37,6 +37,8 @@ class TrainPage(Page):
         self.cancel_button.clicked.connect(self.cancel_training)
         self.root_layout.addLayout(row(QLabel("Task"), self.task_combo, self.start_button, self.cancel_button,
                                        stretch_last=True))
+        self.data_label = caption("")
+        self.root_layout.addWidget(self.data_label)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.status_label = QLabel("Ready.")
@@ -177,7 +179,20 @@ class TrainPage(Page):
         self.task_combo.setEnabled(not busy)
         self.cancel_button.setEnabled(busy)
 
+    def _data_summary(self) -> str:
+        current = self.project.labels.current()
+        split = {"train": {"ok": 0, "ng": 0}, "test": {"ok": 0, "ng": 0}}
+        for rec in self.project.dataset:
+            label = current.get(rec.id)
+            if label is not None and label.verdict in ("ok", "ng") and rec.split in split:
+                split[rec.split][label.verdict] += 1
+        tr, te = split["train"], split["test"]
+        return (f"Training data: {tr['ok']} OK and {tr['ng']} NG labelled images in the train split; "
+                f"{te['ok']} OK and {te['ng']} NG kept aside for testing. Borderline and unlabelled images "
+                "are left out. Anomaly detection learns from the OK images only.")
+
     def refresh(self) -> None:
+        self.data_label.setText(self._data_summary())
         if not self.runner.is_running():
             i = self.task_combo.findData(self.project.task)
             if i >= 0 and not self._task_chosen:

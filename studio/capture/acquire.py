@@ -67,3 +67,14 @@ def capture_to_project(project: Any, camera: Camera, count: int, *, label_truth:
         if records:
             dataset.save()
     return records
+
+
+def next_sim_start(project: Any, spec: str) -> int:
+    """The simulated frame index that continues after those already in the project.
+
+    The simulator is deterministic, so a second capture from the same spec
+    would repeat the first parts; starting here adds new parts instead.
+    """
+    seen = [int(r.meta["index"]) for r in project.dataset
+            if str(r.meta.get("camera", "")) == spec and isinstance(r.meta.get("index"), int)]
+    return max(seen, default=-1) + 1

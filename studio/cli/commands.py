@@ -2,12 +2,64 @@
 from __future__ import annotations
 
 import argparse
+import os
 
-from studio.cli.main import emit
+from studio.cli.output import emit
 from studio.core.task import TaskContext
 
 
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    from studio.dataset.importers import IMPORTERS
+
+    h = __name__ + ":"
+    g = sub.add_parser("gui", help="open the studio window")
+    g.add_argument("project", nargs="?", help="project folder to open")
+    g.set_defaults(handler=h + "cmd_gui")
+
+    proj = sub.add_parser("project", help="create or check a project folder")
+    psub = proj.add_subparsers(dest="project_command", required=True)
+    n = psub.add_parser("new", help="create a project folder")
+    n.add_argument("path")
+    n.add_argument("--template", choices=["demo"], help="start from a template")
+    n.add_argument("--name", help="project name (default: the folder name)")
+    n.add_argument("--json", action="store_true")
+    n.set_defaults(handler=h + "cmd_project_new")
+    c = psub.add_parser("check", help="validate a project folder (exit 0 when valid)")
+    c.add_argument("path")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=h + "cmd_project_check")
+
+    cap = sub.add_parser("capture", help="capture images from a camera into the project")
+    cap.add_argument("project")
+    cap.add_argument("--camera", help="camera spec (default: the project's)")
+    cap.add_argument("--count", type=int, default=1)
+    cap.add_argument("--label-truth", action="store_true",
+                     help="label simulated parts with the simulator's ground truth")
+    cap.add_argument("--json", action="store_true")
+    cap.set_defaults(handler=h + "cmd_capture")
+
+    im = sub.add_parser("import", help="import an image set with its labels")
+    im.add_argument("project")
+    im.add_argument("source")
+    im.add_argument("--format", required=True, choices=IMPORTERS.names())
+    im.add_argument("--labeler", help="record the labels as this labeler's")
+    im.add_argument("--json", action="store_true")
+    im.set_defaults(handler=h + "cmd_import")
+
+    lab = sub.add_parser("label", help="label one image")
+    lab.add_argument("project")
+    lab.add_argument("image_id")
+    lab.add_argument("--verdict", required=True, choices=["ok", "ng", "borderline"])
+    lab.add_argument("--class", dest="defect_class", help="defect class for NG")
+    lab.add_argument("--labeler", default=os.environ.get("USER", "engineer"))
+    lab.add_argument("--json", action="store_true")
+    lab.set_defaults(handler=h + "cmd_label")
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
+    from studio.core.display import require_display
+
+    require_display()
     from studio.gui.app import main as gui_main
 
     return gui_main(args.project)
@@ -53,13 +105,16 @@ def _console_task(quiet: bool) -> TaskContext:
 
 
 def cmd_capture(args: argparse.Namespace) -> int:
-    from studio.capture.acquire import capture_to_project
+    from studio.capture.acquire import capture_to_project, next_sim_start
     from studio.capture.camera import open_camera
     from studio.project import Project
 
     project = Project.open(args.project)
     spec = args.camera or project.camera_spec
-    with open_camera(spec, project.camera_settings) as camera:
+    settings = dict(project.camera_settings)
+    if spec.split(":", 1)[0] == "sim" and "start" not in settings:
+        settings["start"] = next_sim_start(project, spec)     # new parts, not the same ones again
+    with open_camera(spec, settings) as camera:
         records = capture_to_project(project, camera, args.count, label_truth=args.label_truth,
                                      task=_console_task(args.json))
     emit(args, {"captured": len(records), "image_ids": [r.id for r in records], "camera": spec},

@@ -11,109 +11,29 @@ import os
 import sys
 from typing import Any, Callable
 
+from studio.cli.output import emit  # noqa: F401  (re-exported for command modules)
 from studio.core.errors import Cancelled, StudioError
 
-# Subcommand handlers, looked up by name (``module:function``) and imported
-# lazily, so ``studio project check`` never pays for torch or Qt.
-HANDLERS: dict[str, str] = {
-    "gui": "studio.cli.commands:cmd_gui",
-    "project new": "studio.cli.commands:cmd_project_new",
-    "project check": "studio.cli.commands:cmd_project_check",
-    "capture": "studio.cli.commands:cmd_capture",
-    "import": "studio.cli.commands:cmd_import",
-    "label": "studio.cli.commands:cmd_label",
-    "train": "studio.cli.model_commands:cmd_train",
-    "evaluate": "studio.cli.model_commands:cmd_evaluate",
-    "threshold": "studio.cli.model_commands:cmd_threshold",
-    "models": "studio.cli.model_commands:cmd_models",
-    "station run": "studio.cli.station_commands:cmd_station_run",
-}
+# Each module adds its own subcommands (``add_parsers(sub)``) and names each
+# leaf's handler as ``module:function`` (``set_defaults(handler=...)``); the
+# handler module is imported only when its command runs, so
+# ``studio project check`` never pays for torch or Qt. A new area of the
+# product adds its module here.
+COMMAND_MODULES: list[str] = [
+    "studio.cli.commands",
+    "studio.cli.model_commands",
+    "studio.cli.station_commands",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
     p = argparse.ArgumentParser(prog="studio", description="Inspection Studio: camera to inspection station.")
     sub = p.add_subparsers(dest="command")
-
-    g = sub.add_parser("gui", help="open the studio window")
-    g.add_argument("project", nargs="?", help="project folder to open")
-
-    proj = sub.add_parser("project", help="create or check a project folder")
-    psub = proj.add_subparsers(dest="project_command", required=True)
-    n = psub.add_parser("new", help="create a project folder")
-    n.add_argument("path")
-    n.add_argument("--template", choices=["demo"], help="start from a template")
-    n.add_argument("--name", help="project name (default: the folder name)")
-    n.add_argument("--json", action="store_true")
-    c = psub.add_parser("check", help="validate a project folder (exit 0 when valid)")
-    c.add_argument("path")
-    c.add_argument("--json", action="store_true")
-
-    cap = sub.add_parser("capture", help="capture images from a camera into the project")
-    cap.add_argument("project")
-    cap.add_argument("--camera", help="camera spec (default: the project's)")
-    cap.add_argument("--count", type=int, default=1)
-    cap.add_argument("--label-truth", action="store_true",
-                     help="label simulated parts with the simulator's ground truth")
-    cap.add_argument("--json", action="store_true")
-
-    im = sub.add_parser("import", help="import an image set with its labels")
-    im.add_argument("project")
-    im.add_argument("source")
-    im.add_argument("--format", required=True, choices=["mvtec", "folders"])
-    im.add_argument("--labeler", help="record the labels as this labeler's")
-    im.add_argument("--json", action="store_true")
-
-    lab = sub.add_parser("label", help="label one image")
-    lab.add_argument("project")
-    lab.add_argument("image_id")
-    lab.add_argument("--verdict", required=True, choices=["ok", "ng", "borderline"])
-    lab.add_argument("--class", dest="defect_class", help="defect class for NG")
-    lab.add_argument("--labeler", default=os.environ.get("USER", "engineer"))
-    lab.add_argument("--json", action="store_true")
-
-    tr = sub.add_parser("train", help="train a model (in a subprocess) and export it to ONNX")
-    tr.add_argument("project")
-    tr.add_argument("--task", choices=["anomaly", "classification"], help="default: the project's task")
-    tr.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a training option, e.g. --option epochs=3")
-    tr.add_argument("--json", action="store_true")
-
-    ev = sub.add_parser("evaluate", help="score the test split and report metrics")
-    ev.add_argument("project")
-    ev.add_argument("--model", help="model id (default: the newest)")
-    ev.add_argument("--json", action="store_true")
-
-    th = sub.add_parser("threshold", help="set a model's decision threshold")
-    th.add_argument("project")
-    th.add_argument("--model", help="model id (default: the newest)")
-    th.add_argument("--value", type=float, required=True)
-    th.add_argument("--json", action="store_true")
-
-    mo = sub.add_parser("models", help="list trained models")
-    mo.add_argument("project")
-    mo.add_argument("--json", action="store_true")
-
-    st = sub.add_parser("station", help="run the inspection station")
-    ssub = st.add_subparsers(dest="station_command", required=True)
-    r = ssub.add_parser("run", help="trigger, capture, infer, signal the PLC, log every part")
-    r.add_argument("project")
-    r.add_argument("--camera", help="camera spec (default: station.yaml, then the project's)")
-    r.add_argument("--plc", default=None, help="sim or modbus-server://HOST:PORT (default: station.yaml, then sim)")
-    r.add_argument("--parts", type=int, help="stop after this many parts")
-    r.add_argument("--model", help="model id (default: the newest)")
-    r.add_argument("--data-dir", help="where the result log and part images go")
-    r.add_argument("--interval", type=float, default=0.0, help="seconds between triggers (free-run: 0)")
-    r.add_argument("--kiosk", action="store_true", help="full-screen operator view")
-    r.add_argument("--json", action="store_true")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parsers(sub)
     return p
-
-
-def _command_key(args: argparse.Namespace) -> str:
-    if args.command == "project":
-        return f"project {args.project_command}"
-    if args.command == "station":
-        return f"station {args.station_command}"
-    return args.command
 
 
 def _resolve(target: str) -> Callable[[argparse.Namespace], int]:
@@ -121,14 +41,6 @@ def _resolve(target: str) -> Callable[[argparse.Namespace], int]:
 
     module, _, attr = target.partition(":")
     return getattr(importlib.import_module(module), attr)
-
-
-def emit(args: argparse.Namespace, result: dict[str, Any], text: str) -> None:
-    """Print ``text`` for people, or ``result`` as one JSON line for scripts."""
-    if getattr(args, "json", False):
-        print(json.dumps(result, default=str), flush=True)
-    else:
-        print(text, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args(["gui", *(argv or [])])
     try:
-        return int(_resolve(HANDLERS[_command_key(args)])(args) or 0)
+        return int(_resolve(args.handler)(args) or 0)
     except StudioError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -5,7 +5,38 @@ import argparse
 import json
 import sys
 
-from studio.cli.main import emit
+from studio.cli.output import emit
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    from studio.training import TRAINERS
+
+    h = __name__ + ":"
+    tr = sub.add_parser("train", help="train a model (in a subprocess) and export it to ONNX")
+    tr.add_argument("project")
+    tr.add_argument("--task", choices=TRAINERS.names(), help="default: the project's task")
+    tr.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a training option, e.g. --option epochs=3")
+    tr.add_argument("--json", action="store_true")
+    tr.set_defaults(handler=h + "cmd_train")
+
+    ev = sub.add_parser("evaluate", help="score the test split and report metrics")
+    ev.add_argument("project")
+    ev.add_argument("--model", help="model id (default: the newest)")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(handler=h + "cmd_evaluate")
+
+    th = sub.add_parser("threshold", help="set a model's decision threshold")
+    th.add_argument("project")
+    th.add_argument("--model", help="model id (default: the newest)")
+    th.add_argument("--value", type=float, required=True)
+    th.add_argument("--json", action="store_true")
+    th.set_defaults(handler=h + "cmd_threshold")
+
+    mo = sub.add_parser("models", help="list trained models")
+    mo.add_argument("project")
+    mo.add_argument("--json", action="store_true")
+    mo.set_defaults(handler=h + "cmd_models")
 
 
 def _parse_options(pairs: list[str]) -> dict:
@@ -39,7 +70,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         if kind == "status":
             print(event.get("text", ""), file=sys.stderr, flush=True)
         elif kind == "metric":
-            print(f"  {event['name']} step {event['step']}: {event['value']:.4g}", file=sys.stderr, flush=True)
+            value = event.get("value")
+            shown = f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
+            print(f"  {event.get('name')} step {event.get('step')}: {shown}", file=sys.stderr, flush=True)
 
     result = run_training(project.root, task_name, _parse_options(args.option), on_event=on_event,
                           task_ctx=TaskContext())

@@ -4,7 +4,23 @@ from __future__ import annotations
 import argparse
 import sys
 
-from studio.cli.main import emit
+from studio.cli.output import emit
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    st = sub.add_parser("station", help="run the inspection station")
+    ssub = st.add_subparsers(dest="station_command", required=True)
+    r = ssub.add_parser("run", help="trigger, capture, infer, signal the PLC, log every part")
+    r.add_argument("project")
+    r.add_argument("--camera", help="camera spec (default: station.yaml, then the project's)")
+    r.add_argument("--plc", default=None, help="sim or modbus-server://HOST:PORT (default: station.yaml, then sim)")
+    r.add_argument("--parts", type=int, help="stop after this many parts")
+    r.add_argument("--model", help="model id (default: the newest)")
+    r.add_argument("--data-dir", help="where the result log and part images go")
+    r.add_argument("--interval", type=float, default=0.0, help="seconds between triggers (free-run: 0)")
+    r.add_argument("--kiosk", action="store_true", help="full-screen operator view")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(handler=__name__ + ":cmd_station_run")
 
 
 def cmd_station_run(args: argparse.Namespace) -> int:
@@ -18,6 +34,9 @@ def cmd_station_run(args: argparse.Namespace) -> int:
                       data_dir=args.data_dir, max_parts=args.parts, interval_s=args.interval)
 
     if args.kiosk:
+        from studio.core.display import require_display
+
+        require_display()
         from studio.gui.kiosk import run_kiosk
 
         code = run_kiosk(station)
@@ -31,8 +50,10 @@ def cmd_station_run(args: argparse.Namespace) -> int:
                       f"{r.defect_class or '':<12} {r.latency_ms:6.1f} ms", flush=True)
 
         station.events.subscribe(on_event)
-        station.run()
-        code = 0
+        completed = station.run()
+        code = 0 if completed or station.fault is None else 3
+        if station.fault:
+            print(f"station stopped: {station.fault}", file=sys.stderr, flush=True)
     stats = station.stats()
     emit(args, stats, f"{stats['parts']} parts: {stats['passed']} pass, {stats['rejected']} reject, "
                       f"{stats['faults']} fault; latency median {stats['latency_ms_median']} ms, "

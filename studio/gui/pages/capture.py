@@ -191,9 +191,9 @@ class CapturePage(Page):
     # ---- simulated parts -----------------------------------------------------
     def _next_sim_index(self, spec: str) -> int:
         """Continue after the simulated frames already in the project, so no part is added twice."""
-        seen = [int(r.meta.get("index", -1)) for r in self.project.dataset
-                if str(r.meta.get("camera", "")) == spec and isinstance(r.meta.get("index"), int)]
-        return max(seen, default=-1) + 1
+        from studio.capture.acquire import next_sim_start
+
+        return next_sim_start(self.project, spec)
 
     @Slot()
     def add_simulated(self) -> None:

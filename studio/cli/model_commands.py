@@ -1,4 +1,4 @@
-"""Train, evaluate, threshold and list models."""
+"""Train and list models (evaluate, threshold, compare: ``evaluation_commands``)."""
 from __future__ import annotations
 
 import argparse
@@ -19,19 +19,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                     help="override a training option, e.g. --option epochs=3")
     tr.add_argument("--json", action="store_true")
     tr.set_defaults(handler=h + "cmd_train")
-
-    ev = sub.add_parser("evaluate", help="score the test split and report metrics")
-    ev.add_argument("project")
-    ev.add_argument("--model", help="model id (default: the newest)")
-    ev.add_argument("--json", action="store_true")
-    ev.set_defaults(handler=h + "cmd_evaluate")
-
-    th = sub.add_parser("threshold", help="set a model's decision threshold")
-    th.add_argument("project")
-    th.add_argument("--model", help="model id (default: the newest)")
-    th.add_argument("--value", type=float, required=True)
-    th.add_argument("--json", action="store_true")
-    th.set_defaults(handler=h + "cmd_threshold")
 
     mo = sub.add_parser("models", help="list trained models")
     mo.add_argument("project")
@@ -79,40 +66,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = {k: result.get(k) for k in ("model_id", "task", "metrics", "seconds")}
     emit(args, out, f"trained {out['model_id']} ({out['task']}) in {out['seconds']:.1f} s\n"
                     f"metrics: {json.dumps(out['metrics'], default=str)}")
-    return 0
-
-
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from studio.evaluation.evaluate import evaluate
-    from studio.project import Project
-
-    project = Project.open(args.project)
-    result = evaluate(project, args.model)
-    summary = {k: v for k, v in result.items() if k not in ("curve", "scores")}
-    c = result["confusion"]
-
-    def fmt(v):
-        return "n/a" if v is None else f"{v:.3f}"
-
-    text = (f"model {result['model_id']}: {result['n']} test images, {result['n_defective']} defective\n"
-            f"image AUROC {fmt(result['image_auroc'])}, average precision {fmt(result['average_precision'])}\n"
-            f"at threshold {result['threshold']:.4g}: precision {fmt(result['precision'])}, "
-            f"recall {fmt(result['recall'])}\n"
-            f"confusion: tp {c['tp']}  fp {c['fp']}  tn {c['tn']}  fn {c['fn']}")
-    emit(args, {**summary, "scores": result.get("scores", [])} if args.json else summary, text)
-    return 0
-
-
-def cmd_threshold(args: argparse.Namespace) -> int:
-    from studio.evaluation.evaluate import set_threshold
-    from studio.inference.model import InspectionModel
-    from studio.project import Project
-
-    project = Project.open(args.project)
-    model_id = args.model or InspectionModel.load(project).model_id
-    card = set_threshold(project, model_id, args.value)
-    emit(args, {"model_id": model_id, "threshold": card["threshold"]},
-         f"{model_id}: threshold set to {card['threshold']:.4g}")
     return 0
 
 

@@ -19,12 +19,19 @@ from studio.core.atomic import atomic_write_json
 from studio.core.errors import ModelError
 from studio.core.task import TaskContext, null_task
 from studio.evaluation import metrics as M
+from studio.evaluation.operating import point_at
 
 
-def operating_point(y, s, t: float) -> dict[str, Any]:
-    """Precision, recall and confusion when parts scoring ``>= t`` are rejected."""
-    precision, recall = M.precision_recall_at(y, s, t)
-    return {"precision": precision, "recall": recall, "confusion": M.confusion_at(y, s, t)}
+def operating_point(y, s, t: float, *, classes=None, band=None) -> dict[str, Any]:
+    """Precision, recall and confusion when parts scoring ``>= t`` are rejected, with the false-reject
+    rate, accuracy, their confidence intervals, per-class recall and warnings (``operating.point_at``)."""
+    return point_at(y, s, t, classes=classes, band=band)
+
+
+def card_band(card: dict[str, Any]) -> tuple[float, float] | None:
+    """The card's review band ``(low, high)``, or None."""
+    band = card.get("review_band") or None
+    return (float(band["low"]), float(band["high"])) if band else None
 
 
 def evaluate(project, model_id: str | None = None, task: str | None = None,
@@ -49,10 +56,14 @@ def evaluate(project, model_id: str | None = None, task: str | None = None,
         images = [project.dataset.load(project.dataset.get(s.image_id)) for s in chunk]
         predictions.extend(model.predict_batch(images, batch_size))
         ctx.progress(min(1.0, (i + len(chunk)) / len(samples)))
+    from studio.training.data import dataset_digest
+
     y = np.array([s.defective for s in samples], dtype=bool)
     s = np.array([p.score for p in predictions], dtype=np.float64)
-    point = operating_point(y, s, model.threshold)
+    classes = [smp.defect_class for smp in samples]
+    point = operating_point(y, s, model.threshold, classes=classes, band=card_band(model.card))
     precision, recall, thresholds = M.pr_curve(y, s)
+    fpr, tpr, roc_t = M.roc_curve(y, s)
     result: dict[str, Any] = {
         "model_id": model.model_id,
         "task": model.task,
@@ -65,8 +76,18 @@ def evaluate(project, model_id: str | None = None, task: str | None = None,
         "precision": point["precision"],
         "recall": point["recall"],
         "confusion": point["confusion"],
+        "false_reject_rate": point["false_reject_rate"],
+        "accuracy": point["accuracy"],
+        "intervals": point["intervals"],
+        "per_class_recall": point["per_class"],
+        "warnings": point["warnings"],
+        "review_band": point.get("review"),
+        "operating_point": {**(model.card.get("operating_point") or {"how": "trained"}),
+                            "threshold": model.threshold},
+        "test_split": {"digest": dataset_digest(samples), "n": int(len(y))},
         "best_f1_threshold": M.best_f1_threshold(y, s),
         "curve": {"precision": precision.tolist(), "recall": recall.tolist(), "thresholds": thresholds.tolist()},
+        "roc": {"false_reject_rate": fpr.tolist(), "recall": tpr.tolist(), "thresholds": roc_t.tolist()},
         "scores": [{"image_id": smp.image_id, "score": float(p.score), "defective": bool(smp.defective),
                     "defect_class": smp.defect_class, "predicted": bool(p.defective),
                     "predicted_class": p.defect_class}
@@ -82,16 +103,22 @@ def evaluate(project, model_id: str | None = None, task: str | None = None,
     return result
 
 
-def set_threshold(project, model_id: str | None, threshold: float) -> dict[str, Any]:
-    """Set the card's decision threshold (the station reads it at start); returns the new card."""
+def set_threshold(project, model_id: str | None, threshold: float, *,
+                  review_up_to: float | None = None, chosen: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Set the card's decision threshold (the station reads it at start); returns the new card.
+
+    ``review_up_to`` adds a review band: parts scoring in ``[threshold,
+    review_up_to)`` go to manual review, parts at or above it are rejected.
+    Without it any band is removed. ``chosen`` records how the point was
+    picked (cost model, recall target, ...) and its figures then.
+    """
     from studio.inference.model import CARD_FILE, InspectionModel, read_card
 
-    try:
-        value = float(threshold)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not math.isfinite(value):
-        raise ModelError(f"threshold {threshold!r} is not a number", hint="give a number, e.g. 0.5")
+    value = _number(threshold, "threshold")
+    high = None if review_up_to is None else _number(review_up_to, "review band's upper end")
+    if high is not None and high < value:
+        raise ModelError(f"the review band's upper end {high:g} is below the threshold {value:g}",
+                         hint="parts in [threshold, upper end) go to review: give an upper end above the threshold")
     if model_id is None:
         model_id = InspectionModel.load(project).model_id
     folder = project.models_dir / model_id
@@ -100,8 +127,25 @@ def set_threshold(project, model_id: str | None, threshold: float) -> dict[str, 
                          hint="list the models with 'studio models PROJECT'")
     card = read_card(folder)
     now = _dt.datetime.now().isoformat(timespec="seconds")
-    card.setdefault("threshold_history", []).append({"from": card["threshold"], "to": value, "time": now})
+    how = (chosen or {}).get("how", "value")
+    card.setdefault("threshold_history", []).append({"from": card["threshold"], "to": value, "time": now,
+                                                     "how": how})
     card["threshold"] = value
     card["threshold_set"] = now
+    if high is not None and high > value:
+        card["review_band"] = {"low": value, "high": high}
+    else:
+        card.pop("review_band", None)
+    card["operating_point"] = {"how": how, **(chosen or {}), "threshold": value, "time": now}
     atomic_write_json(folder / CARD_FILE, card)
     return card
+
+
+def _number(v: Any, what: str) -> float:
+    try:
+        value = float(v)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value):
+        raise ModelError(f"{what} {v!r} is not a number", hint="give a number, e.g. 0.5")
+    return value

@@ -107,3 +107,19 @@ def best_f1_threshold(y, s) -> float | None:
     if best + 1 < len(thresholds):
         return float((thresholds[best] + thresholds[best + 1]) / 2.0)
     return float(thresholds[best])
+
+
+def roc_curve(y, s) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """False-reject rate (good parts rejected) and recall at every distinct score used as threshold.
+
+    Thresholds descend like ``pr_curve``; a rate is 0 everywhere when its
+    class is missing from the split.
+    """
+    y, s = _arrays(y, s)
+    if len(s) == 0:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    thresholds, tp, fp = _counts_by_threshold(y, s)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    fpr = fp / n_neg if n_neg else np.zeros(len(fp))
+    tpr = tp / n_pos if n_pos else np.zeros(len(tp))
+    return fpr.astype(np.float64), tpr.astype(np.float64), thresholds

@@ -1,0 +1,96 @@
+"""From an evaluation to a chosen operating point, saved in the model card.
+
+The CLI's ``studio threshold`` and the GUI's picker both go through
+``pick`` (which way: a value, the cost model, a recall target, a
+false-reject target) and ``save`` (which writes the card with a record of
+how the point was chosen and what the test split said about it then).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from studio.core.errors import StudioError
+from studio.evaluation import picker
+from studio.evaluation.operating import point_at
+
+
+def scores_of(result: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """Labels, scores and defect classes of an evaluation's test images."""
+    rows = result.get("scores") or []
+    y = np.array([bool(r["defective"]) for r in rows], bool)
+    s = np.array([float(r["score"]) for r in rows], float)
+    return y, s, [r.get("defect_class") for r in rows]
+
+
+def critical_classes(project) -> list[str]:
+    """Defect classes the criteria document marks critical."""
+    return [c.name for c in project.criteria.classes if str(c.severity).lower() == "critical"]
+
+
+def way(*, value: float | None = None, escape_cost: float | None = None, false_reject_cost: float | None = None,
+        defect_rate: float | None = None, recall_target: float | None = None, only: Sequence[str] | None = None,
+        false_reject_target: float | None = None) -> str:
+    """Which way of choosing the arguments name: exactly one must be given (checked before any scoring)."""
+    cost = (escape_cost, false_reject_cost, defect_rate)
+    ways = {"value": value is not None, "cost": any(v is not None for v in cost),
+            "recall_target": recall_target is not None, "false_reject_target": false_reject_target is not None}
+    if sum(ways.values()) != 1:
+        raise StudioError("choose the threshold one way: a value, the cost model (escape cost, false-reject "
+                          "cost and defect rate), a recall target, or a false-reject target",
+                          hint="e.g. --escape-cost 500 --false-reject-cost 2 --defect-rate 0.01, "
+                               "or --recall-target 0.995, or --value 0.5")
+    if ways["cost"] and any(v is None for v in cost):
+        raise StudioError("the cost model needs all three: --escape-cost, --false-reject-cost and --defect-rate",
+                          hint="e.g. --escape-cost 500 --false-reject-cost 2 --defect-rate 0.01")
+    return next(k for k, v in ways.items() if v)
+
+
+def pick(result: dict[str, Any], *, value: float | None = None, escape_cost: float | None = None,
+         false_reject_cost: float | None = None, defect_rate: float | None = None,
+         recall_target: float | None = None, only: Sequence[str] | None = None,
+         false_reject_target: float | None = None) -> dict[str, Any]:
+    """The chosen operating point: exactly one way of choosing must be given."""
+    how = way(value=value, escape_cost=escape_cost, false_reject_cost=false_reject_cost, defect_rate=defect_rate,
+              recall_target=recall_target, only=only, false_reject_target=false_reject_target)
+    if value is not None:
+        return {"how": "value", "threshold": float(value)}
+    y, s, classes = scores_of(result)
+    if how == "cost":
+        return picker.cheapest(y, s, float(escape_cost), float(false_reject_cost), float(defect_rate))
+    if recall_target is not None:
+        return picker.for_recall_target(y, s, float(recall_target), classes=classes, only=only or None)
+    return picker.for_false_reject_target(y, s, float(false_reject_target))
+
+
+def summary(result: dict[str, Any], threshold: float, band: tuple[float, float] | None = None) -> dict[str, Any]:
+    """The figures at ``threshold`` on the evaluation's test split, as the card keeps them."""
+    y, s, classes = scores_of(result)
+    p = point_at(y, s, threshold, classes=classes, band=band)
+    keep = ("n", "n_defective", "precision", "recall", "false_reject_rate", "accuracy", "confusion",
+            "recall_known", "accuracy_trap", "warnings")
+    out = {k: p[k] for k in keep}
+    out["intervals"] = {k: (None if v is None else {"wilson": v["wilson"], "clopper_pearson": v["clopper_pearson"]})
+                        for k, v in p["intervals"].items()}
+    out["per_class_recall"] = [{k: r[k] for k in ("class", "n", "caught", "recall")} | {"wilson": r["interval"]["wilson"]}
+                               for r in p["per_class"]]
+    if "review" in p:
+        out["review_band"] = {k: v for k, v in p["review"].items() if k != "review_share"}
+        out["review_band"]["review_share"] = p["review"]["review_share"]["value"] if p["review"]["review_share"] else None
+    split = result.get("test_split") or {}
+    out["test_split"] = split.get("digest")
+    return out
+
+
+def save(project, model_id: str, result: dict[str, Any], chosen: dict[str, Any], *,
+         review_up_to: float | None = None) -> dict[str, Any]:
+    """Write the chosen point (and review band) into the card, with the figures it has on the test split."""
+    from studio.evaluation.evaluate import set_threshold
+
+    t = float(chosen["threshold"])
+    band = (t, float(review_up_to)) if review_up_to is not None and float(review_up_to) > t else None
+    record = {**chosen}
+    if result.get("scores"):
+        record["at_choice"] = summary(result, t, band)
+    return set_threshold(project, model_id, t, review_up_to=review_up_to, chosen=record)

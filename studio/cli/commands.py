@@ -52,6 +52,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     lab.add_argument("--verdict", required=True, choices=["ok", "ng", "borderline"])
     lab.add_argument("--class", dest="defect_class", help="defect class for NG")
     lab.add_argument("--labeler", default=os.environ.get("USER", "engineer"))
+    lab.add_argument("--criterion", help="the criteria clause applied (default: the class's rule)")
+    lab.add_argument("--box", action="append", default=[], metavar="X,Y,W,H",
+                     help="a defect box in image pixels (repeatable)")
+    lab.add_argument("--polygon", action="append", default=[], metavar="X,Y;X,Y;X,Y",
+                     help="a defect polygon in image pixels (repeatable)")
     lab.add_argument("--json", action="store_true")
     lab.set_defaults(handler=h + "cmd_label")
 
@@ -147,7 +152,11 @@ def cmd_label(args: argparse.Namespace) -> int:
     if args.verdict == "ng" and args.defect_class and args.defect_class not in project.criteria.class_names():
         raise StudioError(f"defect class '{args.defect_class}' is not in the criteria document",
                           hint=f"use one of: {', '.join(project.criteria.class_names())}")
+    from studio.labels.shapes import parse_cli_shapes
+
+    shapes = parse_cli_shapes(args.box, args.polygon, args.defect_class)
     label = project.labels.add(args.image_id, args.verdict, args.defect_class, labeler=args.labeler,
-                               criteria_version=project.criteria.version)
+                               criteria_version=project.criteria.version, criterion=args.criterion,
+                               shapes=shapes)
     emit(args, label.__dict__, f"{args.image_id}: {label.verdict} {label.defect_class or ''}".rstrip())
     return 0

@@ -18,6 +18,7 @@ from studio.core.errors import ProjectError
 from studio.core.problems import Problem
 
 FILE_NAME = "criteria.yaml"
+MEASURES = ("length", "width", "diameter", "area", "count")
 
 
 @dataclass
@@ -26,11 +27,26 @@ class DefectClass:
     name: str
     definition: str = ""
     severity: str = "major"          # critical / major / minor / cosmetic
-    rule: str = ""                   # accept/reject rule in measurable terms
+    rule: str = ""                   # accept/reject rule in words
+    measure: str | None = None       # what is measured: length / width / area / diameter / count
+    limit: float | None = None       # reject above this (mm, mm² or a count)
+    surface: str = ""                # where the rule applies, e.g. "A" (visible face)
+    examples: list[dict[str, Any]] = field(default_factory=list)   # case law, see add_example
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "definition": self.definition,
-                "severity": self.severity, "rule": self.rule}
+        d: dict[str, Any] = {"id": self.id, "name": self.name, "definition": self.definition,
+                             "severity": self.severity, "rule": self.rule}
+        if self.measure:
+            d.update(measure=self.measure, limit=self.limit, surface=self.surface)
+        if self.examples:
+            d["examples"] = [dict(e) for e in self.examples]
+        return d
+
+    def rule_text(self, pixel_size_mm: float | None = None) -> str:
+        """The rule in words, with its measurable limit (and that limit in pixels when calibrated)."""
+        from studio.criteria.rules import rule_text
+
+        return rule_text(self, pixel_size_mm)
 
 
 @dataclass
@@ -38,6 +54,7 @@ class CriteriaDocument:
     version: int = 1
     classes: list[DefectClass] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
+    pixel_size_mm: float | None = None     # from the project's calibration: mm per image pixel
 
     @classmethod
     def load(cls, path: Path) -> "CriteriaDocument":
@@ -51,15 +68,30 @@ class CriteriaDocument:
         problems = validate(data, str(path))
         if problems:
             raise ProjectError("\n".join(str(p) for p in problems))
+        px = data.get("pixel_size_mm")
         return cls(version=int(data.get("version", 1)),
                    classes=[DefectClass(**{k: c[k] for k in c if k in DefectClass.__dataclass_fields__})
                             for c in data.get("classes", [])],
-                   history=list(data.get("history", [])))
+                   history=list(data.get("history", [])),
+                   pixel_size_mm=float(px) if px else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"version": self.version}
+        if self.pixel_size_mm:
+            d["pixel_size_mm"] = self.pixel_size_mm
+        d["classes"] = [c.to_dict() for c in self.classes]
+        d["history"] = self.history
+        return d
 
     def save(self, path: Path) -> None:
-        atomic_write_yaml(path, {"version": self.version,
-                                 "classes": [c.to_dict() for c in self.classes],
-                                 "history": self.history})
+        """Write the document; the old version stays readable in ``criteria_versions/``."""
+        from studio.criteria.versions import archive
+
+        atomic_write_yaml(path, self.to_dict())
+        archive(path, self)
+
+    def get(self, name: str) -> DefectClass | None:
+        return next((c for c in self.classes if c.name == name), None)
 
     def new_version(self, author: str, reason: str) -> None:
         """Bump the version; call before saving any change to the rules."""
@@ -107,6 +139,12 @@ def validate(data: Any, file: str = FILE_NAME) -> list[Problem]:
         if c["id"] <= 0:
             problems.append(Problem(file, f"classes[{i}].id", "must be 1 or more (0 means no defect)",
                                     "renumber the classes from 1"))
+        if c.get("measure") is not None and c["measure"] not in MEASURES:
+            problems.append(Problem(file, f"classes[{i}].measure", f"'{c['measure']}' is not a measure",
+                                    f"use one of: {', '.join(MEASURES)}"))
+        if c.get("limit") is not None and not isinstance(c["limit"], (int, float)):
+            problems.append(Problem(file, f"classes[{i}].limit", "is not a number",
+                                    "write the limit in mm (mm² for area), e.g. 'limit: 2.0'"))
         if c["id"] in seen:
             problems.append(Problem(file, f"classes[{i}].id", f"{c['id']} is used twice",
                                     "give every class its own id"))

@@ -23,6 +23,9 @@ GOOD_NAMES = {"good", "ok", "pass", "normal", "accept", "free"}
 IMPORTERS = Registry("import format")
 IMPORTERS.register("mvtec", "studio.dataset.importers:import_mvtec")
 IMPORTERS.register("folders", "studio.dataset.importers:import_folders")
+IMPORTERS.register("coco", "studio.interchange.coco:import_coco")
+IMPORTERS.register("voc", "studio.interchange.voc:import_voc")
+IMPORTERS.register("yolo", "studio.interchange.yolo:import_yolo")
 
 
 @dataclass
@@ -44,6 +47,8 @@ class _Item:
     defect_class: str | None
     split: str | None
     mask_path: Path | None = None
+    shapes: list[dict] = field(default_factory=list)   # boxes / polygons in image pixels
+    masks: list[tuple[str | None, object]] = field(default_factory=list)   # (class, bool array): brush masks
 
 
 def _images_in(folder: Path) -> list[Path]:
@@ -60,7 +65,10 @@ def import_images(project: "Project", source: str, items: list[_Item], *, labele
     task = task or null_task()
     report = ImportReport()
     criteria = project.criteria
-    new_classes = sorted({i.defect_class for i in items if i.defect_class} - set(criteria.class_names()))
+    used = {i.defect_class for i in items if i.defect_class}
+    used |= {s.get("class") for i in items for s in i.shapes if s.get("class")}
+    used |= {c for i in items for c, _ in i.masks if c}
+    new_classes = sorted(used - set(criteria.class_names()))
     if new_classes:
         for name in new_classes:
             criteria.add_class(name, definition=f"Imported from {source}.")
@@ -82,8 +90,14 @@ def import_images(project: "Project", source: str, items: list[_Item], *, labele
             stem = f"{item.defect_class or item.verdict}_{item.path.stem}"
             rec = project.dataset.add_image(image, stem=stem, split=item.split, source=f"import:{source}",
                                             meta={"original": str(item.path)}, mask=mask, save=False)
+            shapes = list(item.shapes)
+            if item.masks:
+                from studio.labels.shapes import save_mask
+
+                shapes += [{"type": "mask", "class": c, "file": save_mask(project.root, m)}
+                           for c, m in item.masks]
             project.labels.add(rec.id, item.verdict, item.defect_class, labeler=labeler,
-                               criteria_version=criteria.version)
+                               criteria_version=criteria.version, shapes=shapes)
             report.imported += 1
             task.progress((n + 1) / max(1, len(items)))
     finally:

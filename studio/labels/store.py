@@ -1,9 +1,21 @@
 """Labels: an append-only log (``labels.jsonl``) that is also the audit trail.
 
 Each line is one decision: which image, OK / NG / borderline, which defect
-class, who decided, when, under which criterion and criteria version. The
-current label of an image is its latest decision (a reference decision,
-once issue 4 adds it, wins over plain labels).
+class, the shapes drawn (boxes, polygons, brush masks), who decided, when,
+under which criterion and criteria-document version. Nothing is ever
+rewritten: a change is a new line, so the log says who changed which label
+when.
+
+Several labelers, one truth. Every labeler's latest decision on an image is
+*their* label; a labeler only ever sees their own (``view``: blind labeling).
+The *training label* of an image (``current``) is resolved as:
+
+1. the latest reference decision (``kind == "reference"``), else
+2. the labelers' common answer when they all agree, else
+3. nothing: the image is disputed and waits in the review queue.
+
+Two processes may append at once: every append holds an inter-process file
+lock and first reads what the other process wrote.
 """
 from __future__ import annotations
 
@@ -11,12 +23,18 @@ import datetime as _dt
 import json
 import os
 import threading
-from dataclasses import asdict, dataclass
+import uuid
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.core.errors import StudioError
+from studio.labels.locking import file_lock
+from studio.labels.shapes import check_shape
+
 FILE_NAME = "labels.jsonl"
 VERDICTS = ("ok", "ng", "borderline")
+KINDS = ("label", "reference", "withdraw")
 
 
 @dataclass
@@ -26,75 +44,217 @@ class Label:
     defect_class: str | None = None   # defect class name for "ng"
     labeler: str = "engineer"
     time: str = ""
-    criterion: str | None = None      # the criteria clause applied (class name for now)
+    criterion: str | None = None      # the criteria clause applied (the defect class's rule)
     criteria_version: int = 1
+    kind: str = "label"               # "label", "reference" (review decision) or "withdraw"
+    shapes: list[dict[str, Any]] = field(default_factory=list)
+    rationale: str = ""               # why (reference decisions must say)
+    id: str = ""
 
     @property
     def is_defective(self) -> bool:
         return self.verdict == "ng"
 
+    @property
+    def category(self) -> str:
+        """The image-level answer compared between labelers: ok, borderline or the defect class."""
+        if self.verdict == "ng":
+            return self.defect_class or "ng"
+        return self.verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Resolution:
+    """How an image's training label was reached."""
+    image_id: str
+    status: str                        # "reference", "agreed", "single", "borderline", "disputed"
+    label: Label | None                # the training label; None while disputed
+    labels: dict[str, Label]           # each labeler's latest label (the reference's excluded)
+
+    @property
+    def needs_review(self) -> bool:
+        return self.status in ("disputed", "borderline")
+
+
+def category_of(verdict: str, defect_class: str | None) -> str:
+    return (defect_class or "ng") if verdict == "ng" else verdict
+
 
 class LabelStore:
     def __init__(self, root: Path):
-        self.path = Path(root) / FILE_NAME
-        self._lock = threading.Lock()
+        self.root = Path(root)
+        self.path = self.root / FILE_NAME
+        self._lock = threading.RLock()
         self._history: list[Label] = []
-        self._load()
+        self._offset = 0
+        self._refresh()
 
-    def _load(self) -> None:
-        if not self.path.exists():
-            return
-        with open(self.path, encoding="utf-8") as f:
-            for line in f:
+    # ---- the log -------------------------------------------------------
+    def _refresh(self) -> None:
+        """Read what was appended since the last read (by this or another process)."""
+        with self._lock:
+            try:
+                size = self.path.stat().st_size
+            except FileNotFoundError:
+                return
+            if size < self._offset:          # replaced from a backup: read it all again
+                self._history, self._offset = [], 0
+            if size == self._offset:
+                return
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                data = f.read(size - self._offset)
+            end = data.rfind(b"\n") + 1     # a line still being written is read next time
+            for n, line in enumerate(data[:end].decode("utf-8", errors="replace").splitlines()):
                 line = line.strip()
                 if not line:
                     continue
                 try:
                     d = json.loads(line)
-                    self._history.append(Label(**{k: v for k, v in d.items()
-                                                  if k in Label.__dataclass_fields__}))
+                    label = Label(**{k: v for k, v in d.items() if k in Label.__dataclass_fields__})
                 except (json.JSONDecodeError, TypeError):
-                    # a torn last line after a crash: keep every complete decision
-                    continue
+                    continue                 # a torn line after a crash: keep every complete decision
+                if not label.id:
+                    label.id = f"L{self._offset + n}"
+                self._history.append(label)
+            self._offset += end
 
-    def add(self, image_id: str, verdict: str, defect_class: str | None = None, *,
-            labeler: str = "engineer", criteria_version: int = 1,
-            criterion: str | None = None) -> Label:
-        if verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}, not {verdict!r}")
-        label = Label(image_id=image_id, verdict=verdict,
-                      defect_class=defect_class if verdict == "ng" else None,
-                      labeler=labeler, time=_dt.datetime.now().isoformat(timespec="milliseconds"),
-                      criterion=criterion or (defect_class if verdict == "ng" else None),
-                      criteria_version=criteria_version)
-        line = json.dumps(asdict(label)) + "\n"
-        with self._lock:
+    def _append(self, label: Label) -> Label:
+        line = (json.dumps(label.to_dict()) + "\n").encode("utf-8")
+        with self._lock, file_lock(self.path):
+            self._refresh()
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as f:
+            with open(self.path, "ab") as f:
+                if f.tell() != self._offset:          # a torn line left by a crash: start a fresh line
+                    f.write(b"\n")
                 f.write(line)
                 f.flush()
                 os.fsync(f.fileno())
-            self._history.append(label)
+            self._refresh()
         return label
 
+    def add(self, image_id: str, verdict: str, defect_class: str | None = None, *,
+            labeler: str = "engineer", criteria_version: int = 1, criterion: str | None = None,
+            shapes: list[dict[str, Any]] | None = None, kind: str = "label",
+            rationale: str = "") -> Label:
+        """Record one labeler's decision on an image (a new line; nothing is overwritten)."""
+        if verdict not in VERDICTS:
+            raise StudioError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
+        if kind not in KINDS:
+            raise StudioError(f"label kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        if not str(labeler).strip():
+            raise StudioError("every label needs a labeler name", hint="enter your name as labeler")
+        label = Label(image_id=image_id, verdict=verdict,
+                      defect_class=defect_class if verdict == "ng" else None,
+                      labeler=str(labeler).strip(),
+                      time=_dt.datetime.now().isoformat(timespec="milliseconds"),
+                      criterion=criterion or (defect_class if verdict == "ng" else None),
+                      criteria_version=int(criteria_version), kind=kind,
+                      shapes=[check_shape(s) for s in (shapes or [])],
+                      rationale=rationale, id=uuid.uuid4().hex[:12])
+        return self._append(label)
+
+    def decide(self, image_id: str, verdict: str, defect_class: str | None = None, *,
+               labeler: str, rationale: str, criterion: str | None = None,
+               criteria_version: int = 1, shapes: list[dict[str, Any]] | None = None) -> Label:
+        """A reference decision: it becomes the image's training label, whatever the labelers said."""
+        if not rationale.strip():
+            raise StudioError("a reference decision needs its rationale",
+                              hint="say which rule decides it and why (e.g. 'scratch 2.4 mm > 2 mm on A')")
+        if verdict == "borderline":
+            raise StudioError("a reference decision must be OK or NG, not borderline",
+                              hint="decide the case; add it to the criteria as a borderline example if useful")
+        return self.add(image_id, verdict, defect_class, labeler=labeler, criteria_version=criteria_version,
+                        criterion=criterion, shapes=shapes, kind="reference", rationale=rationale)
+
+    def withdraw(self, image_id: str, labeler: str) -> Label:
+        """A labeler takes back their label on an image (undo of a first label)."""
+        return self._append(Label(image_id=image_id, verdict="ok", labeler=labeler, kind="withdraw",
+                                  time=_dt.datetime.now().isoformat(timespec="milliseconds"),
+                                  id=uuid.uuid4().hex[:12]))
+
     def history(self, image_id: str | None = None) -> list[Label]:
+        """The audit trail: every decision in the order made (withdrawals included)."""
+        self._refresh()
         return [l for l in self._history if image_id is None or l.image_id == image_id]
 
-    def current(self) -> dict[str, Label]:
-        """The current label of every labeled image."""
+    # ---- per labeler (blind) -------------------------------------------
+    def labelers(self) -> list[str]:
+        self._refresh()
+        return sorted({l.labeler for l in self._history if l.kind == "label"})
+
+    def view(self, labeler: str) -> dict[str, Label]:
+        """One labeler's own latest label per image, and nothing of anyone else's (blind labeling)."""
+        self._refresh()
         out: dict[str, Label] = {}
-        for label in self._history:
-            out[label.image_id] = label
+        for l in self._history:
+            if l.labeler != labeler or l.kind == "reference":
+                continue
+            if l.kind == "withdraw":
+                out.pop(l.image_id, None)
+            else:
+                out[l.image_id] = l
         return out
+
+    def by_labeler(self) -> dict[str, dict[str, Label]]:
+        """image id -> labeler -> that labeler's latest label (reference decisions excluded)."""
+        self._refresh()
+        out: dict[str, dict[str, Label]] = {}
+        for l in self._history:
+            if l.kind == "reference":
+                continue
+            per = out.setdefault(l.image_id, {})
+            if l.kind == "withdraw":
+                per.pop(l.labeler, None)
+            else:
+                per[l.labeler] = l
+        return {k: v for k, v in out.items() if v}
+
+    def references(self) -> dict[str, Label]:
+        """The latest reference decision per image."""
+        self._refresh()
+        return {l.image_id: l for l in self._history if l.kind == "reference"}
+
+    # ---- one truth -----------------------------------------------------
+    def resolve(self) -> dict[str, Resolution]:
+        refs = self.references()
+        per = self.by_labeler()
+        out: dict[str, Resolution] = {}
+        for image_id in list(per) + [i for i in refs if i not in per]:
+            labels = per.get(image_id, {})
+            if image_id in refs:
+                out[image_id] = Resolution(image_id, "reference", refs[image_id], labels)
+                continue
+            cats = {l.category for l in labels.values()}
+            if len(cats) > 1:
+                out[image_id] = Resolution(image_id, "disputed", None, labels)
+                continue
+            latest = max(labels.values(), key=lambda l: l.time)
+            status = "borderline" if latest.verdict == "borderline" else (
+                "agreed" if len(labels) > 1 else "single")
+            out[image_id] = Resolution(image_id, status, latest, labels)
+        return out
+
+    def current(self) -> dict[str, Label]:
+        """The training label of every image that has one (disputed images have none yet)."""
+        return {k: r.label for k, r in self.resolve().items() if r.label is not None}
 
     def get(self, image_id: str) -> Label | None:
         return self.current().get(image_id)
 
+    def disputed(self) -> list[Resolution]:
+        return [r for r in self.resolve().values() if r.status == "disputed"]
+
     def counts(self) -> dict[str, Any]:
-        cur = self.current().values()
+        res = self.resolve()
+        cur = [r.label for r in res.values() if r.label is not None]
         by_class: dict[str, int] = {}
         for l in cur:
             if l.verdict == "ng":
                 by_class[l.defect_class or "(unspecified)"] = by_class.get(l.defect_class or "(unspecified)", 0) + 1
         return {"ok": sum(l.verdict == "ok" for l in cur), "ng": sum(l.verdict == "ng" for l in cur),
-                "borderline": sum(l.verdict == "borderline" for l in cur), "by_class": by_class}
+                "borderline": sum(l.verdict == "borderline" for l in cur),
+                "disputed": sum(r.status == "disputed" for r in res.values()), "by_class": by_class}

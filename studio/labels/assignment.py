@@ -1,0 +1,83 @@
+"""Who labels what: the labelers, the reference labeler and the overlap set (``labeling.yaml``).
+
+Each image goes to one labeler, chosen from a hash of its id; a share
+(``overlap``, e.g. 0.2) goes to ``copies`` labelers so agreement can be
+measured. The choice is deterministic: adding images never reshuffles
+those already assigned.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from studio.core.atomic import atomic_write_yaml
+from studio.core.errors import ProjectError
+
+FILE_NAME = "labeling.yaml"
+
+
+def _u(seed: int, image_id: str, salt: str = "") -> float:
+    h = hashlib.sha1(f"{seed}:{salt}:{image_id}".encode()).digest()
+    return int.from_bytes(h[:4], "big") / 2 ** 32
+
+
+@dataclass
+class LabelingPlan:
+    labelers: list[str] = field(default_factory=list)
+    reference: str | None = None
+    overlap: float = 0.2
+    copies: int = 2
+    seed: int = 0
+
+    @classmethod
+    def load(cls, root: Path) -> "LabelingPlan":
+        path = Path(root) / FILE_NAME
+        if not path.exists():
+            return cls()
+        try:
+            d = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            plan = cls(labelers=[str(x) for x in d.get("labelers", [])], reference=d.get("reference"),
+                       overlap=float(d.get("overlap", 0.2)), copies=int(d.get("copies", 2)),
+                       seed=int(d.get("seed", 0)))
+        except (yaml.YAMLError, TypeError, ValueError, AttributeError) as e:
+            raise ProjectError(f"labeling plan is unreadable ({e})", file=path,
+                               hint="fix it, or delete it and set it again with 'studio labels assign'") from None
+        plan.check(path)
+        return plan
+
+    def check(self, where: Any = FILE_NAME) -> None:
+        if not 0.0 <= self.overlap <= 1.0:
+            raise ProjectError(f"overlap must be a share between 0 and 1, not {self.overlap}", file=where,
+                               hint="e.g. 0.2 sends one image in five to several labelers")
+        if self.copies < 2:
+            raise ProjectError("copies must be 2 or more (labelers per overlap image)", file=where)
+        if len(set(self.labelers)) != len(self.labelers):
+            raise ProjectError("a labeler is listed twice", file=where)
+
+    def save(self, root: Path) -> None:
+        self.check()
+        atomic_write_yaml(Path(root) / FILE_NAME, {"labelers": self.labelers, "reference": self.reference,
+                                                   "overlap": self.overlap, "copies": self.copies,
+                                                   "seed": self.seed})
+
+    def in_overlap(self, image_id: str) -> bool:
+        return _u(self.seed, image_id, "overlap") < self.overlap
+
+    def assigned(self, image_id: str) -> list[str]:
+        """The labelers who should label ``image_id`` (all of them when no plan is set)."""
+        if not self.labelers:
+            return []
+        n = len(self.labelers)
+        start = int(_u(self.seed, image_id, "who") * n) % n
+        k = min(n, self.copies) if self.in_overlap(image_id) else 1
+        return [self.labelers[(start + i) % n] for i in range(k)]
+
+    def queue(self, image_ids: list[str], labeler: str, done: dict[str, Any] | None = None) -> list[str]:
+        """``labeler``'s images still to label, in order (all images when no plan is set)."""
+        done = done or {}
+        mine = [i for i in image_ids if not self.labelers or labeler in self.assigned(i)]
+        return [i for i in mine if i not in done]

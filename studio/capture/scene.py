@@ -203,6 +203,7 @@ def _missing_hole(rng, sc: Scene, part: np.ndarray, soft: np.ndarray) -> None:
     soft[win] = np.hypot(dx, dy) <= g.hole_r + 1
 
 
+RELIEF_DEFECTS = ("scratch", "dent")     # surface relief: shows by the light's angle
 PAINTERS = {"scratch": _scratch, "dent": _dent, "stain": _stain, "missing_hole": _missing_hole}
 
 
@@ -216,12 +217,18 @@ class Placed:
 
 
 def place_part(sc: Scene, defect: str | None, rng: np.random.Generator,
-               dx: float, dy: float, angle: float) -> Placed:
-    """Paint ``defect`` (drawn with ``rng``) and move the part by the pose jitter."""
+               dx: float, dy: float, angle: float, relief: float = 1.0) -> Placed:
+    """Paint ``defect`` (drawn with ``rng``) and move the part by the pose jitter.
+
+    ``relief`` (0..1) scales how much the defect changes the part's gray:
+    flat diffuse light shows little of a dent's or scratch's relief.
+    """
     layers = sc.layers
     if defect is not None:
         layers = layers.copy()
         PAINTERS[defect](rng, sc, layers[..., 0], layers[..., 3])
+        if relief < 1.0 and defect in RELIEF_DEFECTS:
+            layers[..., 0] = sc.layers[..., 0] + relief * (layers[..., 0] - sc.layers[..., 0])
     m = cv2.getRotationMatrix2D((sc.geo.cx, sc.geo.cy), angle, 1.0)
     m[:, 2] += (dx, dy)
     moved = cv2.warpAffine(layers, m, (sc.width, sc.height), flags=cv2.INTER_LINEAR,

@@ -17,6 +17,11 @@ refer to it. Options (all optional):
     mono=0          1: mono HxW instead of RGB HxWx3
     fps=0           pace grab() to this frame rate (0: as fast as asked)
     start=0         index of the first frame after open()
+    still=0         1: the line is stopped (as for a lighting audit): every frame shows the
+                    same part in the same pose on a still belt; noise and flicker still vary
+    relief=1.0      how much the lighting shows a defect's surface relief: 1 low-angle
+                    directional light (default), near 0 flat diffuse light that hides
+                    dents and scratches (a lighting that does not suit them)
 
 Camera ``settings`` take the same names and override the spec; other names
 (GenICam features such as ExposureTime) are listed as unsupported.
@@ -39,7 +44,7 @@ from studio.capture.camera import Camera, Frame, now, parse_options
 from studio.capture.scene import BELT_PERIOD, DEFECTS, build_scene, place_part
 from studio.core.errors import CameraError
 
-LIGHTING = ("exposure", "uneven", "glare", "blur", "flicker", "noise")
+LIGHTING = ("exposure", "uneven", "glare", "blur", "flicker", "noise", "relief")
 # name -> (type, default, low, high)
 OPTIONS: dict[str, tuple[type, Any, float, float]] = {
     "seed": (int, 0, 0, math.inf), "width": (int, 400, 32, 4096), "height": (int, 300, 32, 4096),
@@ -47,6 +52,7 @@ OPTIONS: dict[str, tuple[type, Any, float, float]] = {
     "uneven": (float, 0.0, 0.0, 1.0), "glare": (float, 0.0, 0.0, 1.0), "blur": (float, 0.0, 0.0, 50.0),
     "flicker": (float, 0.0, 0.0, 1.0), "noise": (float, 2.0, 0.0, 100.0), "mono": (int, 0, 0, 1),
     "fps": (float, 0.0, 0.0, 1000.0), "start": (int, 0, 0, math.inf),
+    "still": (int, 0, 0, 1), "relief": (float, 1.0, 0.0, 1.0),
 }
 PLATE_TINT = np.array([0.98, 1.0, 1.04], np.float32)    # cool steel
 BELT_TINT = np.array([0.88, 0.97, 1.05], np.float32)    # dark slate rubber
@@ -156,9 +162,10 @@ class SimCamera(Camera):
         o = self.options
         sc = build_scene(o["width"], o["height"])
         seed = o["seed"]
+        part_index = o["start"] if o["still"] else index     # a stopped line shows one part
         # Separate streams, so forcing a defect leaves pose and noise of that frame unchanged.
-        pose_rng = np.random.default_rng([seed, index, 0])
-        defect_rng = np.random.default_rng([seed, index, 1])
+        pose_rng = np.random.default_rng([seed, part_index, 0])
+        defect_rng = np.random.default_rng([seed, part_index, 1])
         noise_rng = np.random.default_rng([seed, index, 2])
         s = min(o["width"] / 400, o["height"] / 300)
         dx, dy = pose_rng.uniform(-4, 4, 2) * s
@@ -167,8 +174,8 @@ class SimCamera(Camera):
         if defect is None and defect_rng.random() < o["defect_rate"]:
             defect = DEFECTS[int(defect_rng.integers(len(DEFECTS)))]
 
-        placed = place_part(sc, defect, defect_rng, float(dx), float(dy), angle)
-        offset = (index * 7) % BELT_PERIOD                          # the belt moves between parts
+        placed = place_part(sc, defect, defect_rng, float(dx), float(dy), angle, relief=o["relief"])
+        offset = (part_index * 7) % BELT_PERIOD                          # the belt moves between parts
         belt = sc.belt[:, offset:offset + o["width"]]
         # Light on the scene: exposure x flicker x one-sided fall-off.
         gain = o["exposure"] * (1 + 0.5 * o["flicker"] * math.sin(2.39 * index + seed % 7))

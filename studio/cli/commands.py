@@ -135,6 +135,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     report = run_import(project, args.format, args.source, labeler=args.labeler,
                         task=_console_task(args.json))
     lines = [f"imported {report.imported} images"]
+    if report.attached:
+        lines.append(f"labels added to {report.attached} images already in the project (same pixels)")
     if report.classes_added:
         lines.append(f"defect classes added to the criteria: {', '.join(report.classes_added)}")
     for f, reason in report.skipped:

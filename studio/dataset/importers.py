@@ -33,9 +33,10 @@ class ImportReport:
     imported: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)   # (file, reason)
     classes_added: list[str] = field(default_factory=list)
+    attached: int = 0      # labels given to images already in the project (same pixels)
 
     def to_dict(self) -> dict:
-        return {"imported": self.imported,
+        return {"imported": self.imported, "attached": self.attached,
                 "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
                 "classes_added": self.classes_added}
 
@@ -75,6 +76,7 @@ def import_images(project: "Project", source: str, items: list[_Item], *, labele
         criteria.new_version("studio", f"classes added by import: {', '.join(new_classes)}")
         project.save_criteria()
         report.classes_added = new_classes
+    index: dict[str, str] | None = None
     try:
         for n, item in enumerate(items):
             task.check()
@@ -87,9 +89,19 @@ def import_images(project: "Project", source: str, items: list[_Item], *, labele
             except StudioError as e:
                 report.skipped.append((str(item.path), e.message))
                 continue
-            stem = f"{item.defect_class or item.verdict}_{item.path.stem}"
-            rec = project.dataset.add_image(image, stem=stem, split=item.split, source=f"import:{source}",
-                                            meta={"original": str(item.path)}, mask=mask, save=False)
+            digest = pixel_digest(image)
+            if index is None:
+                index = _pixel_index(project)
+            if digest in index:
+                # the same image is already here: these are another labeler's labels on it
+                rec = project.dataset.get(index[digest])
+                report.attached += 1
+            else:
+                stem = f"{item.defect_class or item.verdict}_{item.path.stem}"
+                rec = project.dataset.add_image(image, stem=stem, split=item.split, source=f"import:{source}",
+                                                meta={"original": str(item.path), "pixel_sha1": digest},
+                                                mask=mask, save=False)
+                report.imported += 1      # (identical files within one source stay separate parts)
             shapes = list(item.shapes)
             if item.masks:
                 from studio.labels.shapes import save_mask
@@ -98,11 +110,33 @@ def import_images(project: "Project", source: str, items: list[_Item], *, labele
                            for c, m in item.masks]
             project.labels.add(rec.id, item.verdict, item.defect_class, labeler=labeler,
                                criteria_version=criteria.version, shapes=shapes)
-            report.imported += 1
             task.progress((n + 1) / max(1, len(items)))
     finally:
         project.dataset.save()
     return report
+
+
+def pixel_digest(image) -> str:
+    import hashlib
+
+    import numpy as np
+
+    a = np.ascontiguousarray(image)
+    return hashlib.sha1(repr(a.shape).encode() + a.tobytes()).hexdigest()
+
+
+def _pixel_index(project: "Project") -> dict[str, str]:
+    """Pixel digest -> image id of every image in the project (read from disk where not recorded)."""
+    out: dict[str, str] = {}
+    for rec in project.dataset:
+        digest = rec.meta.get("pixel_sha1")
+        if not digest:
+            try:
+                digest = pixel_digest(project.dataset.load(rec))
+            except StudioError:
+                continue
+        out.setdefault(digest, rec.id)
+    return out
 
 
 def import_mvtec(project: "Project", src: str | Path, *, labeler: str = "import:mvtec",

@@ -45,6 +45,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     th.add_argument("--json", action="store_true")
     th.set_defaults(handler=h + "cmd_threshold")
 
+    sp = sub.add_parser("split", help="the test split: freeze it, check it for changes and leaks, keep parts together")
+    sp.add_argument("project")
+    act = sp.add_mutually_exclusive_group()
+    act.add_argument("--freeze", action="store_true", help="make the current test split the frozen reference")
+    act.add_argument("--unfreeze", action="store_true", help="forget the frozen test split")
+    act.add_argument("--regroup", action="store_true", help="move images so no part straddles train and test")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(handler=h + "cmd_split")
+
     co = sub.add_parser("compare", help="compare two models on the same test split")
     co.add_argument("project")
     co.add_argument("models", nargs=2, metavar="MODEL")
@@ -139,4 +148,29 @@ def cmd_compare(args: argparse.Namespace) -> int:
     project = Project.open(args.project)
     result = compare(project, *args.models)
     emit(args, result, compare_text(result))
+    return 0
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    from studio.dataset import splits
+    from studio.project import Project
+
+    project = Project.open(args.project)
+    done = []
+    if args.regroup:
+        done.append(f"{splits.regroup(project)} images moved to their part's side")
+    if args.freeze:
+        record = splits.freeze(project)
+        done.append(f"test split frozen: {record['n']} images (digest {record['digest']})")
+    if args.unfreeze:
+        done.append("test split unfrozen" if splits.unfreeze(project) else "the test split was not frozen")
+    report = splits.check(project)
+    counts = {k: len(report[k]) for k in ("added", "removed", "moved_to_train", "relabeled",
+                                          "straddling_groups", "duplicates")}
+    state = (f"frozen {report['frozen']} (digest {report['digest']})" if report["frozen"] else "not frozen")
+    lines = done + [f"test split: {report['n_test']} images, {state}"]
+    lines += [f"WARNING: {w}" for w in report["warnings"]]
+    if report["frozen"] and not report["warnings"]:
+        lines.append("no changes and no leaks since it was frozen")
+    emit(args, {**report, "counts": counts, "done": done}, "\n".join(lines))
     return 0

@@ -19,6 +19,7 @@ import numpy as np
 
 from studio.core.atomic import atomic_write_bytes, atomic_write_json
 from studio.core.errors import ProjectError, StudioError
+from studio.dataset.splits import assign as assign_split
 
 MANIFEST = "dataset.json"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
@@ -157,7 +158,7 @@ class Dataset:
                 mask_rel = f"masks/{image_id}.png"
                 atomic_write_bytes(self.root / mask_rel, encode_png(((mask > 0) * 255).astype(np.uint8)))
             rec = ImageRecord(id=image_id, file=rel,
-                              split=split or split_for(image_id, self.test_fraction, self.seed),
+                              split=split or assign_split(self, image_id, meta),
                               source=source, added=now.isoformat(timespec="seconds"),
                               mask=mask_rel, meta=dict(meta or {}))
             self._records[image_id] = rec

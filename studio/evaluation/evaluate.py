@@ -45,8 +45,13 @@ def evaluate(project, model_id: str | None = None, task: str | None = None,
 
     if task is not None and not isinstance(task, str):
         task, task_ctx = None, task
+    from studio.dataset import splits
+
     ctx = task_ctx or null_task()
     model = InspectionModel.load(project, model_id, task=task)
+    if splits.read_frozen(project.root) is None:
+        splits.freeze(project)            # the first evaluation fixes the split every model is judged on
+    split_report = splits.check(project)
     samples = test_samples(project)
     ctx.status(f"scoring {len(samples)} test images with {model.model_id} ({model.provider})")
     predictions = []
@@ -80,11 +85,14 @@ def evaluate(project, model_id: str | None = None, task: str | None = None,
         "accuracy": point["accuracy"],
         "intervals": point["intervals"],
         "per_class_recall": point["per_class"],
-        "warnings": point["warnings"],
+        "warnings": split_report["warnings"] + point["warnings"],
         "review_band": point.get("review"),
         "operating_point": {**(model.card.get("operating_point") or {"how": "trained"}),
                             "threshold": model.threshold},
-        "test_split": {"digest": dataset_digest(samples), "n": int(len(y))},
+        "test_split": {"digest": dataset_digest(samples), "n": int(len(y)), "frozen": split_report["frozen"],
+                       "frozen_digest": split_report["digest"],
+                       **{k: len(split_report[k]) for k in ("added", "removed", "moved_to_train", "relabeled",
+                                                             "straddling_groups", "duplicates")}},
         "best_f1_threshold": M.best_f1_threshold(y, s),
         "curve": {"precision": precision.tolist(), "recall": recall.tolist(), "thresholds": thresholds.tolist()},
         "roc": {"false_reject_rate": fpr.tolist(), "recall": tpr.tolist(), "thresholds": roc_t.tolist()},

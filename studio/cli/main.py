@@ -24,6 +24,7 @@ COMMAND_MODULES: list[str] = [
     "studio.cli.model_commands",
     "studio.cli.evaluation_commands",
     "studio.cli.station_commands",
+    "studio.cli.lighting_commands",
     "studio.cli.label_commands",
 ]
 

@@ -56,7 +56,11 @@ want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "installing Inspection Studio and its dependencies into .venv (first time: several minutes)"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[dev]"
+  .venv/bin/python -m pip install -q -e ".[dev,peer]"
+  # ultralytics and anomalib pull in opencv-python, whose cv2 (with its own Qt
+  # plugins) would shadow the headless one; put the headless build back on top.
+  cv="$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("opencv-python-headless"))')"
+  .venv/bin/python -m pip install -q --force-reinstall --no-deps "opencv-python-headless==$cv"
   echo "$want" > "$stamp"
 fi
 say "ready"

@@ -71,8 +71,8 @@ def test_unknown_task_is_reported(tmp_path):
     from studio.project import Project
 
     project = Project.create(tmp_path / "p", template="demo")
-    with pytest.raises(ModelError, match="unknown trainer 'segmentation'"):
-        runner.run_training(project.root, "segmentation", timeout=120)
+    with pytest.raises(ModelError, match="unknown trainer 'panoptic'"):
+        runner.run_training(project.root, "panoptic", timeout=120)
 
 
 def _fake_worker(monkeypatch, code):

@@ -72,3 +72,42 @@ def write_fake_model(project, model_id: str, task: str, *, threshold: float, cla
             "class_ids": class_ids or {c: 0 for c in classes}, "threshold": threshold, "metrics": {}}
     (folder / "card.json").write_text(json.dumps(card))
     return folder
+
+
+def plate_with_square(rng: np.random.Generator, defect: bool, size: int = 96):
+    """A plate and, when defective, one dark square: (image, box [x, y, w, h] or None, 0/1 mask)."""
+    yy, xx = np.mgrid[:size, :size]
+    img = 120 + 30 * (xx / size) + rng.normal(0, 4, (size, size))
+    mask = np.zeros((size, size), np.uint8)
+    box = None
+    if defect:
+        side = int(rng.integers(size // 5, size // 3))
+        x, y = (int(v) for v in rng.integers(4, size - side - 4, 2))
+        img[y:y + side, x:x + side] = 30
+        mask[y:y + side, x:x + side] = 1
+        box = [x, y, side, side]
+    return np.clip(img, 0, 255).astype(np.uint8), box, mask
+
+
+def make_shapes_project(root: Path, *, n_train: int = 16, n_test: int = 8, size: int = 64, seed: int = 0,
+                        boxes_as: str = "shapes", masks: bool = False, defect_class: str = "stain"):
+    """Half the plates defective, each defect labeled with a box shape (or meta boxes) and/or a dataset mask."""
+    from studio.labels.shapes import box as box_shape
+    from studio.project import Project
+
+    project = Project.create(root, template="demo")
+    project.settings["preprocessing"]["size"] = size
+    project.save()
+    rng = np.random.default_rng(seed)
+    for i in range(n_train + n_test):
+        split = "train" if i < n_train else "test"
+        defect = i % 2 == 1
+        img, box, mask = plate_with_square(rng, defect)
+        meta = {"boxes": [{"class": defect_class, "x": box[0], "y": box[1], "w": box[2], "h": box[3]}]} \
+            if defect and boxes_as == "meta" else {}
+        rec = project.dataset.add_image(img, stem=f"p{i}", split=split, save=False, meta=meta,
+                                        mask=mask if (masks and defect) else None)
+        shapes = [box_shape(*box, cls=defect_class)] if defect and boxes_as == "shapes" else None
+        project.labels.add(rec.id, "ng" if defect else "ok", defect_class if defect else None, shapes=shapes)
+    project.dataset.save()
+    return project

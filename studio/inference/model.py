@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 ONNX_FILE = "model.onnx"
 CARD_FILE = "card.json"
-OUTPUTS = {"anomaly": ["score", "anomaly_map"], "classification": ["probabilities"]}
+OUTPUTS = {"anomaly": ["score", "anomaly_map"], "classification": ["probabilities"],
+           "detection": ["detections"], "segmentation": ["score", "class_map"]}
 REQUIRED_CARD_FIELDS = ("model_id", "task", "threshold", "preprocessing", "classes")
 TRAIN_HINT = "train a model first: 'studio train PROJECT' or the Train page"
 
@@ -37,7 +38,9 @@ class Prediction:
     defective: bool
     defect_class: str | None          # None for good parts and for anomaly models
     class_id: int                     # what the PLC receives; 0 = no defect (or unknown class)
-    anomaly_map: np.ndarray | None = None   # [h, w] patch distances (anomaly models)
+    anomaly_map: np.ndarray | None = None   # [h, w] patch distances (anomaly), defect probability (segmentation)
+    boxes: list[dict] | None = None         # detection: [{class, class_id, score, x, y, w, h}] in image pixels
+    mask: np.ndarray | None = None          # segmentation: bool [S, S] defect pixels, in model-input pixels
 
 
 @functools.lru_cache(maxsize=1)
@@ -183,11 +186,16 @@ class InspectionModel:
     def predict_batch(self, images: Sequence[np.ndarray], batch_size: int = 16) -> list[Prediction]:
         out: list[Prediction] = []
         for i in range(0, len(images), batch_size):
-            inputs = self.preprocessing.apply_batch(list(images[i:i + batch_size]))
-            out.extend(self._predictions(self.run(inputs)))
+            chunk = list(images[i:i + batch_size])
+            inputs = self.preprocessing.apply_batch(chunk)
+            out.extend(self._predictions(self.run(inputs), [np.shape(im) for im in chunk]))
         return out
 
-    def _predictions(self, outputs: list[np.ndarray]) -> list[Prediction]:
+    def _predictions(self, outputs: list[np.ndarray], shapes: list[tuple] | None = None) -> list[Prediction]:
+        if self.task == "detection":
+            return [self._detection(raw, shape) for raw, shape in zip(outputs[0], shapes or [None] * len(outputs[0]))]
+        if self.task == "segmentation":
+            return [self._segmentation(s, p) for s, p in zip(*outputs)]
         if self.task == "anomaly":
             scores, maps = outputs
             return [Prediction(float(s), bool(s >= self.threshold), None, 0, m[0]) for s, m in zip(scores, maps)]
@@ -198,6 +206,38 @@ class InspectionModel:
             name = self.classes[1 + int(np.argmax(p[1:]))] if defective and len(p) > 1 else None
             preds.append(Prediction(score, defective, name, self.class_ids.get(name, 0) if name else 0))
         return preds
+
+    def _detection(self, raw: np.ndarray, shape) -> Prediction:
+        from studio.inference.detections import decode_detections, input_to_image
+
+        settings = self.card.get("detection", {})
+        # keep boxes a little below the threshold too, so a lowered threshold still shows them
+        found = decode_detections(raw, conf=min(float(settings.get("conf", 0.25)), self.threshold),
+                                  iou=float(settings.get("iou", 0.5)))
+        boxes = []
+        for b in found:
+            name = self.classes[1 + b["class_index"]] if 1 + b["class_index"] < len(self.classes) else "defect"
+            x, y, w, h = (b["x"], b["y"], b["w"], b["h"]) if shape is None else \
+                input_to_image((b["x"], b["y"], b["w"], b["h"]), shape, self.preprocessing)
+            boxes.append({"class": name, "class_id": self.class_ids.get(name, 0), "score": b["score"],
+                          "x": x, "y": y, "w": w, "h": h})
+        score = boxes[0]["score"] if boxes else 0.0
+        defective = score >= self.threshold
+        name = boxes[0]["class"] if defective else None
+        return Prediction(score, defective, name, self.class_ids.get(name, 0) if name else 0,
+                          boxes=[b for b in boxes if b["score"] >= self.threshold])
+
+    def _segmentation(self, score, probs: np.ndarray) -> Prediction:
+        defect = 1.0 - probs[0]
+        mask = defect >= self.threshold
+        score = float(score)
+        defective = score >= self.threshold
+        name = None
+        if defective and len(probs) > 1:
+            where = mask if mask.any() else defect >= defect.max()
+            name = self.classes[1 + int(np.argmax(probs[1:, where].sum(axis=1)))]
+        return Prediction(score, defective, name, self.class_ids.get(name, 0) if name else 0,
+                          anomaly_map=defect, mask=mask)
 
     def __repr__(self) -> str:
         return f"InspectionModel({self.model_id!r}, task={self.task!r}, provider={self.provider!r})"

@@ -10,7 +10,7 @@ from studio.core.problems import Problem  # noqa: F401  (re-exported)
 from typing import Any, Callable
 
 SCHEMA_VERSION = 1
-TASKS = ("anomaly", "classification")
+TASKS = ("anomaly", "classification", "detection", "segmentation")
 
 
 # version N -> function that turns a version-N dict into version N+1

@@ -257,6 +257,7 @@ def train_anomaly(project, options: dict[str, Any] | None, report) -> dict[str, 
         metrics=metrics, n_train=len(train), n_test=len(test),
         dataset_digest=training_data.dataset_digest(train + test), training_options=opts,
         seconds=time.monotonic() - t0, max_abs_diff=max_diff, outputs=outputs,
-        anomaly_map_size=[int(v) for v in train_maps.shape[-2:]]))
+        anomaly_map_size=[int(v) for v in train_maps.shape[-2:]],
+        samples={"train": [s.image_id for s in train], "test": [s.image_id for s in test]}))
     report.progress(1.0)
     return card

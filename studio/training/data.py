@@ -110,3 +110,135 @@ def labels_digest(project) -> str:
     rows = sorted((l.image_id, l.verdict, l.defect_class or "", l.criteria_version)
                   for l in project.labels.current().values())
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
+
+
+# ---- boxes and masks (detection, segmentation) ---------------------------------------
+
+def _shape_box(shape: dict) -> tuple[float, float, float, float] | None:
+    """A label shape's bounding box [x, y, w, h] in image pixels (boxes and polygons)."""
+    kind = shape.get("type")
+    try:
+        if kind == "box":
+            return float(shape["x"]), float(shape["y"]), float(shape["w"]), float(shape["h"])
+        if kind == "polygon":
+            pts = np.asarray(shape["points"], dtype=np.float64)
+            x0, y0 = pts.min(0)
+            x1, y1 = pts.max(0)
+            return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return None
+
+
+def image_boxes(project, record, label) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """The defect boxes of one labeled image: ``[(class name, (x, y, w, h)), ...]`` in image pixels.
+
+    Where they come from, first match wins: the label's shapes (boxes, and
+    polygons as their bounding box), then ``meta["boxes"]`` of the dataset
+    record (importers), then the simulator's ``meta["truth"]["defect_box"]``.
+    A shape without a class takes the image's defect class. OK images have none.
+    """
+    if label is None or label.verdict != "ng":
+        return []
+    default = label.defect_class or "defect"
+    out = []
+    for shape in getattr(label, "shapes", None) or []:
+        b = _shape_box(shape)
+        if b and b[2] > 0 and b[3] > 0:
+            out.append((shape.get("class") or default, b))
+    if out:
+        return out
+    for shape in (record.meta or {}).get("boxes") or []:
+        b = _shape_box({"type": "box", **shape}) if isinstance(shape, dict) else None
+        if b and b[2] > 0 and b[3] > 0:
+            out.append((shape.get("class") or default, b))
+    if out:
+        return out
+    truth_box = ((record.meta or {}).get("truth") or {}).get("defect_box")
+    if truth_box and len(truth_box) == 4 and truth_box[2] > 0 and truth_box[3] > 0:
+        out.append((default, tuple(float(v) for v in truth_box)))
+    return out
+
+
+@dataclass
+class BoxSample(Sample):
+    boxes: list = None          # [(class name, (x, y, w, h))] in image pixels
+
+
+def detection_samples(project, split: str) -> list[BoxSample]:
+    """Labeled images of ``split`` with their boxes; NG images without any box are left out."""
+    current = project.labels.current()
+    out = []
+    for record in project.dataset.records(split):
+        label = current.get(record.id)
+        if label is None or label.verdict not in ("ok", "ng"):
+            continue
+        boxes = image_boxes(project, record, label)
+        if label.verdict == "ng" and not boxes:
+            continue
+        out.append(BoxSample(record.id, record.split, label.verdict == "ng",
+                             label.defect_class if label.verdict == "ng" else None, boxes))
+    return out
+
+
+def image_mask(project, record, label) -> np.ndarray | None:
+    """The defect mask (uint8 0/1, image size) of one image: label shapes, else the dataset's mask.
+
+    OK images get an all-zero mask; NG images with neither give None.
+    """
+    image_shape = None
+    shapes = [s for s in (getattr(label, "shapes", None) or []) if s.get("type") in ("box", "polygon", "mask")]
+    if shapes:
+        try:
+            from studio.labels.shapes import rasterize
+
+            image_shape = project.dataset.load(record).shape[:2]
+            return (np.asarray(rasterize(shapes, image_shape, project.root)) > 0).astype(np.uint8)
+        except Exception:       # an unreadable shape: fall back to the dataset's mask
+            pass
+    mask = project.dataset.load_mask(record)
+    if mask is not None:
+        return mask
+    if label is not None and label.verdict == "ok":
+        image_shape = image_shape or project.dataset.load(record).shape[:2]
+        return np.zeros(image_shape, np.uint8)
+    return None
+
+
+def segmentation_samples(project, split: str) -> list[Sample]:
+    """Labeled images of ``split`` that have a mask (OK images count as all good)."""
+    current = project.labels.current()
+    out = []
+    for record in project.dataset.records(split):
+        label = current.get(record.id)
+        if label is None or label.verdict not in ("ok", "ng"):
+            continue
+        has_shapes = any(s.get("type") in ("box", "polygon", "mask") for s in (getattr(label, "shapes", None) or []))
+        if label.verdict == "ng" and not (record.mask or has_shapes):
+            continue
+        out.append(Sample(record.id, record.split, label.verdict == "ng",
+                          label.defect_class if label.verdict == "ng" else None))
+    return out
+
+
+from studio.inference.detections import crop_region as _crop, input_to_image  # noqa: E402,F401
+
+
+def box_to_input(box: tuple[float, float, float, float], image_shape: tuple[int, int], pre) -> tuple[float, ...]:
+    """An image-pixel box [x, y, w, h] in model-input pixels (after the ROI crop and resize)."""
+    H, W = image_shape[:2]
+    x0, y0, cw, ch = _crop(image_shape, pre)
+    sx, sy = pre.size / cw, pre.size / ch
+    x, y, w, h = box
+    ax0, ay0 = max(x, x0), max(y, y0)
+    ax1, ay1 = min(x + w, x0 + cw), min(y + h, y0 + ch)
+    return ((ax0 - x0) * sx, (ay0 - y0) * sy, max(0.0, ax1 - ax0) * sx, max(0.0, ay1 - ay0) * sy)
+
+
+def mask_to_input(mask: np.ndarray, pre) -> np.ndarray:
+    """An image-size 0/1 mask cropped and resized like the image (nearest), uint8 [S, S]."""
+    import cv2
+
+    x0, y0, w, h = _crop(mask.shape, pre)
+    m = np.ascontiguousarray(mask[y0:y0 + h, x0:x0 + w]).astype(np.uint8)
+    return cv2.resize(m, (pre.size, pre.size), interpolation=cv2.INTER_NEAREST)

@@ -121,11 +121,25 @@ def write_model(project, task: str, onnx_bytes: bytes, card: dict[str, Any]) -> 
 def card_fields(project, *, task: str, backbone: str, classes: list[str], threshold: float,
                 metrics: dict[str, Any], n_train: int, n_test: int, dataset_digest: str,
                 training_options: dict[str, Any], seconds: float, max_abs_diff: float,
-                outputs: list[str], **extra: Any) -> dict[str, Any]:
+                outputs: list[str], samples: dict[str, list[str]] | None = None,
+                **extra: Any) -> dict[str, Any]:
     """Everything a model card says besides its id and date (see docs/ARCHITECTURE.md)."""
     from studio.training.data import labels_digest
 
     criteria = project.criteria
+    labels = labels_digest(project)
+    lineage = {
+        # enough to say why two models differ, and to train the same one again
+        "code_version": code_version(),
+        "seed": training_options.get("seed"),
+        "settings": training_options,
+        "augmentation": extra.pop("augmentation", None),
+        "preprocessing": project.preprocessing.to_dict(),
+        "dataset_digest": dataset_digest,
+        "labels_digest": labels,
+        "criteria_version": criteria.version,
+        "images": samples or {},
+    }
     return {
         "task": task,
         "backbone": backbone,
@@ -138,10 +152,32 @@ def card_fields(project, *, task: str, backbone: str, classes: list[str], thresh
         "threshold": float(threshold),
         "metrics": metrics,
         "data": {"n_train": int(n_train), "n_test": int(n_test), "dataset_digest": dataset_digest},
-        "labels_digest": labels_digest(project),
+        "labels_digest": labels,
         "criteria_version": criteria.version,
         "training_options": training_options,
         "seconds": round(float(seconds), 2),
         "onnx_check": {"max_abs_diff": float(max_abs_diff)},
+        "lineage": lineage,
         **extra,
     }
+
+
+def code_version() -> str:
+    """The studio's version, plus the git commit (and '+dirty') when it runs from a checkout."""
+    import subprocess
+
+    import studio
+
+    version = studio.__version__
+    root = Path(studio.__file__).resolve().parents[1]
+    if (root / ".git").exists():
+        try:
+            commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                                    text=True, timeout=5).stdout.strip()
+            dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no",
+                                    "--", "studio"], capture_output=True, text=True, timeout=5).stdout.strip()
+            if commit:
+                version += f"+g{commit}" + (".dirty" if dirty else "")
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return version

@@ -1,0 +1,124 @@
+"""From raw model outputs to what the station acts on: boxes (detection) and masks (segmentation).
+
+Kept in numpy so the station needs nothing but ONNX Runtime.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
+    """Indices kept by greedy non-maximum suppression; ``boxes`` are [x0, y0, x1, y1]."""
+    order = np.argsort(-scores)
+    keep: list[int] = []
+    area = np.maximum(0, boxes[:, 2] - boxes[:, 0]) * np.maximum(0, boxes[:, 3] - boxes[:, 1])
+    while len(order):
+        i = int(order[0])
+        keep.append(i)
+        rest = order[1:]
+        xx0 = np.maximum(boxes[i, 0], boxes[rest, 0])
+        yy0 = np.maximum(boxes[i, 1], boxes[rest, 1])
+        xx1 = np.minimum(boxes[i, 2], boxes[rest, 2])
+        yy1 = np.minimum(boxes[i, 3], boxes[rest, 3])
+        inter = np.maximum(0, xx1 - xx0) * np.maximum(0, yy1 - yy0)
+        overlap = inter / np.maximum(area[i] + area[rest] - inter, 1e-9)
+        order = rest[overlap <= iou]
+    return keep
+
+
+def decode_detections(raw: np.ndarray, conf: float = 0.25, iou: float = 0.5,
+                      max_boxes: int = 100) -> list[dict]:
+    """One image's YOLO output [4 + C, A] -> boxes, best first.
+
+    Each box: ``{"class_index": i (0-based defect class), "score", "x", "y", "w", "h"}``
+    in model-input pixels. Suppression is per class.
+    """
+    raw = np.asarray(raw, dtype=np.float32)
+    if raw.ndim != 2 or raw.shape[0] < 5 or raw.shape[1] == 0:
+        return []
+    cls_scores = raw[4:]
+    best = cls_scores.argmax(0)
+    score = cls_scores[best, np.arange(raw.shape[1])]
+    sel = np.nonzero(score >= conf)[0]
+    if not len(sel):
+        return []
+    if len(sel) > 4 * max_boxes:            # the strongest candidates are enough
+        sel = sel[np.argsort(-score[sel])[:4 * max_boxes]]
+    cx, cy, w, h = raw[0, sel], raw[1, sel], raw[2, sel], raw[3, sel]
+    corners = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)
+    out = []
+    for c in np.unique(best[sel]):
+        members = np.nonzero(best[sel] == c)[0]
+        for k in nms(corners[members], score[sel][members], iou):
+            j = members[k]
+            out.append({"class_index": int(c), "score": float(score[sel][j]),
+                        "x": float(corners[j, 0]), "y": float(corners[j, 1]),
+                        "w": float(w[j]), "h": float(h[j])})
+    out.sort(key=lambda b: -b["score"])
+    return out[:max_boxes]
+
+
+def box_iou(a, b) -> float:
+    """Overlap of two [x, y, w, h] boxes."""
+    ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
+    iw = max(0.0, min(ax1, bx1) - max(a[0], b[0]))
+    ih = max(0.0, min(ay1, by1) - max(a[1], b[1]))
+    inter = iw * ih
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+def map50(predictions: list[list[dict]], truths: list[list[tuple[int, tuple]]], n_classes: int) -> float | None:
+    """Mean average precision at IoU 0.5 (all-point interpolation), over classes that have truth boxes.
+
+    ``predictions[i]``: boxes of image i (``class_index``, ``score``, x, y, w, h);
+    ``truths[i]``: ``[(class_index, (x, y, w, h))]`` in the same pixels.
+    """
+    aps = []
+    for c in range(n_classes):
+        n_true = sum(1 for t in truths for k, _ in t if k == c)
+        if n_true == 0:
+            continue
+        dets = sorted(((p["score"], i, (p["x"], p["y"], p["w"], p["h"]))
+                       for i, ps in enumerate(predictions) for p in ps if p["class_index"] == c),
+                      key=lambda d: -d[0])
+        used: set[tuple[int, int]] = set()
+        tp = np.zeros(len(dets))
+        for r, (_, i, box) in enumerate(dets):
+            cands = [(box_iou(box, tb), j) for j, (k, tb) in enumerate(truths[i]) if k == c and (i, j) not in used]
+            if cands:
+                best_iou, j = max(cands)
+                if best_iou >= 0.5:
+                    tp[r] = 1
+                    used.add((i, j))
+        if not len(dets):
+            aps.append(0.0)
+            continue
+        ctp = np.cumsum(tp)
+        recall = ctp / n_true
+        precision = ctp / np.arange(1, len(dets) + 1)
+        mrec = np.concatenate([[0.0], recall, [1.0]])
+        mpre = np.concatenate([[1.0], precision, [0.0]])
+        mpre = np.maximum.accumulate(mpre[::-1])[::-1]
+        idx = np.nonzero(mrec[1:] != mrec[:-1])[0]
+        aps.append(float(np.sum((mrec[idx + 1] - mrec[idx]) * mpre[idx + 1])))
+    return float(np.mean(aps)) if aps else None
+
+
+def input_to_image(box, image_shape: tuple[int, int], pre) -> tuple[float, float, float, float]:
+    """A model-input box [x, y, w, h] back in image pixels."""
+    x0, y0, cw, ch = crop_region(image_shape, pre)
+    sx, sy = cw / pre.size, ch / pre.size
+    x, y, w, h = box
+    return (x0 + x * sx, y0 + y * sy, w * sx, h * sy)
+
+
+def crop_region(image_shape, pre) -> tuple[int, int, int, int]:
+    """The image region the model sees: [x0, y0, w, h] (the ROI clipped to the image, or all of it)."""
+    H, W = image_shape[:2]
+    if pre.roi:
+        x, y, w, h = (int(v) for v in pre.roi)
+        x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
+        if x1 > x0 and y1 > y0:
+            return x0, y0, x1 - x0, y1 - y0
+    return 0, 0, W, H

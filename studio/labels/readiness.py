@@ -73,8 +73,7 @@ def recommend(good: int, per_class: dict[str, dict[str, int]], rate: float) -> d
                else f"only {n_defect} defect images")
         need = NEEDS["anomaly"][0]
         more = f"; label at least {need - good} more good parts" if good < need else ""
-        return {"task": "anomaly", "why": f"{why}: start with anomaly detection, which learns from good "
-                                          f"parts only{more}"}
+        return {"task": "anomaly", "why": f"{why}; anomaly detection learns from good parts only{more}"}
     if not few:
         return {"task": "classification", "why": "every defect class has enough images to learn it by name"}
     return {"task": "anomaly", "why": "some defect classes have too few images to learn by name; "

@@ -1,0 +1,1 @@
+"""Labeling widgets: the drawing canvas, the criteria panel, the review queue, agreement and readiness, the criteria editor."""

@@ -1,0 +1,146 @@
+"""The reference labeler's review queue: each disputed or borderline image with every labeler's answer,
+decided with a rationale (and optionally added to the criteria document as an example)."""
+from __future__ import annotations
+
+import html
+from typing import Any, Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from studio.gui.labeling.canvas import LabelCanvas
+from studio.gui.widgets import error_dialog
+
+EXAMPLE_CHOICES = [("", "no"), ("reject", "as a clear reject"), ("accept", "as a clear accept"),
+                   ("borderline", "as a borderline case")]
+
+
+class ReviewView(QWidget):
+    decided = Signal()
+
+    def __init__(self, project: Any, reviewer: Callable[[], str], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.project = project
+        self._reviewer = reviewer
+        self.items: list[Any] = []
+        self.queue = QListWidget()
+        self.queue.setFixedWidth(250)
+        self.queue.currentRowChanged.connect(self._show)
+        self.canvas = LabelCanvas()
+        self.canvas.set_placeholder("Nothing to review: no disagreements and no borderline marks.")
+        self.answers = QLabel()
+        self.answers.setWordWrap(True)
+        self.answers.setTextFormat(Qt.TextFormat.RichText)
+        self.verdict = QComboBox()
+        self.verdict.addItem("NG (reject)", "ng")
+        self.verdict.addItem("OK (accept)", "ok")
+        self.defect = QComboBox()
+        self.rationale = QLineEdit()
+        self.rationale.setPlaceholderText("which rule decides it, and the measurement")
+        self.example = QComboBox()
+        for key, text in EXAMPLE_CHOICES:
+            self.example.addItem(text, key)
+        self.reviewer_edit = QLineEdit()
+        self.decide_button = QPushButton("Decide (becomes the training label)")
+        self.decide_button.setProperty("role", "primary")
+        self.decide_button.clicked.connect(self.decide)
+        form = QFormLayout()
+        form.addRow("Decision", self.verdict)
+        form.addRow("Defect class", self.defect)
+        form.addRow("Rationale", self.rationale)
+        form.addRow("Add to the criteria", self.example)
+        form.addRow("Reference labeler", self.reviewer_edit)
+        self.message = QLabel()
+        self.message.setProperty("role", "caption")
+        self.message.setWordWrap(True)
+        side = QVBoxLayout()
+        side.addWidget(self.answers)
+        side.addLayout(form)
+        side.addWidget(self.decide_button)
+        side.addWidget(self.message)
+        side.addStretch(1)
+        side_w = QWidget()
+        side_w.setLayout(side)
+        side_w.setFixedWidth(330)
+        lay = QHBoxLayout(self)
+        lay.addWidget(self.queue)
+        lay.addWidget(self.canvas, 1)
+        lay.addWidget(side_w)
+
+    def count(self) -> int:
+        from studio.labels.review import review_queue
+
+        try:
+            return len(review_queue(self.project))
+        except Exception:  # noqa: BLE001
+            return 0
+
+    def refresh(self) -> None:
+        from studio.labels.assignment import LabelingPlan
+        from studio.labels.review import review_queue
+
+        self.items = review_queue(self.project)
+        self.defect.clear()
+        for name in self.project.criteria.class_names():
+            self.defect.addItem(name, name)
+        try:
+            ref = LabelingPlan.load(self.project.root).reference
+        except Exception:  # noqa: BLE001
+            ref = None
+        self.reviewer_edit.setText(ref or self._reviewer())
+        self.queue.blockSignals(True)
+        self.queue.clear()
+        for it in self.items:
+            self.queue.addItem(f"{it.image_id}\n{it.reason}: " +
+                               " / ".join(sorted({l.category for l in it.labels.values()})))
+        self.queue.blockSignals(False)
+        self.decide_button.setEnabled(bool(self.items))
+        if self.items:
+            self.queue.setCurrentRow(0)
+            self._show(0)
+        else:
+            self.canvas.set_image(None)
+            self.answers.setText("<b>The queue is empty.</b>")
+
+    def _show(self, r: int) -> None:
+        if not 0 <= r < len(self.items):
+            return
+        from studio.labels.shapes import load_mask
+
+        it = self.items[r]
+        shapes = [s for l in it.labels.values() for s in l.shapes]
+        try:
+            img = self.project.dataset.load(self.project.dataset.get(it.image_id))
+            self.canvas.set_image(img, shapes, masks=lambda f: load_mask(self.project.root, f))
+        except Exception as e:  # noqa: BLE001
+            self.canvas.set_image(None)
+            self.canvas.set_placeholder(str(e))
+        rows = "".join(f"<li><b>{html.escape(n)}</b>: {html.escape(l.category)}"
+                       f"{' (' + str(len(l.shapes)) + ' shapes)' if l.shapes else ''}"
+                       f" <small>{html.escape(l.time[:16])}</small></li>" for n, l in sorted(it.labels.items()))
+        self.answers.setText(f"<b>{html.escape(it.image_id)}</b> — {it.reason}<ul>{rows}</ul>")
+        cls = next((l.defect_class for l in it.labels.values() if l.defect_class), None)
+        if cls and self.defect.findData(cls) >= 0:
+            self.defect.setCurrentIndex(self.defect.findData(cls))
+
+    def decide(self) -> None:
+        from studio.labels.review import decide
+
+        r = self.queue.currentRow()
+        if not 0 <= r < len(self.items):
+            return
+        it = self.items[r]
+        verdict = self.verdict.currentData()
+        try:
+            decide(self.project, it.image_id, verdict, self.defect.currentData() if verdict == "ng" else None,
+                   labeler=self.reviewer_edit.text().strip(), rationale=self.rationale.text(),
+                   example=self.example.currentData() or None)
+        except Exception as e:  # noqa: BLE001
+            error_dialog(self, e, "Could not record the decision")
+            return
+        self.message.setText(f"{it.image_id}: decided {verdict.upper()}")
+        self.rationale.clear()
+        self.example.setCurrentIndex(0)
+        self.refresh()
+        self.decided.emit()

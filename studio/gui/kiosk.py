@@ -200,10 +200,10 @@ class KioskWindow(QWidget):
     @Slot(object)
     def on_part(self, result: Any) -> None:
         verdict = getattr(result, "verdict", "fault")
-        if verdict not in ("pass", "reject"):
+        if verdict not in ("pass", "reject", "review"):
             verdict = "fault"
         self.counts["parts"] += 1
-        self.counts[verdict] += 1
+        self.counts["reject" if verdict == "review" else verdict] += 1     # review: not passed, on the reject tile
         self.verdict.set_verdict(verdict)
         part = getattr(result, "part", "?")
         self.part_label.setText(f"Part {part}")

@@ -8,7 +8,9 @@ BORDERLINE_AMBER = "#e08e0b"
 MUTED = "#6b7280"
 ACCENT = "#1f6feb"
 
-VERDICT_COLOURS = {"pass": PASS_GREEN, "reject": REJECT_RED, "fault": FAULT_AMBER}
+REVIEW_VIOLET = "#7c3aed"
+
+VERDICT_COLOURS = {"pass": PASS_GREEN, "reject": REJECT_RED, "fault": FAULT_AMBER, "review": REVIEW_VIOLET}
 LABEL_COLOURS = {"ok": PASS_GREEN, "ng": REJECT_RED, "borderline": BORDERLINE_AMBER}
 
 STYLE_SHEET = f"""

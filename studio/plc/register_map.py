@@ -8,7 +8,7 @@ This table is the contract with the PLC programmer; the README copies it
 |---|---|
 | 0 | heartbeat: increments at least once a second while the station is healthy (wraps at 65536); stops when the station stops or faults |
 | 1 | part counter (low 16 bits) |
-| 2 | verdict of the last part: 1 pass, 2 reject, 3 fault (a fault is always a reject) |
+| 2 | verdict of the last part: 1 pass, 2 reject, 3 fault (a fault is always a reject), 4 review (only with a review band: send the part to manual inspection; never a pass) |
 | 3 | score of the last part x 1000, clamped to 0..65535 |
 | 4 | defect class id of the last part (0 none; ids from the criteria document) |
 | 5-9 | reserved (0) |
@@ -38,7 +38,9 @@ REGISTER_COUNT = 12          # addresses 0..11; a read past 11 is an illegal add
 VERDICT_PASS = 1
 VERDICT_REJECT = 2
 VERDICT_FAULT = 3
-VERDICT_CODES = {"pass": VERDICT_PASS, "reject": VERDICT_REJECT, "fault": VERDICT_FAULT}
+VERDICT_REVIEW = 4           # only when the model card has a review band
+VERDICT_CODES = {"pass": VERDICT_PASS, "reject": VERDICT_REJECT, "fault": VERDICT_FAULT,
+                 "review": VERDICT_REVIEW}
 
 STATE_STOPPED = 0
 STATE_RUNNING = 1
@@ -50,7 +52,8 @@ REGISTERS = [
     ("0", "heartbeat: increments at least once a second while the station is healthy "
           "(wraps at 65536); stops when the station stops or faults"),
     ("1", "part counter (low 16 bits)"),
-    ("2", "verdict of the last part: 1 pass, 2 reject, 3 fault (a fault is always a reject)"),
+    ("2", "verdict of the last part: 1 pass, 2 reject, 3 fault (a fault is always a reject), 4 review "
+          "(only with a review band: send the part to manual inspection; never a pass)"),
     ("3", "score of the last part × 1000, clamped to 0..65535"),
     ("4", "defect class id of the last part (0 none; ids from the criteria document)"),
     ("5–9", "reserved (0)"),
@@ -79,8 +82,8 @@ def score_word(score: float) -> int:
 
 def result_words(part: int, verdict_code: int, score: float, class_id: int) -> list[int]:
     """Registers 1..4 for one part, in address order."""
-    if verdict_code not in (VERDICT_PASS, VERDICT_REJECT, VERDICT_FAULT):
-        raise ValueError(f"verdict code {verdict_code!r} is not 1 (pass), 2 (reject) or 3 (fault)")
+    if verdict_code not in (VERDICT_PASS, VERDICT_REJECT, VERDICT_FAULT, VERDICT_REVIEW):
+        raise ValueError(f"verdict code {verdict_code!r} is not 1 (pass), 2 (reject), 3 (fault) or 4 (review)")
     return [int(part) & WORD, verdict_code, score_word(score), word(class_id or 0)]
 
 

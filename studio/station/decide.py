@@ -3,14 +3,16 @@
 Fail-safe: whatever goes wrong (the model raises, returns no score or a NaN)
 the part is a *fault*, which the PLC treats as a reject. A part passes only
 when the model ran, gave a finite score below its threshold and did not call
-the part defective itself.
+the part defective itself. With a review band in the model card (``review_band
+{low, high}``, low = the threshold), a part that would be rejected but scores
+below ``high`` is sent to *review* (verdict code 4): never a pass.
 """
 from __future__ import annotations
 
 import math
 from typing import Any, NamedTuple
 
-from studio.plc.register_map import VERDICT_FAULT, VERDICT_PASS, VERDICT_REJECT
+from studio.plc.register_map import VERDICT_FAULT, VERDICT_PASS, VERDICT_REJECT, VERDICT_REVIEW
 
 
 class Decision(NamedTuple):
@@ -44,5 +46,12 @@ def decide(model: Any, image: Any) -> Decision:
     if not math.isfinite(score):
         return fault(f"the model gave no usable score ({score})", score)
     if defective:
+        card = getattr(model, "card", None)
+        band = card.get("review_band") if isinstance(card, dict) else None
+        try:
+            if band and score < float(band["high"]):
+                return Decision("review", VERDICT_REVIEW, score, defect_class, class_id, None)
+        except (KeyError, TypeError, ValueError):
+            pass                          # an unreadable band never lets a part pass: it is rejected
         return Decision("reject", VERDICT_REJECT, score, defect_class, class_id, None)
     return Decision("pass", VERDICT_PASS, score, None, 0, None)

@@ -13,7 +13,7 @@ LATENCY_WINDOW = 10_000     # latency figures cover the last parts, so a long ru
 class StationStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.parts = self.passed = self.rejected = self.faults = 0
+        self.parts = self.passed = self.rejected = self.faults = self.reviewed = 0
         self._latency_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
 
     def record(self, result: Any) -> None:
@@ -23,18 +23,21 @@ class StationStats:
                 self.passed += 1
             elif result.verdict == "reject":
                 self.rejected += 1
+            elif result.verdict == "review":          # review band: counted apart, never a pass
+                self.reviewed += 1
             else:
                 self.faults += 1
             if result.latency_ms > 0:
                 self._latency_ms.append(float(result.latency_ms))
 
     def snapshot(self) -> dict[str, Any]:
-        """parts = passed + rejected + faults; reject_rate counts faults too (a fault is a reject)."""
+        """parts = passed + rejected + faults + reviewed; reject_rate counts faults too (a fault is a reject)."""
         with self._lock:
             latency = np.array(self._latency_ms, dtype=float)
             parts, passed, rejected, faults = self.parts, self.passed, self.rejected, self.faults
+            reviewed = self.reviewed
         return {
-            "parts": parts, "passed": passed, "rejected": rejected, "faults": faults,
+            "parts": parts, "passed": passed, "rejected": rejected, "faults": faults, "reviewed": reviewed,
             "reject_rate": round((rejected + faults) / parts, 6) if parts else 0.0,
             "latency_ms_median": round(float(np.median(latency)), 2) if latency.size else None,
             "latency_ms_p99": round(float(np.percentile(latency, 99)), 2) if latency.size else None,

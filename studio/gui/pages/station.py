@@ -210,7 +210,7 @@ class StationPage(Page):
     def on_part(self, result: Any) -> None:
         verdict = getattr(result, "verdict", "fault")
         self.counts["parts"] += 1
-        self.counts[verdict if verdict in ("pass", "reject") else "fault"] += 1
+        self.counts[{"pass": "pass", "reject": "reject", "review": "reject"}.get(verdict, "fault")] += 1
         self.badge.set_verdict(verdict)
         defect = getattr(result, "defect_class", None)
         self.part_label.setText(f"Part {getattr(result, 'part', '?')}"

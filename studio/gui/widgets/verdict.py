@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from studio.gui.style import VERDICT_COLOURS
 
-VERDICT_TEXT = {"pass": "PASS", "reject": "REJECT", "fault": "FAULT"}
+VERDICT_TEXT = {"pass": "PASS", "reject": "REJECT", "fault": "FAULT", "review": "REVIEW"}
 
 
 class VerdictBadge(QLabel):

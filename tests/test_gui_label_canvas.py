@@ -94,6 +94,21 @@ def test_draw_undo_redo_save_reopen_identical(qtbot, page, demo_project):
     assert np.array_equal(load_mask(demo_project.root, saved.shapes[2]["file"]), drawn[2]["array"])
 
 
+def test_right_button_erases_the_brush(qtbot, page):
+    c = page.canvas
+    page.class_combo.setCurrentIndex(2)
+    page.tools.choose("brush")
+    drag(qtbot, c, (30, 90), (70, 90), mid=[(50, 90)])
+    assert c.shapes()[0]["array"][90, 50]
+    v = c.viewport()
+    qtbot.mousePress(v, Qt.MouseButton.RightButton, pos=vp(c, 50, 90))
+    qtbot.mouseRelease(v, Qt.MouseButton.RightButton, pos=vp(c, 50, 90))
+    m = c.shapes()[0]["array"]
+    assert not m[90, 50] and m[90, 32]
+    qtbot.keyClick(page.image_list, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert c.shapes()[0]["array"][90, 50]
+
+
 def test_zoom_and_pan(qtbot, page):
     c = page.canvas
     z = c.zoom()

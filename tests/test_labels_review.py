@@ -103,3 +103,12 @@ def test_assign_and_todo_cli(project, capsys):
     todo = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["todo"]
     assert todo == [f"p{i}" for i in range(6)] + ["p7"]        # ben labeled p6 only; anna's labels are hidden
     assert main(["labels", "assign", str(project.root), "--overlap", "1.5"]) == 2
+
+
+def test_operator_disagreement_from_the_station_lands_in_the_queue(project):
+    from studio.labels.review import operator_disagrees
+
+    operator_disagrees(project, "p0", "ng", "stain", operator="kim", note="oil mark visible at the line")
+    q = {it.image_id: it for it in review_queue(project)}
+    assert q["p0"].reason == "disputed" and q["p0"].labels["operator:kim"].category == "stain"
+    assert q["p0"].labels["operator:kim"].rationale == "oil mark visible at the line"

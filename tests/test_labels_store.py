@@ -135,3 +135,28 @@ def test_two_processes_labeling_the_same_project_lose_nothing(project, tmp_path)
             assert S.load_mask(project.root, l.shapes[1]["file"])[0, 0] == (who == "anna")
     lines = (project.root / "labels.jsonl").read_text().splitlines()
     assert len(lines) == 2 * n and all(line.startswith("{") and line.endswith("}") for line in lines)
+
+
+def test_a_person_corrects_a_prelabel_without_a_dispute(project):
+    st = project.labels
+    st.add("p0", "ng", "scratch", labeler="simulator")
+    st.add("p1", "ng", "scratch", labeler="import:mvtec")
+    st.add("p2", "ng", "scratch", labeler="outside-team")        # an import with --labeler: a vote
+    for image_id in ("p0", "p1", "p2"):
+        st.add(image_id, "ok", labeler="anna")
+    res = st.resolve()
+    assert res["p0"].status == res["p1"].status == "single" and st.current()["p0"].labeler == "anna"
+    assert res["p2"].status == "disputed"
+    st.add("p3", "ng", "dent", labeler="simulator")
+    assert st.current()["p3"].defect_class == "dent"              # alone, a pre-label is the label
+
+
+def test_label_cli_with_shapes(project, capsys):
+    from studio.cli.main import main
+
+    assert main(["label", str(project.root), "p0", "--verdict", "ng", "--class", "scratch", "--labeler", "anna",
+                 "--box", "1,2,10,5", "--polygon", "0,0;10,0;5,8", "--json"]) == 0
+    shapes = LabelStore(project.root).view("anna")["p0"].shapes
+    assert shapes == [S.box(1, 2, 10, 5, "scratch"), S.polygon([(0, 0), (10, 0), (5, 8)], "scratch")]
+    assert main(["label", str(project.root), "p0", "--verdict", "ng", "--box", "1,2,x"]) == 2
+    assert "--box X,Y,W,H" in capsys.readouterr().err

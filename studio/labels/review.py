@@ -75,3 +75,15 @@ def reference_labeler(project: Any) -> str | None:
     from studio.labels.assignment import LabelingPlan
 
     return LabelingPlan.load(project.root).reference
+
+
+def operator_disagrees(project: Any, image_id: str, verdict: str, defect_class: str | None = None, *,
+                       operator: str, note: str = "") -> Label:
+    """The station's hook: an operator overrules the model on a part that is in the project.
+
+    Recorded as a label of ``operator:<name>``; when it differs from the image's
+    labels it is a dispute, so it lands in the review queue like any other.
+    """
+    project.dataset.get(image_id)
+    return project.labels.add(image_id, verdict, defect_class, labeler=f"operator:{operator}",
+                              criteria_version=project.criteria.version, rationale=note)

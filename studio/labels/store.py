@@ -14,6 +14,9 @@ The *training label* of an image (``current``) is resolved as:
 2. the labelers' common answer when they all agree, else
 3. nothing: the image is disputed and waits in the review queue.
 
+Labels from automatic sources (the simulator's truth, an import without
+``--labeler``) are pre-labels: a person's label on the image supersedes them.
+
 Two processes may append at once: every append holds an inter-process file
 lock and first reads what the other process wrote.
 """
@@ -35,6 +38,7 @@ from studio.labels.shapes import check_shape
 FILE_NAME = "labels.jsonl"
 VERDICTS = ("ok", "ng", "borderline")
 KINDS = ("label", "reference", "withdraw")
+PRELABELERS = {"simulator"}
 
 
 @dataclass
@@ -77,6 +81,12 @@ class Resolution:
     @property
     def needs_review(self) -> bool:
         return self.status in ("disputed", "borderline")
+
+
+def is_prelabel(labeler: str) -> bool:
+    """Labels from an automatic source (the simulator's truth, an import without ``--labeler``):
+    a starting point a person corrects, not a vote. Any person's label on the image supersedes them."""
+    return labeler in PRELABELERS or labeler.startswith("import:")
 
 
 def category_of(verdict: str, defect_class: str | None) -> str:
@@ -228,13 +238,14 @@ class LabelStore:
             if image_id in refs:
                 out[image_id] = Resolution(image_id, "reference", refs[image_id], labels)
                 continue
-            cats = {l.category for l in labels.values()}
+            votes = {n: l for n, l in labels.items() if not is_prelabel(n)} or labels
+            cats = {l.category for l in votes.values()}
             if len(cats) > 1:
                 out[image_id] = Resolution(image_id, "disputed", None, labels)
                 continue
-            latest = max(labels.values(), key=lambda l: l.time)
+            latest = max(votes.values(), key=lambda l: l.time)
             status = "borderline" if latest.verdict == "borderline" else (
-                "agreed" if len(labels) > 1 else "single")
+                "agreed" if len(votes) > 1 else "single")
             out[image_id] = Resolution(image_id, status, latest, labels)
         return out
 

@@ -4,7 +4,8 @@ Coordinates are image pixels (the image sits at the scene origin). Shapes
 are the label store's dicts; a brush mask is held here as a bool array
 (``"array"``) and written to a PNG only when the label is saved
 (``shapes_for_saving``). Tools: V pan, R box, P polygon (click points,
-Enter or double-click closes, Esc cancels), D brush ([ and ] size).
+Enter or double-click closes, Esc cancels), D brush ([ and ] size; the
+right button erases).
 Wheel zooms at the cursor, the middle button pans in any tool, F fits.
 """
 from __future__ import annotations
@@ -64,6 +65,7 @@ class LabelCanvas(QGraphicsView):
         self._stroke: np.ndarray | None = None
         self._stroke_before: list[dict] | None = None
         self._panning: QPointF | None = None
+        self._erasing = False
         self._placeholder = "No image"
 
     def _index_changed(self, _index: int) -> None:
@@ -200,8 +202,10 @@ class LabelCanvas(QGraphicsView):
         if event.button() == Qt.MouseButton.MiddleButton:
             self._panning = event.position()
             return
-        if self._image is None or self.tool == "pan" or event.button() != Qt.MouseButton.LeftButton:
+        erase = self.tool == "brush" and event.button() == Qt.MouseButton.RightButton
+        if self._image is None or self.tool == "pan" or (event.button() != Qt.MouseButton.LeftButton and not erase):
             return super().mousePressEvent(event)
+        self._erasing = erase
         p = self._clip(self.mapToScene(event.position().toPoint()))
         if self.tool == "box":
             self._drag_start = p
@@ -234,6 +238,9 @@ class LabelCanvas(QGraphicsView):
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
         if event.button() == Qt.MouseButton.MiddleButton:
             self._panning = None
+            return
+        if self._stroke is not None and event.button() == Qt.MouseButton.RightButton:
+            self._finish_stroke()
             return
         if self._rubber is not None and self._drag_start is not None:
             r = QRectF(self._drag_start, self._clip(self.mapToScene(event.position().toPoint()))).normalized()
@@ -306,11 +313,15 @@ class LabelCanvas(QGraphicsView):
             if it.data(0) == "stroke":
                 self.scene().removeItem(it)
         after = [dict(s) for s in self._stroke_before or []]
-        for i, s in enumerate(after):
-            if s["type"] == "mask" and s.get("class") == self.current_class:
-                after[i] = dict(s, array=s["array"] | stroke)
-                break
+        if self._erasing:               # the right button erases from every brush mask
+            after = [dict(s, array=s["array"] & ~stroke) if s["type"] == "mask" else s for s in after]
+            after = [s for s in after if s["type"] != "mask" or s["array"].any()]
         else:
-            after.append({"type": "mask", "class": self.current_class, "array": stroke})
+            for i, s in enumerate(after):
+                if s["type"] == "mask" and s.get("class") == self.current_class:
+                    after[i] = dict(s, array=s["array"] | stroke)
+                    break
+            else:
+                after.append({"type": "mask", "class": self.current_class, "array": stroke})
         self._model = self._stroke_before or []
         self._push("brush stroke", after)

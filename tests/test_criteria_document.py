@@ -79,8 +79,9 @@ def test_examples_from_labeled_images_and_the_printed_page(demo_project, tmp_pat
     out = tmp_path / "criteria.html"
     assert main(["criteria", "print", str(p.root), str(out)]) == 0
     page = out.read_text()
-    assert page.count("<section class='page'>") == len(doc.classes)
-    assert "page-break-after: always" in page and page.count("data:image/png;base64,") == 3
+    assert page.count("<div class='page'") == len(doc.classes)
+    assert page.count("page-break-after: always") == len(doc.classes) - 1     # one page per class
+    assert page.count("data:image/png;base64,") == 3
     assert "Clear reject" in page and "3.1 mm" in page and f"version {doc.version}" in page
 
 

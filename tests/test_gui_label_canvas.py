@@ -187,6 +187,11 @@ def test_criteria_editor_saves_a_new_version(qtbot, page, demo_project, tmp_path
     assert ed.history.item(0).text().startswith(f"v{v0 + 1}")
     out = ed.print_html(str(tmp_path / "c.html"))
     assert "scratch longer than 2 mm" in open(out).read()
+    import re
+
+    pdf = open(ed.print_pdf(str(tmp_path / "c.pdf")), "rb").read()
+    assert pdf.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) == len(doc.classes)      # one page per class
     page.tabs.setCurrentWidget(page.label_tab)
     page.class_combo.setCurrentIndex(0)
     assert "2 mm" in page.criteria_panel.rule.text()

@@ -19,8 +19,7 @@ SEVERITY_COLOURS = {"critical": "#b00020", "major": "#d35400", "minor": "#7f8c8d
 
 CSS = """
 body { font-family: sans-serif; margin: 0; color: #111; }
-.page { page-break-after: always; padding: 16mm; }
-.page:last-child { page-break-after: auto; }
+.page { padding: 16mm; }
 h1 { font-size: 26pt; margin: 0 0 4pt 0; }
 .sev { display: inline-block; color: white; padding: 2pt 8pt; border-radius: 4pt; font-weight: bold; }
 .rule { font-size: 18pt; font-weight: bold; border: 3pt solid #111; padding: 8pt; margin: 10pt 0; }
@@ -49,19 +48,22 @@ def _thumb(project: Any, image_id: str, size: int = 360) -> str | None:
     return "data:image/png;base64," + base64.b64encode(encode_png(img)).decode("ascii")
 
 
-def render_html(project: Any, doc: Any | None = None) -> str:
+def render_html(project: Any, doc: Any | None = None, image_src=None) -> str:
+    """The whole document; ``image_src(image_id)`` gives each example's src (default: embedded PNG)."""
     doc = doc or project.criteria
+    image_src = image_src or (lambda image_id: _thumb(project, image_id))
     last = doc.history[-1] if doc.history else {}
     foot = (f"{html.escape(project.name)} — acceptance criteria version {doc.version}"
             f"{', ' + html.escape(str(last.get('date', ''))) if last.get('date') else ''}"
             f"{', ' + html.escape(str(last.get('author', ''))) if last.get('author') else ''}")
     pages = []
-    for c in doc.classes:
+    for n, c in enumerate(doc.classes):
+        brk = " style='page-break-after: always'" if n < len(doc.classes) - 1 else ""
         ex = examples_of(doc, c.name)
         figs = []
         for kind in EXAMPLE_KINDS:
             for e in ex.get(kind, []):
-                src = _thumb(project, e["image_id"])
+                src = image_src(e["image_id"])
                 if src is None:
                     continue
                 figs.append(f"<figure><img src='{src}' alt='{html.escape(e['image_id'])}'>"
@@ -69,12 +71,12 @@ def render_html(project: Any, doc: Any | None = None) -> str:
                             f"{': ' + html.escape(e.get('note', '')) if e.get('note') else ''}</figcaption></figure>")
         colour = SEVERITY_COLOURS.get(c.severity, "#555")
         pages.append(
-            f"<section class='page'><h1>{html.escape(c.name)} <small>(class {c.id})</small></h1>"
+            f"<div class='page'{brk}><h1>{html.escape(c.name)} <small>(class {c.id})</small></h1>"
             f"<span class='sev' style='background:{colour}'>{html.escape(c.severity)}</span>"
             f"<p class='def'>{html.escape(c.definition)}</p>"
             f"<div class='rule'>{html.escape(c.rule_text(doc.pixel_size_mm))}</div>"
             f"<div class='examples'>{''.join(figs) or '<p>No example images yet.</p>'}</div>"
-            f"<p class='foot'>{foot}</p></section>")
+            f"<p class='foot'>{foot}</p></div>")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Acceptance criteria v{doc.version}"
             f"</title><style>{CSS}</style></head><body>{''.join(pages)}</body></html>")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QListWidget, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
@@ -60,14 +60,17 @@ class CriteriaEditor(QWidget):
         new = QPushButton("New class")
         new.clicked.connect(self._new_class)
         print_button = QPushButton("Print for the line (HTML)…")
-        print_button.clicked.connect(self.print_html)
+        print_button.clicked.connect(lambda: self.print_html())
+        pdf_button = QPushButton("PDF…")
+        pdf_button.setToolTip("One page per defect class, with its example images")
+        pdf_button.clicked.connect(lambda: self.print_pdf())
         self.history = QListWidget()
         hist = QGroupBox("Versions")
         QVBoxLayout(hist).addWidget(self.history)
         right = QVBoxLayout()
         right.addLayout(form)
         buttons = QHBoxLayout()
-        for b in (save, new, print_button):
+        for b in (save, new, print_button, pdf_button):
             buttons.addWidget(b)
         right.addLayout(buttons)
         right.addWidget(hist, 1)
@@ -168,5 +171,42 @@ class CriteriaEditor(QWidget):
             write_html(self.project, path)
         except Exception as e:  # noqa: BLE001
             error_dialog(self, e, "Could not write the criteria")
+            return None
+        return path
+
+    def print_pdf(self, path: str | None = None) -> str | None:
+        """The document as a PDF, one page per class (Qt's own renderer: no browser needed)."""
+        from PySide6.QtCore import QMarginsF, QUrl
+        from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+
+        from studio.criteria.printing import render_html
+        from studio.gui.widgets.image_view import to_qimage
+
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Criteria as PDF", "criteria.pdf", "PDF (*.pdf)")
+        if not path:
+            return None
+        doc = QTextDocument()
+
+        def src(image_id: str) -> str:
+            try:
+                img = self.project.dataset.load(self.project.dataset.get(image_id))
+            except Exception:  # noqa: BLE001
+                return ""
+            url = f"example://{image_id}"
+            q = to_qimage(img)
+            doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(url),
+                            q.scaled(360, 360, Qt.AspectRatioMode.KeepAspectRatio))
+            return url
+
+        try:
+            doc.setHtml(render_html(self.project, image_src=src))
+            writer = QPdfWriter(path)
+            writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
+                                             QMarginsF(15, 15, 15, 15)))
+            writer.setTitle(f"Acceptance criteria v{self.project.criteria.version}")
+            doc.print_(writer)
+        except Exception as e:  # noqa: BLE001
+            error_dialog(self, e, "Could not write the PDF")
             return None
         return path

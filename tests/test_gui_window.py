@@ -24,7 +24,7 @@ def window(qtbot, demo_project):
 
 # step -> (page class name, attributes every page of that step must have)
 KEY_CONTROLS = [
-    ("LightingPage", ["coming", "check_labels"]),
+    ("LightingPage", ["camera_edit", "audit_button", "checks_table", "history_list", "baseline_button"]),
     ("CapturePage", ["spec_edit", "connect_button", "disconnect_button", "view", "capture_button",
                      "sim_count", "sim_button"]),
     ("LabelPage", ["image_list", "view", "ok_button", "ng_button", "borderline_button", "class_combo",

@@ -51,6 +51,8 @@ def save_audit(project: Any, audit: Any, limits: dict[str, dict[str, float]] | N
         atomic_write_bytes(folder / name, data)
     result = audit.to_dict()
     result["files"] = sorted(["audit.json", "report.html", *pngs])
+    if "histogram" in audit.pictures:           # for the GUI's plot of a past audit
+        result["histogram"] = [int(v) for v in audit.pictures["histogram"]]
     atomic_write_json(folder / "audit.json", result)
     atomic_write_text(folder / "report.html", report.html(result, pngs, getattr(project, "name", "")))
     return folder

@@ -127,3 +127,10 @@ def test_review_band_shares():
         review_band(Y, S, 0.7, 0.6)
     # recall 1 needs t <= .45 (highest such cut); no false rejects needs t >= .65
     assert review_band_for(Y, S, 1.0, 0.0) == pytest.approx((0.45, 0.65))
+
+
+def test_a_critical_class_cannot_hide_behind_the_average():
+    p = point_at(Y, S, 0.55, classes=CLASSES, critical=["dent"])     # overall recall 2/3; the dent escapes
+    warning = next(w for w in p["warnings"] if "Critical defect class dent" in w)
+    assert "1 of 1 pass this threshold" in warning and "0.0 %" in warning
+    assert not any("Critical" in w for w in point_at(Y, S, 0.55, classes=CLASSES, critical=["scratch"])["warnings"])

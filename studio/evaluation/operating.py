@@ -82,7 +82,8 @@ def review_band(y, s, low: float, high: float) -> dict[str, Any]:
 
 
 def point_at(y, s, threshold: float, *, classes: Sequence[str | None] | None = None,
-             band: tuple[float, float] | None = None, confidence: float = CONFIDENCE) -> dict[str, Any]:
+             band: tuple[float, float] | None = None, critical: Sequence[str] = (),
+             confidence: float = CONFIDENCE) -> dict[str, Any]:
     """Precision, recall, false-reject rate, accuracy (with intervals), confusion, per-class recall,
     the review band's split of the parts and the warnings, at ``threshold``."""
     y, s, classes = _arrays(y, s, classes)
@@ -103,11 +104,16 @@ def point_at(y, s, threshold: float, *, classes: Sequence[str | None] | None = N
     trap = accuracy_trap(value["accuracy"], value["recall"], n_good, n)
     if trap:
         warnings.append(trap)
+    per_class = per_class_recall(y, s, t, classes, confidence)
+    for r in per_class:
+        if r["class"] in set(critical) and r["escaped"]:
+            warnings.append(f"Critical defect class {r['class']}: {r['escaped']} of {r['n']} pass this threshold "
+                            f"(recall {pct(r['recall'])}), whatever the overall recall says.")
     out: dict[str, Any] = {
         "threshold": t, "n": n, "n_defective": n_def, "n_good": n_good,
         "confusion": {"tp": tp, "fp": fp, "tn": tn, "fn": fn},
         **value, "intervals": intervals,
-        "per_class": per_class_recall(y, s, t, classes, confidence),
+        "per_class": per_class,
         "recall_known": n_def > 0, "accuracy_trap": trap is not None, "warnings": warnings,
     }
     if band is not None:

@@ -94,7 +94,7 @@ class ThresholdPage(Page):
 
         # left: the curves (tabs) over the score histogram
         self.pr_plot = CurvePlot("Precision / recall", "recall (share of defective parts caught)",
-                                 "precision (share of rejects truly defective)")
+                                 "precision (rejects truly NG)")
         self.marker = self.pr_plot.marker
         self.roc_plot = CurvePlot("ROC", "false-reject rate (share of good parts rejected)",
                                   "recall (share of defective parts caught)")
@@ -111,14 +111,9 @@ class ThresholdPage(Page):
 
         # right: the operating point and the ways to choose it
         self.side = QTabWidget()
-        self.side.addTab(self._build_point_tab(), "Operating point")
+        self.side.addTab(self._scrolled(self._build_point_tab()), "Operating point")
         self.choose = ChoosePanel()
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(self.choose)
-        self.side.addTab(scroll, "Choose")
+        self.side.addTab(self._scrolled(self.choose), "Choose")
         self.side.setMinimumWidth(490)
         self.root_layout.addLayout(row(left, self.side), 1)
 
@@ -146,6 +141,15 @@ class ThresholdPage(Page):
         self.runner.running_changed.connect(self._update_controls)
         self._evaluating: str | None = None
         self._update_controls()
+
+    @staticmethod
+    def _scrolled(widget: QWidget) -> QScrollArea:
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(widget)
+        return scroll
 
     def _build_point_tab(self) -> QWidget:
         tab = QWidget()
@@ -269,7 +273,8 @@ class ThresholdPage(Page):
             if source in ("spin", "line", "pr", "roc", "code"):
                 self.chosen = {"how": "value"}           # moved by hand
             band = (t, self.band_upper) if self.band_upper is not None and self.band_upper > t else None
-            self.point = point = point_at(self.y, self.s, t, classes=self.classes, band=band)
+            self.point = point = point_at(self.y, self.s, t, classes=self.classes, band=band,
+                                          critical=sorted(self._critical()))
             if source != "pr":
                 self.pr_plot.place(point["recall"], point["precision"])
             if source != "roc":

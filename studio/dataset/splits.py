@@ -142,9 +142,19 @@ def unfreeze(project) -> bool:
     return False
 
 
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
 def _file_digest(path: Path) -> str | None:
+    """SHA-1 of the file, remembered by (path, size, mtime) so repeated checks read each file once."""
     try:
-        return hashlib.sha1(path.read_bytes()).hexdigest()
+        st = path.stat()
+        key = (str(path), st.st_size, st.st_mtime_ns)
+        if key not in _DIGESTS:
+            if len(_DIGESTS) > 200_000:
+                _DIGESTS.clear()
+            _DIGESTS[key] = hashlib.sha1(path.read_bytes()).hexdigest()
+        return _DIGESTS[key]
     except OSError:
         return None
 

@@ -25,11 +25,14 @@ from studio.training.backbone import BACKBONE
 from studio.training.options import merge_options
 
 DEFAULTS: dict[str, Any] = {
+    "backend": "studio",        # "studio" (this file) or "anomalib" (the reference peer, anomalib_peer.py)
     "coreset_ratio": 0.1,       # fraction of training patches kept in the memory bank
     "max_train_images": 500,
     "max_bank": 16384,          # upper bound on the bank: sets the station's per-part cost
     "max_patches": 200_000,     # candidate patches for the coreset (random subset beyond this)
     "coreset_projection": 128,  # dims of the random projection the coreset search runs in
+    "coreset_groups": 0,        # independent greedy searches run side by side; 0 = by bank size
+    "num_neighbors": 9,         # anomalib backend only: its score re-weighting neighbourhood
     "feature_dims": None,       # optional fixed random projection of the descriptors
     "bank_chunk": 4096,         # bank columns per matmul in the graph
     "batch_size": 16,
@@ -131,36 +134,100 @@ def build_graph(features, bank, chunk: int = 4096):
     return PatchCore().eval()
 
 
-def greedy_coreset(points, k: int, projection_dims: int = 128, seed: int = 0, report=None):
+def coreset_groups(k: int, requested: int = 0) -> int:
+    """How many greedy searches run side by side: about 128 picks each, at most 64."""
+    return max(1, int(requested)) if requested else max(1, min(64, int(k) // 128))
+
+
+def balanced_cells(z, groups: int, gen):
+    """Row indices of ``z`` arranged as ``groups`` equal, spatially compact cells ([groups * m]).
+
+    Recursive halving at the median of each cell's principal direction (a few
+    power iterations); ``groups`` is rounded down to a power of two. Indices
+    >= len(z) are padding (the caller never picks them).
+    """
+    torch = _torch()
+    n = len(z)
+    levels = int(math.floor(math.log2(max(1, groups))))
+    cells = 2 ** levels
+    m = int(math.ceil(n / cells))
+    idx = torch.arange(cells * m, device=z.device)
+    if cells == 1:
+        return idx
+    # padding rows copy a real row's position (so they sort next to it) but keep an index >= n
+    pos = z[idx.clamp_max(n - 1) if cells * m > n else idx].float()
+    order = idx.reshape(1, -1)
+    pts = pos.reshape(1, cells * m, -1)
+    for _ in range(levels):
+        centred = pts - pts.mean(1, keepdim=True)
+        v = torch.randn(pts.shape[0], pts.shape[2], 1, generator=gen).to(z.device)
+        for _ in range(3):                                        # power iteration: main direction
+            v = torch.bmm(centred.transpose(1, 2), torch.bmm(centred, v))
+            v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        proj = torch.bmm(centred, v)[..., 0]
+        srt = proj.argsort(dim=1)
+        order = torch.gather(order, 1, srt)
+        pts = torch.gather(pts, 1, srt[..., None].expand(-1, -1, pts.shape[2]))
+        half = pts.shape[1] // 2
+        order = order.reshape(-1, half)
+        pts = pts.reshape(-1, half, pts.shape[2])
+    return order.reshape(-1)
+
+
+def greedy_coreset(points, k: int, projection_dims: int = 128, seed: int = 0, report=None, groups: int = 1):
     """Indices of ``k`` points chosen by greedy k-center (farthest point first).
 
     Runs in a random projection (distances are nearly kept, the work is
     smaller) and keeps each point's distance to its nearest chosen centre,
-    updated with one matrix-vector product per pick.
+    updated with one matrix-vector product per pick. With ``groups`` > 1 the
+    points are split into that many equal cells (``balanced_cells``: a k-d
+    split along each cell's main direction) and each cell gets its own greedy
+    search and its share of the centres, all advanced together by one batched
+    product per round. A cell is a region, so its centres cover it about as
+    tightly as a global search would; the union covers every point, and the
+    rounds (and passes over the data) drop ``groups``-fold.
     """
     torch = _torch()
     n, d = points.shape
     k = max(1, min(int(k), n))
+    groups = 2 ** int(math.floor(math.log2(max(1, min(int(groups), k)))))
     g = torch.Generator(device="cpu").manual_seed(seed)
-    z = points
+    z = points.float()
     if projection_dims and d > projection_dims:
         proj = torch.randn(d, projection_dims, generator=g).to(points.device) / math.sqrt(projection_dims)
-        z = points @ proj
-    z_sq = (z * z).sum(1)
-    chosen = torch.empty(k, dtype=torch.long, device=points.device)
-    first = int(torch.randint(n, (1,), generator=g))
-    chosen[0] = first
-    min_d = (z_sq - 2.0 * (z @ z[first]) + z_sq[first]).clamp_min_(0.0)
-    every = max(1, k // 50)
-    for i in range(1, k):
-        j = torch.argmax(min_d)
-        chosen[i] = j
-        torch.minimum(min_d, z_sq - 2.0 * torch.mv(z, z[j]) + z_sq[j], out=min_d)
-        if report is not None and (i % every == 0 or i == k - 1):
+        z = points.float() @ proj
+    order = balanced_cells(z, groups, g)                                  # [G * m], padded
+    m = len(order) // groups
+    valid = (order < n).reshape(groups, m)
+    order = order.clamp_max(n - 1)
+    zg = z[order].reshape(groups, m, -1)
+    # each group's share of the k centres, proportional to its real points
+    per_group = valid.sum(1).double() * k / n
+    quota = per_group.floor().long()
+    quota[torch.argsort(per_group - quota, descending=True)[:k - int(quota.sum())]] += 1
+    z_sq = (zg * zg).sum(2)                                               # [G, m]
+    first = torch.argmax(valid.float() + torch.rand(groups, m, generator=g).to(points.device), dim=1)
+    rows = torch.arange(groups, device=points.device)
+    chosen = [first]
+    c = zg[rows, first]                                                   # [G, d]
+    min_d = (z_sq - 2.0 * torch.bmm(zg, c[:, :, None])[..., 0] + (c * c).sum(1)[:, None]).clamp_min_(0.0)
+    min_d[~valid] = -1.0
+    rounds = int(quota.max())
+    every = max(1, rounds // 50)
+    for i in range(1, rounds):
+        j = torch.argmax(min_d, dim=1)
+        chosen.append(j)
+        c = zg[rows, j]
+        torch.minimum(min_d, z_sq - 2.0 * torch.bmm(zg, c[:, :, None])[..., 0] + (c * c).sum(1)[:, None], out=min_d)
+        min_d[~valid] = -1.0
+        if report is not None and (i % every == 0 or i == rounds - 1):
             report.check()
-            report.progress(i / max(1, k - 1))
+            report.progress(i / max(1, rounds - 1))
             report.metric("coreset_radius", i, float(min_d.max().clamp_min(0).sqrt()))
-    return chosen
+    picks = torch.stack(chosen, 1)                                        # [G, rounds]
+    keep = torch.arange(rounds, device=points.device)[None, :] < quota[:, None]
+    flat = (rows[:, None] * m + picks)[keep]
+    return order[flat]
 
 
 def pick_threshold(train_scores: np.ndarray, test_y: np.ndarray, test_s: np.ndarray) -> tuple[float, str]:
@@ -180,21 +247,13 @@ def _device(options):
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def train_anomaly(project, options: dict[str, Any] | None, report) -> dict[str, Any]:
-    """Build the memory bank from good training images, export ONNX + card; returns the card."""
-    from studio.evaluation.metrics import average_precision, roc_auc
-    from studio.training.export import card_fields, check_onnx, to_onnx, write_model
+def fit_memory_bank(x_train: np.ndarray, opts: dict[str, Any], report):
+    """Our fit: patch features of the good images -> coreset bank -> graph; returns (graph, train_scores, info).
 
-    t0 = time.monotonic()
-    opts = merge_options(project, "anomaly", DEFAULTS, options)
-    report.status("selecting good training images")
-    train = training_data.anomaly_train(project, int(opts["max_train_images"] or 0))
-    test = training_data.test_samples(project)
-    report.status(f"{len(train)} good training images, {len(test)} test images")
-    pre = project.preprocessing
-    x_train = training_data.load_inputs(project, train, pre, report.sub(0.0, 0.04))
-    x_test = training_data.load_inputs(project, test, pre, report.sub(0.04, 0.05))
-
+    Patches are drawn per batch (at most ``max_patches`` in all, spread evenly
+    over the images) so memory grows linearly with the number of images; the
+    feature maps are kept in half precision to score the training images.
+    """
     torch = _torch()
     from studio.training.backbone import efficientnet_lite0
 
@@ -204,30 +263,84 @@ def train_anomaly(project, options: dict[str, Any] | None, report) -> dict[str, 
     features = build_feature_module(efficientnet_lite0(pretrained=True), opts.get("feature_dims"),
                                     int(opts["seed"])).to(device)
     bs = max(1, int(opts["batch_size"]))
-    train_maps = []
-    with torch.no_grad():
-        for i in range(0, len(x_train), bs):
-            report.check()
-            train_maps.append(features(torch.from_numpy(x_train[i:i + bs]).to(device)))
-            report.progress(0.05 + 0.35 * min(1.0, (i + bs) / len(x_train)))
-    train_maps = torch.cat(train_maps)                                   # [n, D, h, w]
-    dims = train_maps.shape[1]
-    patches = train_maps.permute(0, 2, 3, 1).reshape(-1, dims)
     gen = torch.Generator().manual_seed(int(opts["seed"]))
-    if len(patches) > int(opts["max_patches"]):
-        patches = patches[torch.randperm(len(patches), generator=gen)[:int(opts["max_patches"])].to(device)]
+    n = len(x_train)
+    maps, patches = [], []
+    with torch.no_grad():
+        for i in range(0, n, bs):
+            report.check()
+            f = features(torch.from_numpy(x_train[i:i + bs]).to(device))
+            maps.append(f.half() if device.type == "cpu" else f.cpu().half())
+            b, dims, h, w = f.shape
+            per_image = max(1, int(opts["max_patches"]) // n)
+            p = f.permute(0, 2, 3, 1).reshape(b, h * w, dims)
+            if h * w > per_image:
+                pick = torch.rand(b, h * w, generator=gen).argsort(1)[:, :per_image].to(device)
+                p = torch.gather(p, 1, pick[:, :, None].expand(-1, -1, dims))
+            patches.append(p.reshape(-1, dims))
+            report.progress(0.05 + 0.35 * min(1.0, (i + bs) / n))
+    patches = torch.cat(patches)
     k = min(int(opts["max_bank"]), max(1, int(round(len(patches) * float(opts["coreset_ratio"])))))
-    report.status(f"choosing a memory bank of {k} from {len(patches)} patches")
+    groups = coreset_groups(k, int(opts["coreset_groups"] or 0))
+    report.status(f"choosing a memory bank of {k} from {len(patches)} patches ({groups} greedy searches)")
     chosen = greedy_coreset(patches, k, int(opts["coreset_projection"] or 0), int(opts["seed"]),
-                            report.sub(0.40, 0.80))
-    bank = patches[chosen].cpu()
+                            report.sub(0.40, 0.80), groups=groups)
+    bank = patches[chosen].float().cpu()
     del patches
-
-    report.status("scoring images")
+    report.status("scoring the training images")
     graph = build_graph(features, bank, int(opts["bank_chunk"])).to(device).eval()
     with torch.no_grad():
-        train_scores = torch.cat([graph.head(train_maps[i:i + bs])[0].cpu()
-                                  for i in range(0, len(train_maps), bs)]).numpy()
+        train_scores = torch.cat([graph.head(m.float().to(device))[0].cpu() for m in maps]).numpy()
+    info = {"bank_size": int(len(bank)), "feature_dims": int(dims), "coreset_groups": groups,
+            "anomaly_map_size": [int(h), int(w)]}
+    return graph, train_scores, info
+
+
+def fit_anomalib(x_train: np.ndarray, opts: dict[str, Any], report):
+    """The reference peer (anomalib's PatchCore), same contract as ``fit_memory_bank``."""
+    torch = _torch()
+    from studio.training import anomalib_peer
+
+    torch.manual_seed(int(opts["seed"]))
+    report.status("building anomalib's PatchCore on EfficientNet-Lite0 (the studio's ImageNet weights)")
+    model = anomalib_peer.build_torch_model(int(opts["num_neighbors"]))
+    bs = max(1, int(opts["batch_size"]))
+    batches = (torch.from_numpy(x_train[i:i + bs]) for i in range(0, len(x_train), bs))
+    anomalib_peer.fit(model, batches, float(opts["coreset_ratio"]), report)
+    graph = anomalib_peer.export_module(model)
+    train_scores, maps = anomalib_peer.score_images(graph, x_train[:bs])
+    train_scores, _ = anomalib_peer.score_images(graph, x_train, bs)
+    info = {"bank_size": int(len(model.memory_bank)), "feature_dims": int(model.memory_bank.shape[1]),
+            "anomaly_map_size": [int(v) for v in maps.shape[-2:]], "backend": "anomalib"}
+    return graph, train_scores, info
+
+
+def train_anomaly(project, options: dict[str, Any] | None, report) -> dict[str, Any]:
+    """Build the memory bank from good training images, export ONNX + card; returns the card."""
+    from studio.core.errors import ModelError
+    from studio.evaluation.metrics import average_precision, roc_auc
+    from studio.training.export import MAX_RELATIVE_DIFF, card_fields, check_onnx, to_onnx, write_model
+
+    t0 = time.monotonic()
+    opts = merge_options(project, "anomaly", DEFAULTS, options)
+    if opts["backend"] not in ("studio", "anomalib"):
+        raise ModelError(f"anomaly backend '{opts['backend']}' is not one the studio has", field="backend",
+                         hint="use backend=studio (ours) or backend=anomalib (the reference peer)")
+    report.status("selecting good training images")
+    train = training_data.anomaly_train(project, int(opts["max_train_images"] or 0))
+    test = training_data.test_samples(project)
+    report.status(f"{len(train)} good training images, {len(test)} test images")
+    pre = project.preprocessing
+    x_train = training_data.load_inputs(project, train, pre, report.sub(0.0, 0.04))
+    x_test = training_data.load_inputs(project, test, pre, report.sub(0.04, 0.05))
+
+    torch = _torch()
+    fit = fit_anomalib if opts["backend"] == "anomalib" else fit_memory_bank
+    graph, train_scores, info = fit(x_train, opts, report)
+    report.status("scoring the test split")
+    device = next(graph.parameters()).device
+    bs = max(1, int(opts["batch_size"]))
+    with torch.no_grad():
         test_scores = (torch.cat([graph(torch.from_numpy(x_test[i:i + bs]).to(device))[0].cpu()
                                   for i in range(0, len(x_test), bs)]).numpy()
                        if len(x_test) else np.zeros(0, np.float32))
@@ -240,8 +353,8 @@ def train_anomaly(project, options: dict[str, Any] | None, report) -> dict[str, 
         "average_precision": average_precision(test_y, test_scores),
         "n_test_defective": int(test_y.sum()),
         "train_score_max": float(train_scores.max()),
-        "bank_size": int(len(bank)),
-        "feature_dims": int(dims),
+        "bank_size": info["bank_size"],
+        "feature_dims": info["feature_dims"],
         "threshold_source": source,
     }
 
@@ -250,14 +363,18 @@ def train_anomaly(project, options: dict[str, Any] | None, report) -> dict[str, 
     example = torch.from_numpy(x_train[:2])
     onnx_bytes = to_onnx(graph, example, outputs)
     check_inputs = np.concatenate([x_train[:3], x_test[:1]]) if len(x_test) else x_train[:4]
-    max_diff = check_onnx(onnx_bytes, graph, check_inputs, outputs)
+    # anomalib's graph takes distances in the matmul form (||x||^2 - 2x.m + ||m||^2) and
+    # its square root near zero magnifies float rounding: allow it 5x the usual bound
+    max_diff = check_onnx(onnx_bytes, graph, check_inputs, outputs,
+                          MAX_RELATIVE_DIFF * (5 if opts["backend"] == "anomalib" else 1))
     report.progress(0.97)
+    backbone = BACKBONE if opts["backend"] == "studio" else f"anomalib-patchcore:{BACKBONE}"
     card = write_model(project, "anomaly", onnx_bytes, card_fields(
-        project, task="anomaly", backbone=BACKBONE, classes=["good", "anomaly"], threshold=threshold,
+        project, task="anomaly", backbone=backbone, classes=["good", "anomaly"], threshold=threshold,
         metrics=metrics, n_train=len(train), n_test=len(test),
         dataset_digest=training_data.dataset_digest(train + test), training_options=opts,
         seconds=time.monotonic() - t0, max_abs_diff=max_diff, outputs=outputs,
-        anomaly_map_size=[int(v) for v in train_maps.shape[-2:]],
+        anomaly_map_size=info["anomaly_map_size"], backend=opts["backend"],
         samples={"train": [s.image_id for s in train], "test": [s.image_id for s in test]}))
     report.progress(1.0)
     return card

@@ -57,7 +57,8 @@ def to_onnx(module, example, output_names: list[str]) -> bytes:
                              hint="check the torch and onnx versions the studio was installed with") from None
 
 
-def check_onnx(onnx_bytes: bytes, module, inputs: np.ndarray, output_names: list[str]) -> float:
+def check_onnx(onnx_bytes: bytes, module, inputs: np.ndarray, output_names: list[str],
+               max_relative_diff: float = MAX_RELATIVE_DIFF) -> float:
     """Max abs difference between ONNX Runtime and torch on ``inputs``; raises when too large."""
     import onnxruntime as ort
     import torch
@@ -80,7 +81,7 @@ def check_onnx(onnx_bytes: bytes, module, inputs: np.ndarray, output_names: list
                              hint="report this: the ONNX export is broken for this model")
         diff = float(np.max(np.abs(r - g))) if r.size else 0.0
         scale = max(float(np.max(np.abs(r))) if r.size else 0.0, 1e-6)
-        if not np.isfinite(diff) or diff > MAX_RELATIVE_DIFF * scale:
+        if not np.isfinite(diff) or diff > max_relative_diff * scale:
             raise ModelError(f"the exported model's '{name}' differs from torch by {diff:.3g} "
                              f"(largest value {scale:.3g})",
                              hint="report this: the ONNX export is broken for this model")

@@ -1,0 +1,85 @@
+"""The grouped greedy coreset, and anomalib's PatchCore as a studio backend (the reference peer)."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_training_support import make_project  # noqa: E402
+
+from studio.core.errors import ModelError  # noqa: E402
+from studio.training.anomaly import coreset_groups, greedy_coreset  # noqa: E402
+from studio.training.report import Report  # noqa: E402
+
+
+def _radius(points, chosen):
+    return float(torch.cdist(points, points[chosen]).min(1).values.max())
+
+
+def _clusters(n=6000, d=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    centres = torch.randn(40, d, generator=g) * 4
+    return centres[torch.randint(40, (n,), generator=g)] + torch.randn(n, d, generator=g)
+
+
+def test_grouped_greedy_picks_k_distinct_points_and_covers_like_the_exact_one():
+    pts = _clusters()
+    exact = greedy_coreset(pts, 300, projection_dims=0, groups=1)
+    grouped = greedy_coreset(pts, 300, projection_dims=0, groups=8)
+    assert len(grouped) == 300 and len(set(grouped.tolist())) == 300
+    assert grouped.min() >= 0 and grouped.max() < len(pts)
+    r_exact, r_grouped = _radius(pts, exact), _radius(pts, grouped)
+    r_random = _radius(pts, torch.randperm(len(pts), generator=torch.Generator().manual_seed(1))[:300])
+    assert r_grouped < 1.3 * r_exact and r_grouped < r_random
+    # uneven sizes: 1001 points in 7 groups still give exactly k picks
+    assert len(set(greedy_coreset(pts[:1001], 50, groups=7).tolist())) == 50
+    assert coreset_groups(100) == 1 and coreset_groups(2048) == 16 and coreset_groups(10 ** 6) == 64
+
+
+def test_grouped_greedy_matches_anomalib_k_center_greedy_coverage():
+    pytest.importorskip("anomalib")
+    from anomalib.models.components import KCenterGreedy
+
+    pts = _clusters(3000, 24)
+    torch.manual_seed(0)
+    theirs = KCenterGreedy(pts, sampling_ratio=0.05).select_coreset_idxs()
+    ours = greedy_coreset(pts, len(theirs), projection_dims=0, groups=coreset_groups(len(theirs), 4))
+    assert _radius(pts, ours) < 1.3 * _radius(pts, torch.tensor(theirs))
+
+
+@pytest.fixture(scope="module")
+def peer(tmp_path_factory):
+    pytest.importorskip("anomalib")
+    from studio.training.anomaly import train_anomaly
+
+    project = make_project(tmp_path_factory.mktemp("peer") / "p")
+    card = train_anomaly(project, {"backend": "anomalib", "coreset_ratio": 0.25}, Report())
+    return project, card
+
+
+def test_anomalib_backend_trains_exports_and_runs_in_the_station_model(peer):
+    from studio.inference.model import InspectionModel
+    from studio.training import data as training_data
+
+    project, card = peer
+    assert card["backend"] == "anomalib" and card["backbone"] == "anomalib-patchcore:efficientnet_lite0"
+    assert card["metrics"]["bank_size"] == 80 and card["metrics"]["feature_dims"] == 152
+    assert 0 <= card["onnx_check"]["max_abs_diff"] <= 5e-3 * max(1.0, 3 * card["metrics"]["train_score_max"])
+    model = InspectionModel.load(project, card["model_id"])
+    samples = training_data.test_samples(project)
+    preds = model.predict_batch([project.dataset.load(project.dataset.get(s.image_id)) for s in samples])
+    bad = [p.score for p, s in zip(preds, samples) if s.defective]
+    good = [p.score for p, s in zip(preds, samples) if not s.defective]
+    assert np.mean(bad) > np.mean(good)
+    assert preds[0].anomaly_map.shape == (64, 64)
+
+
+def test_unknown_backend_is_a_clear_error(tmp_path):
+    from studio.training.anomaly import train_anomaly
+
+    project = make_project(tmp_path / "p")
+    with pytest.raises(ModelError, match="backend 'patchcore2'"):
+        train_anomaly(project, {"backend": "patchcore2"}, Report())

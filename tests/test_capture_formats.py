@@ -94,3 +94,11 @@ def test_unknown_format_names_the_supported_ones():
     assert "YCbCr422_8" in str(err.value) and "BayerRG8" in str(err.value)
     with pytest.raises(CameraError):
         to_numpy(np.zeros(W * H * 2, np.uint8), W, H, "Mono12p")
+
+
+def test_mono10_as_raw_bytes_and_uint16_agree():
+    values = np.array([[0, 4, 1020], [1023, 512, 8]], np.uint16)          # 10-bit samples
+    from_u16 = to_numpy(values.ravel(), 3, 2, "Mono10")
+    from_bytes = to_numpy(values.astype("<u2").tobytes(), 3, 2, "Mono10")
+    assert from_u16.tolist() == [[0, 1, 255], [255, 128, 2]]
+    assert np.array_equal(from_u16, from_bytes) and from_u16.dtype == np.uint8

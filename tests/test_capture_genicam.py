@@ -75,3 +75,75 @@ def test_grab_after_close_is_a_camera_error(viky):
     cam.close()
     with pytest.raises(CameraError, match="not open"):
         cam.grab()
+
+
+# ---- features, trigger modes, counters, reconnect ----------------------------------------
+
+def test_list_devices_gives_a_spec_for_each_camera(viky):
+    from studio.capture.genicam import list_devices
+
+    devices = list_devices("viky")
+    assert [d["serial"] for d in devices] == ["0", "1", "2"]
+    assert devices[1]["spec"] == "genicam:viky#1" and devices[0]["model"] == "Viky"
+
+
+def test_features_read_write_and_missing_ones_without_errors(viky):
+    with open_camera("genicam:viky#0", {"trigger": "free"}) as cam:
+        feats = cam.features()
+        assert feats["Width"]["available"] and feats["Width"]["writable"] and feats["Width"]["value"] == 400
+        assert feats["PixelFormat"]["choices"] == ["RGBa8", "Mono8"]
+        assert feats["AcquisitionFrameRate"]["value"] == 20.0
+        for missing in ("ExposureTime", "Gain", "TriggerMode", "TriggerSoftware", "OffsetX"):
+            assert feats[missing] == {"name": missing, "available": False}
+        assert cam.set_feature("ExposureTime", 1000) == (False, "this camera has no such feature")
+        assert cam.set_feature("AcquisitionFrameRate", 25.0) == (True, "")
+        assert cam.features()["AcquisitionFrameRate"]["value"] == 25.0
+        ok, why = cam.set_feature("Width", 5000)                    # out of range: a reason, no exception
+        assert not ok and why
+        assert cam.set_feature("Width", 320) == (True, "")          # locked while streaming: restarts it
+        assert cam.grab(timeout=3).image.shape == (400, 320, 3)
+        assert cam.settings["Width"] == 320
+
+
+def test_free_run_counts_frames_and_skips(viky):
+    with open_camera("genicam:viky", {"trigger": "free", "AcquisitionFrameRate": 50.0}) as cam:
+        frames = [cam.grab(timeout=3) for _ in range(6)]
+        stats = cam.stats()
+    assert stats["frames"] == 6 and stats["incomplete"] == 0 and stats["dropped"] == 0 and stats["timeouts"] == 0
+    assert stats["last_frame_id"] == frames[-1].frame_id and stats["fps"] > 0
+    assert all(f.meta["trigger"] == "free" for f in frames)
+    assert cam.info()["trigger"] == "free"
+
+
+def test_software_trigger_is_refused_clearly_by_a_camera_without_one(viky):
+    with pytest.raises(CameraError, match="no software trigger"):
+        open_camera("genicam:viky", {"trigger": "software"})
+    with pytest.raises(CameraError, match="no trigger input"):
+        open_camera("genicam:viky", {"trigger": "hardware"})
+    with pytest.raises(CameraError, match="trigger mode 'sometimes'"):
+        open_camera("genicam:viky", {"trigger": "sometimes"})
+
+
+def test_device_destroyed_mid_acquisition_is_reported_fast_and_reconnects(viky):
+    import time
+
+    from studio.capture.reconnect import Reconnecting
+
+    events = []
+    cam = Reconnecting(open_camera("genicam:viky#1"), retry_s=0.2, on_event=lambda k, p: events.append((k, p)))
+    try:
+        before = cam.grab(timeout=3)
+        assert before.meta["epoch"] == 0
+        cam.camera._acquirer.destroy()                      # the device goes away under the stream
+        t = time.monotonic()
+        with pytest.raises(CameraError):
+            cam.grab(timeout=0.8)                           # the waiting part gets no frame at all
+        assert time.monotonic() - t < 1.0
+        assert [k for k, _ in events] == ["lost"] and cam.connection()["state"] == "lost"
+        after = cam.grab(timeout=3)                         # re-opened without restarting anything
+        assert after.meta["epoch"] == 1 and after.image.shape == (400, 400, 3)
+        assert [k for k, _ in events] == ["lost", "reconnected"]
+        assert cam.stats()["reconnects"] == 1 and cam.connection()["state"] == "connected"
+        assert cam.grab(timeout=3).meta["epoch"] == 1
+    finally:
+        cam.close()

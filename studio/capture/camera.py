@@ -81,6 +81,18 @@ class Camera(ABC):
     def info(self) -> dict[str, Any]:
         """model, serial, width, height, pixel_format and whatever else the backend knows."""
 
+    def stats(self) -> dict[str, Any]:
+        """Counters: frames, incomplete, dropped, timeouts, ... (what the backend knows; {} if nothing)."""
+        return {}
+
+    def features(self) -> dict[str, dict[str, Any]]:
+        """Camera features {name: {available, writable, value, ...}}; {} for a camera without any."""
+        return {}
+
+    def set_feature(self, name: str, value: Any) -> tuple[bool, str]:
+        """Write a camera feature now: (ok, why not). Cameras without features say so."""
+        return False, f"the {type(self).__name__} has no camera features"
+
     def _require_open(self) -> None:
         if not self.is_open:
             raise CameraError(f"camera '{self.spec}' is not open", hint="call open() before grab()")

@@ -4,11 +4,19 @@ The producer (.cti) is the vendor's GenTL driver. ``genicam:viky`` uses the
 virtual "Viky" producer shipped in the genicam wheel: three simulated
 cameras, handy for trying the studio without hardware.
 
-One frame per ``grab``: when the camera has a software trigger (and the
-settings do not choose a trigger mode themselves) each grab triggers one
-exposure; otherwise the camera runs free and the stream keeps only the
-newest frame, so a grab never returns a part that left the field of view
-seconds ago.
+One frame per ``grab``. The trigger mode is the studio setting ``trigger``
+in the camera settings: ``software`` (each grab triggers one exposure; the
+default when the camera has a software trigger), ``free`` (the camera runs
+free and the stream keeps only the newest frame, so a grab never returns a
+part that left the field of view seconds ago) or ``hardware`` (the camera
+waits for its trigger input, ``TriggerSource`` e.g. Line0; a grab returns the
+next triggered frame). Other settings are GenICam feature names
+(``studio.capture.features``); ones the camera lacks are reported in
+``info()["unsupported_features"]``, never raised.
+
+``stats()`` counts frames, incomplete buffers the driver discarded, frames
+dropped (gaps in the camera's frame ids when triggered; in free-run the
+skipped ones are counted as ``skipped``, by design) and timeouts.
 """
 from __future__ import annotations
 
@@ -18,11 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from studio.capture.camera import Camera, Frame, now
+from studio.capture.features import LOCKED_WHILE_STREAMING, read_features, write_feature
 from studio.capture.pixel_formats import to_numpy
 from studio.core.errors import CameraError
 
 log = logging.getLogger(__name__)
 
+TRIGGER_MODES = ("software", "free", "hardware")
 PRODUCER_HINT = ("give the path of your camera vendor's GenTL producer (.cti file, installed with its SDK), "
                  "e.g. genicam:/opt/pylon/lib/gentlproducer/gtl/ProducerGEV.cti, or genicam:viky for a "
                  "virtual test camera")
@@ -43,6 +53,31 @@ def resolve_producer(path: str) -> Path:
     return cti
 
 
+def list_devices(producer: str) -> list[dict[str, Any]]:
+    """The cameras a producer (.cti path or ``viky``) sees: serial, model, vendor, id, and the spec to open each."""
+    cti = resolve_producer(producer)
+    try:
+        from harvesters.core import Harvester
+    except ImportError as e:
+        raise CameraError(f"GenICam support is not installed ({e})", hint="pip install harvesters genicam") from None
+    h = Harvester()
+    try:
+        h.add_file(str(cti), check_existence=True)
+        h.update()
+        return [{"serial": str(d.serial_number), "model": d.model, "vendor": d.vendor, "id": d.id_,
+                 "spec": f"genicam:{producer}#{d.serial_number}"} for d in h.device_info_list]
+    except Exception as e:     # noqa: BLE001
+        raise CameraError(f"the GenTL producer could not be loaded ({type(e).__name__}: {e})", file=cti,
+                          hint="use the .cti matching this computer (64-bit, same OS)") from None
+    finally:
+        h.reset()
+
+
+def new_stats() -> dict[str, Any]:
+    return {"frames": 0, "incomplete": 0, "dropped": 0, "skipped": 0, "timeouts": 0,
+            "last_frame_id": None, "last_timestamp": None, "fps": None}
+
+
 class GenICamCamera(Camera):
     def __init__(self, argument: str, settings: dict[str, Any] | None = None):
         super().__init__(f"genicam:{argument}")
@@ -52,6 +87,11 @@ class GenICamCamera(Camera):
         self.producer = path.strip()
         self.serial = serial.strip() or None
         self.settings = dict(settings or {})
+        self.trigger = str(self.settings.pop("trigger", "") or "").lower() or None
+        if self.trigger is not None and self.trigger not in TRIGGER_MODES:
+            raise CameraError(f"trigger mode '{self.trigger}' is not known", field="camera.settings.trigger",
+                              hint="use one of: " + ", ".join(TRIGGER_MODES))
+        self._stats = new_stats()
         self.unsupported: list[str] = []
         self.feature_errors: dict[str, str] = {}
         self._harvester: Any = None
@@ -106,9 +146,21 @@ class GenICamCamera(Camera):
                               hint="close other programs using the camera, or power-cycle it") from None
         nm = self._acquirer.remote_device.node_map
         self._apply_settings(nm)
-        self._software_trigger = self._arm_software_trigger(nm)
-        if not self._software_trigger:
+        self._software_trigger = False
+        if self.trigger == "hardware":
+            self._arm_hardware_trigger(nm)
+        elif self.trigger != "free":
+            self._software_trigger = self._arm_software_trigger(nm)
+            if self.trigger == "software" and not self._software_trigger:
+                raise CameraError(f"camera {d.model} #{d.serial_number} has no software trigger",
+                                  field="camera.settings.trigger", hint="set trigger: free (or hardware)")
+        elif all(nm.has_node(n) for n in ("TriggerMode",)):
+            write_feature(nm, "TriggerMode", "Off")
+        self.mode = "software" if self._software_trigger else (self.trigger or "free")
+        if self.mode == "free":
             self._keep_newest_only()
+        self._watch_incomplete()
+        self._stats = new_stats()
         try:
             self._acquirer.start()
         except Exception as e:
@@ -117,16 +169,12 @@ class GenICamCamera(Camera):
 
     def _apply_settings(self, nm: Any) -> None:
         # Before start: Width, Height, PixelFormat are locked while streaming.
+        self.unsupported, self.feature_errors = [], {}
         for name, value in self.settings.items():
-            if not nm.has_node(name):
+            ok, why = write_feature(nm, name, value)      # read-only, out of range, missing: report, never stop
+            if not ok:
                 self.unsupported.append(name)
-                self.feature_errors[name] = "this camera has no such feature"
-                continue
-            try:
-                getattr(nm, name).value = value
-            except Exception as e:           # read-only, out of range, wrong type: report, never stop
-                self.unsupported.append(name)
-                self.feature_errors[name] = f"{type(e).__name__}: {e}".strip()
+                self.feature_errors[name] = why
         if self.unsupported:
             log.warning("camera %s ignored settings: %s", self.spec, self.feature_errors)
 
@@ -147,6 +195,32 @@ class GenICamCamera(Camera):
             except Exception:
                 pass
             return False
+
+    def _arm_hardware_trigger(self, nm: Any) -> None:
+        if not nm.has_node("TriggerMode"):
+            raise CameraError("this camera has no trigger input (no TriggerMode feature)",
+                              field="camera.settings.trigger", hint="set trigger: free or software")
+        if nm.has_node("TriggerSelector"):
+            write_feature(nm, "TriggerSelector", "FrameStart")
+        if "TriggerSource" not in self.settings and nm.has_node("TriggerSource"):
+            write_feature(nm, "TriggerSource", "Line0")
+        ok, why = write_feature(nm, "TriggerMode", "On")
+        if not ok:
+            raise CameraError(f"the camera refused hardware triggering ({why})", field="camera.settings.trigger",
+                              hint="check TriggerSource (e.g. Line0) in the camera settings")
+
+    def _watch_incomplete(self) -> None:
+        try:
+            from harvesters.core import ImageAcquirer
+
+            def count(*_: Any) -> None:
+                self._stats["incomplete"] += 1
+                log.warning("camera %s: incomplete frame discarded (%d so far)", self.spec,
+                            self._stats["incomplete"])
+
+            self._acquirer.add_callback(ImageAcquirer.Events.INCOMPLETE_BUFFER, count)
+        except Exception as e:   # noqa: BLE001  an older harvesters: no count, frames still flow
+            log.debug("camera %s: cannot count incomplete frames (%s)", self.spec, e)
 
     def _keep_newest_only(self) -> None:
         try:
@@ -192,6 +266,7 @@ class GenICamCamera(Camera):
                 image = to_numpy(component.data, int(component.width), int(component.height), fmt)
                 frame_id, device_time = int(buffer.frame_id), int(buffer.timestamp)
         except TimeoutException:
+            self._stats["timeouts"] += 1
             raise CameraError(f"no frame from camera {name} within {timeout:g} s",
                               hint="check power and cable; if the camera waits for a hardware trigger, "
                                    "set TriggerMode: Off in the camera settings") from None
@@ -200,13 +275,50 @@ class GenICamCamera(Camera):
         except Exception as e:
             raise CameraError(f"lost camera {name} ({type(e).__name__}: {e})",
                               hint="check power and cable, then open the camera again") from None
+        t = now()
+        st = self._stats
+        gap = 0 if st["last_frame_id"] is None else max(0, frame_id - st["last_frame_id"] - 1)
+        st["skipped" if self.mode == "free" else "dropped"] += gap
+        if st["last_timestamp"] is not None and t > st["last_timestamp"]:
+            rate = 1.0 / (t - st["last_timestamp"])
+            st["fps"] = round(rate if st["fps"] is None else 0.8 * st["fps"] + 0.2 * rate, 2)
+        st["frames"] += 1
+        st["last_frame_id"], st["last_timestamp"] = frame_id, t
         meta = {"serial": self._device.get("serial"), "model": self._device.get("model"),
-                "pixel_format": fmt, "device_timestamp": device_time}
-        return Frame(image, frame_id, now(), meta)
+                "pixel_format": fmt, "device_timestamp": device_time, "trigger": self.mode,
+                "dropped_before": gap if self.mode != "free" else 0}
+        return Frame(image, frame_id, t, meta)
+
+    # ---- features and counters ------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        return dict(self._stats)
+
+    def features(self) -> dict[str, dict[str, Any]]:
+        """The standard features: available / writable / value / range, for the GUI's controls."""
+        self._require_open()
+        return read_features(self._acquirer.remote_device.node_map)
+
+    def set_feature(self, name: str, value: Any) -> tuple[bool, str]:
+        """Write one feature now; (ok, why not). Width, PixelFormat, ... stop the stream for the change."""
+        self._require_open()
+        nm = self._acquirer.remote_device.node_map
+        if name not in LOCKED_WHILE_STREAMING:
+            ok, why = write_feature(nm, name, value)
+        else:
+            self._acquirer.stop()
+            try:
+                ok, why = write_feature(nm, name, value)
+            finally:
+                self._acquirer.start()
+                self._stats["last_frame_id"] = None
+        if ok:
+            self.settings[name] = value
+        return ok, why
 
     def info(self) -> dict[str, Any]:
         out: dict[str, Any] = {"backend": "genicam", "producer": self.producer, **self._device,
                                "software_trigger": self._software_trigger,
+                               "trigger": getattr(self, "mode", None), "stats": self.stats(),
                                "unsupported_features": list(self.unsupported),
                                "feature_errors": dict(self.feature_errors)}
         if self._acquirer is not None:

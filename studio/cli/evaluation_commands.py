@@ -6,6 +6,10 @@ import argparse
 from studio.cli.output import emit
 
 
+HOW = {"trained": "at training", "value": "by hand", "cost": "by the cost model",
+       "recall_target": "by a recall target", "false_reject_target": "by a false-reject target"}
+
+
 def share_arg(text: str) -> float:
     """A share as 0.995 or 99.5%."""
     t = text.strip()
@@ -69,10 +73,10 @@ def report_text(result: dict) -> str:
     from studio.evaluation.operating import describe
 
     c = result["confusion"]
-    how = (result.get("operating_point") or {}).get("how", "trained")
+    how = HOW.get((result.get("operating_point") or {}).get("how", "trained"), "by hand")
     lines = [f"model {result['model_id']}: {result['n']} test images, {result['n_defective']} defective",
              f"image AUROC {_fmt(result['image_auroc'])}, average precision {_fmt(result['average_precision'])}",
-             f"operating point: threshold {result['threshold']:.4g} (chosen by {how})",
+             f"operating point: threshold {result['threshold']:.4g} (chosen {how})",
              f"at threshold {result['threshold']:.4g}: precision {_fmt(result['precision'])}, "
              f"recall {_fmt(result['recall'])}",
              f"confusion: tp {c['tp']}  fp {c['fp']}  tn {c['tn']}  fn {c['fn']}"]
@@ -122,7 +126,7 @@ def cmd_threshold(args: argparse.Namespace) -> int:
     at = (card.get("operating_point") or {}).get("at_choice") or {}
     out = {"model_id": model_id, "threshold": card["threshold"], "review_band": card.get("review_band"),
            "operating_point": card["operating_point"]}
-    text = [f"{model_id}: threshold set to {card['threshold']:.4g} (by {chosen['how']})"]
+    text = [f"{model_id}: threshold set to {card['threshold']:.4g} (chosen {HOW.get(chosen['how'], 'by hand')})"]
     if "cost_per_1000" in chosen:
         text.append(f"expected cost {chosen['cost_per_1000']:.2f} per 1,000 parts (the cheapest point)")
     if card.get("review_band"):

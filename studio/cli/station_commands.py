@@ -56,6 +56,8 @@ def cmd_station_run(args: argparse.Namespace) -> int:
             print(f"station stopped: {station.fault}", file=sys.stderr, flush=True)
     stats = station.stats()
     emit(args, stats, f"{stats['parts']} parts: {stats['passed']} pass, {stats['rejected']} reject, "
-                      f"{stats['faults']} fault; latency median {stats['latency_ms_median']} ms, "
+                      f"{stats['faults']} fault"
+                      + (f", {stats['reviewed']} review" if stats.get("reviewed") else "")
+                      + f"; latency median {stats['latency_ms_median']} ms, "
                       f"p99 {stats['latency_ms_p99']} ms")
     return code

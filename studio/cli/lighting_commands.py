@@ -113,7 +113,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         base = store.load_baseline(project)
         emit(args, {"baseline": base}, "no lighting baseline yet" if base is None else
              f"baseline: audit {base['audit_id']} of {base['time']}: " +
-             ", ".join(f"{k} {v}" for k, v in base["summary"].items()))
+             ", ".join(f"{k} {v}" for k, v in base["summary"].items() if not isinstance(v, dict)))
         return 0
     base = store.save_baseline(project, args.audit)
     emit(args, {"baseline": base}, f"audit {base['audit_id']} is now the lighting baseline")

@@ -18,6 +18,7 @@ from studio.core.errors import CameraError, StudioError
 from studio.core.task import TaskContext, null_task
 from studio.lighting import checks as C
 from studio.lighting import measures as M
+from studio.lighting.drift import cheap_summary
 from studio.lighting.limits import defaults
 
 
@@ -137,7 +138,8 @@ def audit_frames(images: Sequence[np.ndarray], *, masks: Sequence[np.ndarray | N
     summary = {"mean": round(exposure["mean"], 3), "clipped_bright": round(exposure["clipped_bright"], 5),
                "focus": round(sharp["score"], 4), "tenengrad": round(sharp["tenengrad"], 5),
                "noise": noise["sigma"], "uniformity": round(uniformity["uniformity"], 4),
-               "glare_pct": round(glare["area_pct"], 4)}
+               "glare_pct": round(glare["area_pct"], 4),
+               "cheap": cheap_summary(list(images), roi, ex["clip_high"])}   # the station's drift band
     hist = np.bincount(np.clip(np.concatenate([g.ravel() for g in grays]), 0, 255).astype(np.int64),
                        minlength=256)[:256]
     pictures = {"frame": M.crop(images[0], roi), "histogram": hist, "field": field_map,

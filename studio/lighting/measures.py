@@ -163,24 +163,28 @@ def darkest_side(field: np.ndarray) -> str:
 
 # ---- sharpness -----------------------------------------------------------------
 
-def sharpness(gray: np.ndarray) -> dict[str, float]:
-    """``score`` = 1 - blur index (1 sharp .. 0 smeared), Tenengrad and Laplacian variance
-    (the last two divided by the squared mean level, so exposure does not change them)."""
-    g = gray
-    k = 9
+def sharpness_score(gray: np.ndarray, k: int = 9) -> float:
+    """1 - the re-blur index: 1 sharp .. 0 smeared (largely independent of content and gain)."""
     index = 0.0
     for axis, ksize in ((1, (k, 1)), (0, (1, k))):
-        blurred = cv2.blur(g, ksize)
-        d_f = np.abs(np.diff(g, axis=axis))
+        blurred = cv2.blur(gray, ksize)
+        d_f = np.abs(np.diff(gray, axis=axis))
         d_b = np.abs(np.diff(blurred, axis=axis))
         total = float(d_f.sum())
         lost = float(np.maximum(0.0, d_f - d_b).sum())
         index = max(index, 1.0 - lost / total if total > 0 else 1.0)
+    return 1.0 - index
+
+
+def sharpness(gray: np.ndarray) -> dict[str, float]:
+    """``score`` (``sharpness_score``), Tenengrad and Laplacian variance (the last two divided
+    by the squared mean level, so exposure does not change them)."""
+    g = gray
     mean2 = max(float(g.mean()) ** 2, 1.0)
     sx = cv2.Sobel(g, cv2.CV_32F, 1, 0)
     sy = cv2.Sobel(g, cv2.CV_32F, 0, 1)
     lap = cv2.Laplacian(g, cv2.CV_32F)
-    return {"score": 1.0 - index, "tenengrad": float(np.mean(sx * sx + sy * sy)) / mean2,
+    return {"score": sharpness_score(g), "tenengrad": float(np.mean(sx * sx + sy * sy)) / mean2,
             "laplacian_var": float(lap.var()) / mean2}
 
 

@@ -66,11 +66,12 @@ class Pipeline:
                  deliver: Callable[[PartResult], None], on_end: Callable[[], None],
                  alert: Callable[..., None], fault: Callable[[str], None],
                  first_part: int = 1, max_parts: int | None = None, interval_s: float = 0.0,
-                 deadline_s: float = 0.05):
+                 deadline_s: float = 0.05, frame_check: Callable[[Any], Any] | None = None):
         self.feed, self.model, self.model_id, self.plc = feed, model, model_id, plc
         self.deliver, self.on_end, self.alert, self.fault = deliver, on_end, alert, fault
         self.first_part, self.max_parts = first_part, max_parts
         self.interval_s, self.deadline_s = max(0.0, float(interval_s or 0.0)), deadline_s
+        self.frame_check = frame_check      # e.g. the lighting watch; runs after the part is handed on
         self.frames: queue.Queue = queue.Queue(maxsize=2)
         self.decided: queue.Queue = queue.Queue(maxsize=2)
         self.stopping = threading.Event()   # no new triggers; finish the parts already taken
@@ -164,6 +165,11 @@ class Pipeline:
             if not self._put(self.decided, result):
                 self._unfinished(result, "inference")
                 return
+            if self.frame_check is not None:    # after the hand-over: never delays actuation
+                try:
+                    self.frame_check(result.image)
+                except Exception as e:          # a monitor's bug must not stop inspection
+                    self.alert(f"frame check failed: {e}", "warning", key="frame_check")
         self._put(self.decided, END)
 
     def _actuate(self) -> None:

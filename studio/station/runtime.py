@@ -61,6 +61,7 @@ class Station:
         self.log: Any = None
         self.feed: CameraFeed | None = None
         self.pipeline: Pipeline | None = None
+        self.lighting: Any = None               # the lighting watch (when the project has a baseline)
         self.heartbeat: Heartbeat | None = None
         self._pump: EventPump | None = None
         self._lock = threading.RLock()         # start/stop
@@ -99,7 +100,7 @@ class Station:
                 feed=self.feed, model=self.model, model_id=self.model_id, plc=self.plc,
                 deliver=self._deliver, on_end=self._on_end, alert=self._alert, fault=self._fault,
                 first_part=first_part, max_parts=self.max_parts,
-                interval_s=self.interval_s, deadline_s=self.deadline_s)
+                interval_s=self.interval_s, deadline_s=self.deadline_s, frame_check=self.lighting)
             self.heartbeat = Heartbeat(self.plc, self._healthy, interval_s=self.heartbeat_s,
                                        check=self._watchdog, on_error=self._fault)
             self._set_state("running")
@@ -130,6 +131,10 @@ class Station:
         self.feed = CameraFeed(self.camera_spec, dict(self.project.camera_settings), self._camera,
                                alert=self._alert, on_health=self._camera_health)
         self.feed.open()
+        from studio.lighting.drift import watch_for
+
+        self.lighting = watch_for(self.project, lambda m, level="warning": self._alert(
+            m, level, key="lighting" if level != "info" else "lighting-back"))
 
     def stop(self, timeout: float = 5.0) -> None:
         """Finish the parts already taken, then close everything. Idempotent."""
@@ -292,6 +297,7 @@ class Station:
             "deadline_misses": pipeline.deadline_misses if pipeline else self._misses,
             "log_dropped": self.log.dropped if self.log else 0,
             "camera_errors": self.feed.errors if self.feed else 0,
+            "lighting": self.lighting.state() if self.lighting else None,
             "data_dir": str(self.data_dir),
         })
         if self.fault:

@@ -158,3 +158,19 @@ def test_mistake_gallery_and_heat_map(qtbot, tmp_path):
     assert "McNemar" in compare.verdict.text()
     compare.close()
     page.shutdown()
+
+
+def test_heat_map_lands_on_the_region_the_model_saw():
+    from studio.gui.pages.error_gallery import draw_boxes, heat_overlay
+
+    image = np.full((40, 60), 128, np.uint8)
+    amap = np.zeros((4, 4), np.float32)
+    amap[0, 0] = 2.0                                               # hot corner, at the threshold
+    out = heat_overlay(image, amap, threshold=2.0, roi=[20, 10, 20, 20])
+    assert out.shape == (40, 60, 3)
+    assert (out[:10] == 128).all() and (out[:, :20] == 128).all()   # outside the ROI: untouched
+    corner, far = out[11, 21], out[28, 38]
+    assert corner[0] > corner[2] and far[2] > far[0]                # red where hot, blue where normal
+    boxed = draw_boxes(np.zeros((50, 50, 3), np.uint8), [{"class": "dent", "score": 0.9, "x": 5, "y": 8,
+                                                         "w": 20, "h": 10}])
+    assert tuple(boxed[8, 15]) == (230, 30, 30) and boxed[15, 15].sum() == 0   # outline only

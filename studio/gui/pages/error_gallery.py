@@ -3,7 +3,7 @@ rejected (false rejects), as thumbnails; click one to see it large with the mode
 and the labeled defect outlined."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -28,18 +28,48 @@ def mistakes(rows: list[dict[str, Any]], threshold: float) -> tuple[list[dict], 
     return fa, fr
 
 
-def heat_overlay(image: np.ndarray, amap: np.ndarray, threshold: float | None) -> np.ndarray:
-    """The image (RGB) with the anomaly map over it: blue = normal, red = at or above the threshold."""
+def _roi_box(shape: tuple[int, ...], roi: Any) -> tuple[int, int, int, int]:
+    """The image region the model saw: (x0, y0, x1, y1), the whole image without a valid ROI."""
+    H, W = shape[:2]
+    if roi:
+        x, y, w, h = (int(v) for v in roi)
+        x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
+        if x1 > x0 and y1 > y0:
+            return x0, y0, x1, y1
+    return 0, 0, W, H
+
+
+def heat_overlay(image: np.ndarray, amap: np.ndarray, threshold: float | None, roi: Any = None) -> np.ndarray:
+    """The image (RGB) with a model map over the region the model saw (its ROI): blue = normal,
+    red = at or above the threshold."""
     rgb = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    rgb = rgb[..., :3].astype(np.uint8)
+    rgb = np.ascontiguousarray(rgb[..., :3]).astype(np.uint8)
     m = np.asarray(amap, np.float32)
     lo = float(m.min())
     hi = max(float(m.max()), float(threshold) if threshold is not None else float(m.max()))
     v = np.clip((m - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
-    v = cv2.resize(v, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+    x0, y0, x1, y1 = _roi_box(rgb.shape, roi)
+    v = cv2.resize(v, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
     colour = cv2.cvtColor(cv2.applyColorMap((v * 255).astype(np.uint8), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
     alpha = (0.25 + 0.45 * v)[..., None]
-    return (rgb * (1 - alpha) + colour * alpha).astype(np.uint8)
+    out = rgb.copy()
+    out[y0:y1, x0:x1] = (rgb[y0:y1, x0:x1] * (1 - alpha) + colour * alpha).astype(np.uint8)
+    return out
+
+
+def draw_boxes(image: np.ndarray, boxes: list[dict] | None) -> np.ndarray:
+    """Predicted defect boxes (detection models) in red with class and score."""
+    out = np.ascontiguousarray(image[..., :3]).copy()
+    width = max(1, round(max(out.shape[:2]) / 250))
+    for b in boxes or []:
+        try:
+            x, y, w, h = (int(round(float(b[k]))) for k in ("x", "y", "w", "h"))
+        except (KeyError, TypeError, ValueError):
+            continue
+        cv2.rectangle(out, (x, y), (x + w, y + h), (230, 30, 30), width)
+        cv2.putText(out, f"{b.get('class') or ''} {float(b.get('score', 0)):.2f}", (x, max(10, y - 4)),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.4 * width, (230, 30, 30), width)
+    return out
 
 
 def outline_truth(image: np.ndarray, mask: np.ndarray | None, box: list | None) -> np.ndarray:
@@ -67,10 +97,10 @@ class MistakeGallery(QWidget):
         self._thumbs: dict[str, QIcon] = {}
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        self.false_accepts, fa_box, self.fa_title = self._strip("Defective parts passed (false accepts)")
-        self.false_rejects, fr_box, self.fr_title = self._strip("Good parts rejected (false rejects)")
-        lay.addWidget(fa_box, 1)
-        lay.addWidget(fr_box, 1)
+        self.false_accepts, self.fa_box, self.fa_title = self._strip("Defective parts passed (false accepts)")
+        self.false_rejects, self.fr_box, self.fr_title = self._strip("Good parts rejected (false rejects)")
+        lay.addWidget(self.fa_box, 1)
+        lay.addWidget(self.fr_box, 1)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
     def _strip(self, title: str) -> tuple[QListWidget, QGroupBox, QLabel]:
@@ -104,8 +134,13 @@ class MistakeGallery(QWidget):
                 self._thumbs[image_id] = QIcon()
         return self._thumbs[image_id]
 
-    def show_mistakes(self, rows: list[dict[str, Any]], threshold: float) -> None:
+    def show_mistakes(self, rows: list[dict[str, Any]], threshold: float, *, review: bool = False) -> None:
+        """``review``: a review band starts at the threshold, so the good parts above it are not all
+        rejected: some go to manual review (the titles say so)."""
         fa, fr = mistakes(rows, threshold)
+        self.fa_box.setTitle("Defective parts passed (false accepts)")
+        self.fr_box.setTitle("Good parts not passed: rejected or sent to review" if review
+                             else "Good parts rejected (false rejects)")
         for lst, note, items, none in ((self.false_accepts, self.fa_title, fa, "No defective test part passes."),
                                        (self.false_rejects, self.fr_title, fr, "No good test part is rejected.")):
             lst.clear()
@@ -126,37 +161,48 @@ class MistakeGallery(QWidget):
 class MistakeDialog(QDialog):
     """One test part, large: the image, the model's heat map over it, the labeled defect outlined."""
 
-    def __init__(self, project: Any, entry: dict[str, Any], threshold: float,
-                 predict: Callable[[np.ndarray], Any] | None, parent: QWidget | None = None):
+    def __init__(self, project: Any, entry: dict[str, Any], threshold: float, model: Any,
+                 parent: QWidget | None = None, *, review_up_to: float | None = None):
         super().__init__(parent)
         self.setWindowTitle(f"{entry['image_id']} — score {entry['score']:.4g}")
         self.resize(820, 660)
         record = project.dataset.get(entry["image_id"])
         image = project.dataset.load(record)
         truth = ((record.meta or {}).get("truth") or {}).get("defect_box")
-        self.plain = outline_truth(image, project.dataset.load_mask(record), truth)
+        mask = project.dataset.load_mask(record)
+        self.plain = outline_truth(image, mask, truth)
         self.heat = None
-        note = "This model gives no heat map (classification): the labeled defect is outlined in yellow."
-        if predict is not None:
+        note = "This model gives no heat map or boxes: the labeled defect is outlined in yellow."
+        if model is None:
+            note = "The model could not be loaded, so there is no heat map."
+        else:
             try:
-                pred = predict(image)
+                pred = model.predict(image)
+                roi = getattr(getattr(model, "preprocessing", None), "roi", None)
                 amap = getattr(pred, "anomaly_map", None)
+                seg = getattr(pred, "mask", None)
+                boxes = getattr(pred, "boxes", None)
                 if amap is not None:
-                    self.heat = outline_truth(heat_overlay(image, amap, threshold),
-                                              project.dataset.load_mask(record), truth)
+                    self.heat = outline_truth(heat_overlay(image, amap, threshold, roi), mask, truth)
                     note = "Heat map: red where the part looks least like the good parts, blue where it looks normal."
+                elif seg is not None:
+                    self.heat = outline_truth(heat_overlay(image, np.asarray(seg, np.float32), 1.0, roi), mask, truth)
+                    note = "Red: the pixels the model calls defective. Yellow: the labeled defect."
+                elif boxes:
+                    self.heat = draw_boxes(self.plain, boxes)
+                    note = "Red boxes: what the model found. Yellow: the labeled defect."
             except Exception as e:  # noqa: BLE001
                 note = f"The heat map could not be computed: {e}"
-        else:
-            note = "The model could not be loaded, so there is no heat map."
         self.view = ImageView(zoomable=True)
-        self.heat_check = QCheckBox("Show the heat map")
+        self.heat_check = QCheckBox("Show what the model sees")
         self.heat_check.setChecked(self.heat is not None)
         self.heat_check.setEnabled(self.heat is not None)
         self.heat_check.toggled.connect(self._show)
         truth_text = "defective" + (f" ({entry['defect_class']})" if entry.get("defect_class") else "") \
             if entry["defective"] else "good"
         judged = "rejected" if entry["score"] >= threshold else "passed"
+        if judged == "rejected" and review_up_to is not None and entry["score"] < review_up_to:
+            judged = "sent to manual review"
         lay = QVBoxLayout(self)
         head = QLabel(f"Labeled {truth_text}; the model scored it {entry['score']:.4g} against the threshold "
                       f"{threshold:.4g}, so the station would have {judged} it.")

@@ -71,7 +71,7 @@ class ThresholdPage(Page):
         self._updating = False
 
         self.model_combo = QComboBox()
-        self.model_combo.setMinimumWidth(280)
+        self.model_combo.setMinimumWidth(240)
         self.evaluate_button = QPushButton("Evaluate")
         self.evaluate_button.setProperty("role", "primary")
         self.evaluate_button.clicked.connect(self.evaluate)
@@ -80,8 +80,7 @@ class ThresholdPage(Page):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setMaximumWidth(200)
-        self.status_label = caption("")
-        self.status_label.setWordWrap(False)
+        self.status_label = caption("")          # wraps, so a long status never widens the window
         self.root_layout.addLayout(row(QLabel("Model"), self.model_combo, self.evaluate_button, self.compare_button,
                                        self.progress, self.status_label, stretch_last=True))
         self.banner = Banner()
@@ -325,7 +324,8 @@ class ThresholdPage(Page):
         warnings = list((self.evaluation or {}).get("split_warnings") or []) + point["warnings"]
         self.warning.setText("\n".join(warnings))
         self.warning.setVisible(bool(warnings))
-        self.gallery.show_mistakes((self.evaluation or {}).get("scores") or [], point["threshold"])
+        self.gallery.show_mistakes((self.evaluation or {}).get("scores") or [], point["threshold"],
+                                   review=bool(band))
 
     def _critical(self) -> set[str]:
         try:
@@ -425,7 +425,7 @@ class ThresholdPage(Page):
         self.saved_label.setText(f"Saved {self.threshold:.{self.spin.decimals()}f}{band} in model {self.model_id}.")
         self.changed.emit()
 
-    def _predictor(self):
+    def _model(self):
         if self.model_id is None:
             return None
         if self._model_cache is None or self._model_cache[0] != self.model_id:
@@ -435,13 +435,14 @@ class ThresholdPage(Page):
                 self._model_cache = (self.model_id, InspectionModel.load(self.project, self.model_id))
             except Exception:  # noqa: BLE001  the dialog says there is no heat map
                 return None
-        return self._model_cache[1].predict
+        return self._model_cache[1]
 
     def open_mistake(self, entry: dict[str, Any]) -> MistakeDialog | None:
         if self.threshold is None:
             return None
         try:
-            dialog = MistakeDialog(self.project, entry, self.threshold, self._predictor(), self)
+            dialog = MistakeDialog(self.project, entry, self.threshold, self._model(), self,
+                                   review_up_to=self.band_upper)
         except Exception as e:  # noqa: BLE001
             error_dialog(self, e, "Could not show the image")
             return None

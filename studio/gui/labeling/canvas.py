@@ -94,6 +94,11 @@ class LabelCanvas(QGraphicsView):
             s = dict(s)
             if s["type"] == "mask" and "array" not in s:
                 s["array"] = masks(s["file"]) if masks else np.zeros((h, w), bool)
+            if s["type"] == "mask" and s["array"].shape != (h, w):     # drawn on another size: fit it
+                import cv2
+
+                s["array"] = cv2.resize(s["array"].astype(np.uint8), (w, h),
+                                        interpolation=cv2.INTER_NEAREST).astype(bool)
             model.append(s)
         self._set_model(model)
         self.undo_stack.setClean()

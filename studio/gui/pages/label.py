@@ -404,6 +404,10 @@ class LabelPage(Page):
         except Exception:  # noqa: BLE001  a broken plan: show everything, say so
             self.message.setText("labeling.yaml is unreadable: showing every image")
             return ids
+        from PySide6.QtWidgets import QCompleter
+
+        names = sorted(set(plan.labelers) | set(self.project.labels.labelers()) | {plan.reference or ""} - {""})
+        self.labeler_edit.setCompleter(QCompleter(names, self.labeler_edit))
         assigned = bool(plan.labelers) and self.labeler in plan.labelers
         self.mine_check.setVisible(assigned)
         if assigned and self.mine_check.isChecked():

@@ -195,3 +195,7 @@ def test_criteria_editor_saves_a_new_version(qtbot, page, demo_project, tmp_path
     page.tabs.setCurrentWidget(page.label_tab)
     page.class_combo.setCurrentIndex(0)
     assert "2 mm" in page.criteria_panel.rule.text()
+    qtbot.mouseClick(page.criteria_panel.add_buttons["accept"], Qt.MouseButton.LeftButton)
+    ex = demo_project.criteria.get("scratch").examples
+    assert ex[-1]["image_id"] == page.current_id and ex[-1]["kind"] == "accept" and ex[-1]["added_by"] == "anna"
+    assert demo_project.criteria.version == v0 + 2

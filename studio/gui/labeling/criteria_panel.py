@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QFrame, QGridLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
+from typing import Callable
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
+                               QWidget)
 
 from studio.gui.style import BORDERLINE_AMBER, PASS_GREEN, REJECT_RED
 from studio.gui.widgets.image_view import to_pixmap
@@ -15,9 +18,15 @@ KIND_COLOURS = {"reject": REJECT_RED, "accept": PASS_GREEN, "borderline": BORDER
 
 
 class CriteriaPanel(QGroupBox):
-    def __init__(self, project: Any, parent: QWidget | None = None):
+    example_added = Signal(str)          # the image id added to the document
+
+    def __init__(self, project: Any, parent: QWidget | None = None, *,
+                 current_image: Callable[[], str | None] | None = None,
+                 author: Callable[[], str] | None = None):
         super().__init__("Acceptance criteria", parent)
         self.project = project
+        self._current_image = current_image or (lambda: None)
+        self._author = author or (lambda: "engineer")
         lay = QVBoxLayout(self)
         lay.setSpacing(4)
         self.title = QLabel()
@@ -40,9 +49,38 @@ class CriteriaPanel(QGroupBox):
         for w in (self.title, rule_box, self.definition):
             lay.addWidget(w)
         lay.addLayout(self.examples)
+        add_caption = QLabel("Add the shown image as an example:")
+        add_caption.setProperty("role", "caption")
+        lay.addWidget(add_caption)
+        add_row = QHBoxLayout()
+        add_row.setSpacing(2)
+        self.add_buttons: dict[str, QPushButton] = {}
+        for kind in ("reject", "accept", "borderline"):
+            b = QPushButton(kind)
+            b.setToolTip(f"Add the shown image to this class's rule as a {kind} example (a new criteria version)")
+            b.setStyleSheet(f"color: {KIND_COLOURS[kind]}; padding: 2px 2px; min-width: 0px;")
+            b.clicked.connect(lambda _c=False, k=kind: self.add_current(k))
+            add_row.addWidget(b)
+            self.add_buttons[kind] = b
+        lay.addLayout(add_row)
         lay.addWidget(self.version)
         lay.addStretch(1)
         self.class_name: str | None = None
+
+    def add_current(self, kind: str) -> None:
+        from studio.criteria.examples import add_example
+        from studio.gui.widgets import error_dialog
+
+        image_id = self._current_image()
+        if not image_id or not self.class_name:
+            return
+        try:
+            add_example(self.project, self.class_name, image_id, kind, author=self._author())
+        except Exception as e:  # noqa: BLE001
+            error_dialog(self, e, "Could not add the example")
+            return
+        self.show_class(self.class_name)
+        self.example_added.emit(image_id)
 
     def _set_rule(self, text: str) -> None:
         """Word-wrapped labels in a scroll area get no height-for-width: give the rule its height."""
@@ -64,6 +102,8 @@ class CriteriaPanel(QGroupBox):
                 w.deleteLater()
         self.version.setText(f"criteria version {doc.version}")
         c = doc.get(name) if name else None
+        for b in self.add_buttons.values():
+            b.setEnabled(c is not None)
         if c is None:
             self.title.setText("No defect class chosen")
             self._set_rule("OK when no rule of the document is broken.")

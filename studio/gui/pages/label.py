@@ -137,7 +137,9 @@ class LabelPage(Page):
         self.mine_check.toggled.connect(lambda _on: self.refresh())
         side.addWidget(self.blind_check)
         side.addWidget(self.mine_check)
-        self.criteria_panel = CriteriaPanel(project)
+        self.criteria_panel = CriteriaPanel(project, current_image=lambda: self.current_id,
+                                            author=lambda: self.labeler)
+        self.criteria_panel.example_added.connect(lambda i: self.message.setText(f"{i} added to the criteria"))
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)

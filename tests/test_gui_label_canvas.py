@@ -199,3 +199,17 @@ def test_criteria_editor_saves_a_new_version(qtbot, page, demo_project, tmp_path
     ex = demo_project.criteria.get("scratch").examples
     assert ex[-1]["image_id"] == page.current_id and ex[-1]["kind"] == "accept" and ex[-1]["added_by"] == "anna"
     assert demo_project.criteria.version == v0 + 2
+
+
+def test_plan_form_sets_labelers_reference_and_overlap(qtbot, page, demo_project):
+    from studio.labels.assignment import LabelingPlan
+
+    page.tabs.setCurrentWidget(page.agreement)
+    f = page.agreement.plan
+    f.labelers.setText("anna, ben")
+    f.reference.setText("eva")
+    f.overlap.setValue(100)
+    f.save()
+    plan = LabelingPlan.load(demo_project.root)
+    assert (plan.labelers, plan.reference, plan.overlap, plan.copies) == (["anna", "ben"], "eva", 1.0, 2)
+    assert "3 of 3 images go to several labelers" in f.info.text()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from studio.gui.style import BORDERLINE_AMBER, PASS_GREEN, REJECT_RED
 
@@ -65,11 +66,19 @@ class AgreementView(QWidget):
         rl.addWidget(self.counts)
         rl.addWidget(self.ready_table)
         rl.addWidget(self.recommendation)
+        self.plan = PlanForm(project)
+        right = QVBoxLayout()
+        right.addWidget(ready, 1)
+        right.addWidget(self.plan)
         lay = QHBoxLayout(self)
         lay.addLayout(left, 3)
-        lay.addWidget(ready, 2)
+        lay.addLayout(right, 2)
 
     def refresh(self) -> None:
+        self.plan.refresh()
+        self._refresh_figures()
+
+    def _refresh_figures(self) -> None:
         from studio.labels.agreement import agreement_report
         from studio.labels.readiness import readiness
 
@@ -109,3 +118,69 @@ class AgreementView(QWidget):
                             f"{rd['borderline']} borderline not counted.")
         rec = rd["recommendation"]
         self.recommendation.setText(f"Recommendation — start with {rec['task']}: {rec['why']}.")
+
+
+class PlanForm(QGroupBox):
+    """Who labels what: the labelers, the reference labeler and the share sent to several labelers."""
+
+    def __init__(self, project: Any, parent: QWidget | None = None):
+        super().__init__("Labelers and overlap set", parent)
+        self.project = project
+        self.labelers = QLineEdit()
+        self.labelers.setPlaceholderText("anna, ben, carl")
+        self.reference = QLineEdit()
+        self.overlap = QDoubleSpinBox()
+        self.overlap.setRange(0, 100)
+        self.overlap.setSuffix(" %")
+        self.copies = QSpinBox()
+        self.copies.setRange(2, 10)
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.info.setProperty("role", "caption")
+        save = QPushButton("Save the plan")
+        save.clicked.connect(self.save)
+        form = QFormLayout(self)
+        form.addRow("Labelers", self.labelers)
+        form.addRow("Reference labeler", self.reference)
+        form.addRow("Overlap share", self.overlap)
+        form.addRow("Labelers per overlap image", self.copies)
+        form.addRow(save, self.info)
+
+    def refresh(self) -> None:
+        from studio.labels.assignment import LabelingPlan
+
+        try:
+            plan = LabelingPlan.load(self.project.root)
+        except Exception as e:  # noqa: BLE001
+            self.info.setText(str(e))
+            return
+        self.labelers.setText(", ".join(plan.labelers))
+        self.reference.setText(plan.reference or "")
+        self.overlap.setValue(plan.overlap * 100)
+        self.copies.setValue(plan.copies)
+        self._show(plan)
+
+    def _show(self, plan: Any) -> None:
+        ids = [r.id for r in self.project.dataset]
+        if not plan.labelers:
+            self.info.setText("No plan: every labeler sees every image.")
+            return
+        n = sum(plan.in_overlap(i) for i in ids)
+        per = ", ".join(f"{who} {sum(who in plan.assigned(i) for i in ids)}" for who in plan.labelers)
+        self.info.setText(f"{n} of {len(ids)} images go to several labelers; images each: {per}.")
+
+    def save(self) -> None:
+        from studio.gui.widgets import error_dialog
+        from studio.labels.assignment import LabelingPlan
+
+        plan = LabelingPlan.load(self.project.root)
+        plan.labelers = [x.strip() for x in self.labelers.text().split(",") if x.strip()]
+        plan.reference = self.reference.text().strip() or None
+        plan.overlap = self.overlap.value() / 100
+        plan.copies = self.copies.value()
+        try:
+            plan.save(self.project.root)
+        except Exception as e:  # noqa: BLE001
+            error_dialog(self, e, "Could not save the labeling plan")
+            return
+        self._show(plan)

@@ -6,11 +6,12 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QGroupBox, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QGroupBox, QLabel, QLineEdit, QProgressBar, QPushButton, QScrollArea,
+                               QSpinBox, QVBoxLayout, QWidget)
 
 from studio.gui.pages.base import Page, caption, row
 from studio.gui.widgets import Banner, ImageView, TaskRunner, error_dialog
+from studio.gui.widgets.live_panels import CameraControls, LiveHistogram
 
 
 def is_sim(spec: str) -> bool:
@@ -28,6 +29,7 @@ class CapturePage(Page):
         self.captured_this_session = 0
         self.error_box = None
         self._sim_before = self._sim_n = 0
+        self._requested: dict[str, Any] = {}
 
         self.spec_edit = QLineEdit(project.camera_spec)
         self.spec_edit.setPlaceholderText("e.g. sim:seed=7   opencv:0   genicam:/path/producer.cti")
@@ -45,7 +47,25 @@ class CapturePage(Page):
         self.banner = Banner()
         self.root_layout.addWidget(self.banner)
 
-        self.view = ImageView(placeholder="Not connected.\nPress Connect to see the live view.")
+        self.view = ImageView(placeholder="Not connected.\nPress Connect to see the live view.", zoomable=True)
+        self.view.setToolTip("wheel: zoom, drag: pan, double-click: whole image")
+        self.histogram = LiveHistogram()
+        self.clipping_check = QCheckBox("Clipping")
+        self.clipping_check.setChecked(True)
+        self.clipping_check.setToolTip("paint clipped white pixels red and crushed black ones blue")
+        self.peaking_check = QCheckBox("Focus peaking")
+        self.peaking_check.setToolTip("paint the sharpest edges green: turn the focus ring for the most green")
+        self.clipping_check.toggled.connect(self._overlays_changed)
+        self.peaking_check.toggled.connect(self._overlays_changed)
+        self.stats_label = QLabel("")
+        self.stats_label.setProperty("role", "caption")
+        self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        view_col = QVBoxLayout()
+        view_col.addWidget(self.view, 1)
+        view_col.addLayout(row(self.clipping_check, self.peaking_check, self.stats_label, stretch_last=True))
+        view_col.addWidget(self.histogram)
+        self.controls = CameraControls()
+        self.controls.feature_changed.connect(self._feature_changed)
         side = QVBoxLayout()
         side.setSpacing(10)
         self.capture_button = QPushButton("Capture  [Space]")
@@ -81,11 +101,16 @@ class CapturePage(Page):
         self.sim_status = caption("")
         sim.addWidget(self.sim_status)
         side.addWidget(self.sim_box)
+        side.addWidget(self.controls)
         side.addStretch(1)
         side_w = QWidget()
         side_w.setLayout(side)
-        side_w.setFixedWidth(300)
-        self.root_layout.addLayout(row(self.view, side_w), 1)
+        scroll = QScrollArea()
+        scroll.setWidget(side_w)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setFixedWidth(320)
+        self.root_layout.addLayout(row(view_col, scroll), 1)
 
         self.sim_runner = TaskRunner(self)
         self.sim_runner.progress.connect(self._sim_progress)
@@ -116,9 +141,13 @@ class CapturePage(Page):
         self.view.set_image(None)
         self.view.set_placeholder(f"Connecting to {spec} …")
         w = CameraWorker(spec, self.project.camera_settings)
+        w.clipping, w.peaking = self.clipping_check.isChecked(), self.peaking_check.isChecked()
         q = Qt.ConnectionType.QueuedConnection
         w.opened.connect(self._on_opened, q)
+        w.features_ready.connect(self._on_features, q)
         w.frame_ready.connect(self._on_frame, q)
+        w.camera_event.connect(self._on_camera_event, q)
+        w.feature_done.connect(self._on_feature_done, q)
         w.failed.connect(self._on_camera_failed, q)
         self.worker = w
         w.start()
@@ -132,6 +161,8 @@ class CapturePage(Page):
             w.deleteLater()
         self.current_frame = None
         self.camera_label.setText("")
+        self.stats_label.setText("")
+        self.controls.set_features({})
         self.view.set_image(None)
         self.view.set_placeholder("Not connected.\nPress Connect to see the live view.")
         self._update_controls()
@@ -149,11 +180,70 @@ class CapturePage(Page):
         w = self.worker
         if w is None or self.sender() is not w:
             return
-        frame = w.take_frame()
-        if frame is not None:
-            self.current_frame = frame
+        latest = w.take_frame()
+        if latest is None:
+            return
+        frame, analysis = latest
+        self.current_frame = frame
+        if analysis is not None:
+            self.view.set_image(analysis["display"])
+            self.histogram.show_histogram(analysis["histogram"], analysis["mean"], analysis["clipped_dark"],
+                                          analysis["clipped_bright"])
+        else:
             self.view.set_image(frame.image)
-            self._update_controls()
+        self.stats_label.setText(self.stats_text(frame, w.stats()))
+        self._update_controls()
+
+    @staticmethod
+    def stats_text(frame: Any, st: dict[str, Any]) -> str:
+        stamp = time.strftime("%H:%M:%S", time.localtime(frame.timestamp)) + f".{int(frame.timestamp % 1 * 1000):03d}"
+        parts = [f"frame {frame.frame_id}", stamp, f"{st.get('shown_fps', 0):.1f} fps"]
+        for key, word in (("dropped", "dropped"), ("incomplete", "incomplete"), ("reconnects", "reconnects")):
+            if key in st:
+                parts.append(f"{st[key]} {word}")
+        return " · ".join(parts)
+
+    @Slot()
+    def _overlays_changed(self, *_: Any) -> None:
+        if self.worker is not None:
+            self.worker.clipping, self.worker.peaking = self.clipping_check.isChecked(), self.peaking_check.isChecked()
+
+    @Slot(dict)
+    def _on_features(self, features: dict) -> None:
+        if self.sender() is self.worker:
+            self.controls.set_features(features)
+
+    @Slot(str, object)
+    def _feature_changed(self, name: str, value: Any) -> None:
+        if self.worker is not None:
+            self._requested[name] = value
+            self.worker.set_feature(name, value)
+
+    @Slot(str, bool, str)
+    def _on_feature_done(self, name: str, ok: bool, why: str) -> None:
+        if self.sender() is not self.worker:
+            return
+        if not ok:
+            self.banner.show_error(f"The camera did not take {name}: {why}")
+            return
+        # camera settings are part of the project: the station and the next open use exactly them
+        value = self._requested.pop(name, None)
+        if self.spec_edit.text().strip() == self.project.camera_spec and value is not None:
+            self.project.camera_settings[name] = value
+            self.project.save()
+            self.banner.show_info(f"{name} set to {value}; saved with the project's camera settings.")
+        else:
+            self.banner.show_info(f"{name} set to {value} (this camera is not the project's: not saved).")
+
+    @Slot(str, dict)
+    def _on_camera_event(self, kind: str, payload: dict) -> None:
+        if self.sender() is not self.worker:
+            return
+        if kind == "lost":
+            self.banner.show_error(f"Camera lost — reconnecting … ({payload.get('message', '')})")
+            self.view.set_placeholder("Camera lost — reconnecting …")
+        elif kind == "reconnected":
+            self.banner.show_info(f"Camera back ({payload.get('message', '')}); the live view continues.")
 
     @Slot(object)
     def _on_camera_failed(self, err: BaseException) -> None:

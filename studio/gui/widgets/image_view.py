@@ -119,6 +119,41 @@ class ImageView(QWidget):
         self.update()
         event.accept()
 
+    # ---- pan: drag the zoomed image -------------------------------------
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if self.zoomable and self._zoom > 1.0 and event.button() == Qt.MouseButton.LeftButton:
+            self._drag = event.position()
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        start = getattr(self, "_drag", None)
+        if start is None or self._image is None:
+            return super().mouseMoveEvent(event)
+        pos = event.position()
+        self.pan(pos.x() - start.x(), pos.y() - start.y())
+        self._drag = pos
+        event.accept()
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        self._drag = None
+        super().mouseReleaseEvent(event)
+
+    def pan(self, dx: float, dy: float) -> None:
+        """Move the zoomed image by (dx, dy) widget pixels, keeping some of it in view."""
+        if self._image is None or self._zoom <= 1.0:
+            return
+        t = self._target()
+        cx = min(1.0, max(0.0, self._centre.x() - dx / t.width()))
+        cy = min(1.0, max(0.0, self._centre.y() - dy / t.height()))
+        self._centre = QPointF(cx, cy)
+        self.update()
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return self._centre.x(), self._centre.y()
+
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
         if self.zoomable:
             self.reset_zoom()

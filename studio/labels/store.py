@@ -100,7 +100,19 @@ class LabelStore:
         self._lock = threading.RLock()
         self._history: list[Label] = []
         self._offset = 0
+        self._cache: dict[str, Any] = {}
+        self._cache_at = -1
         self._refresh()
+
+    def _cached(self, key: str, compute) -> Any:
+        """``compute()`` once per state of the log (the GUI asks after every keystroke)."""
+        self._refresh()
+        with self._lock:
+            if self._cache_at != self._offset:
+                self._cache, self._cache_at = {}, self._offset
+            if key not in self._cache:
+                self._cache[key] = compute()
+            return self._cache[key]
 
     # ---- the log -------------------------------------------------------
     def _refresh(self) -> None:
@@ -211,7 +223,9 @@ class LabelStore:
 
     def by_labeler(self) -> dict[str, dict[str, Label]]:
         """image id -> labeler -> that labeler's latest label (reference decisions excluded)."""
-        self._refresh()
+        return {k: dict(v) for k, v in self._cached("by_labeler", self._by_labeler).items()}
+
+    def _by_labeler(self) -> dict[str, dict[str, Label]]:
         out: dict[str, dict[str, Label]] = {}
         for l in self._history:
             if l.kind == "reference":
@@ -225,11 +239,14 @@ class LabelStore:
 
     def references(self) -> dict[str, Label]:
         """The latest reference decision per image."""
-        self._refresh()
-        return {l.image_id: l for l in self._history if l.kind == "reference"}
+        return dict(self._cached("references", lambda: {l.image_id: l for l in self._history
+                                                        if l.kind == "reference"}))
 
     # ---- one truth -----------------------------------------------------
     def resolve(self) -> dict[str, Resolution]:
+        return dict(self._cached("resolve", self._resolve))
+
+    def _resolve(self) -> dict[str, Resolution]:
         refs = self.references()
         per = self.by_labeler()
         out: dict[str, Resolution] = {}

@@ -134,3 +134,26 @@ def test_a_critical_class_cannot_hide_behind_the_average():
     warning = next(w for w in p["warnings"] if "Critical defect class dent" in w)
     assert "1 of 1 pass this threshold" in warning and "0.0 %" in warning
     assert not any("Critical" in w for w in point_at(Y, S, 0.55, classes=CLASSES, critical=["scratch"])["warnings"])
+
+
+def test_a_recall_target_says_whether_the_test_split_can_show_it():
+    from studio.evaluation.intervals import wilson
+    from studio.evaluation.picker import defects_needed
+
+    # Wilson lower bound with every defect caught is 1 / (1 + z^2/n): 99.5 % needs n >= z^2 * .995 / .005
+    assert defects_needed(0.995) == 765
+    assert wilson(765, 765)[0] >= 0.995 > wilson(764, 764)[0]
+    y = [1] * 37 + [0] * 20
+    s = list(np.linspace(1, 2, 37)) + list(np.linspace(0, 0.9, 20))
+    pick = for_recall_target(y, s, 0.995)
+    assert pick["recall"] == 1.0 and not pick["target_shown"]
+    assert pick["recall_lower_bound"] == pytest.approx(wilson(37, 37)[0])
+    assert "at least 90.6 %" in pick["evidence"] and "765 defective test parts" in pick["evidence"]
+    # the most precise threshold sits right at the target: 34 of 37 caught shows only 78.7 %
+    at_90 = for_recall_target(y, s, 0.90)
+    assert at_90["recall"] == pytest.approx(34 / 37) and not at_90["target_shown"]
+    assert "34 of 37 defective parts caught" in at_90["evidence"]
+    # 40 tied defects: all or none are caught, and 40 of 40 shows at least 91.2 % >= 90 %
+    tied = for_recall_target([1] * 40 + [0] * 5, [1.0] * 40 + [0.1] * 5, 0.90)
+    assert tied["target_shown"] is True and "shows recall of at least 90.0 %" in tied["evidence"]
+

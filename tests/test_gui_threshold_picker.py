@@ -174,3 +174,18 @@ def test_heat_map_lands_on_the_region_the_model_saw():
     boxed = draw_boxes(np.zeros((50, 50, 3), np.uint8), [{"class": "dent", "score": 0.9, "x": 5, "y": 8,
                                                          "w": 20, "h": 10}])
     assert tuple(boxed[8, 15]) == (230, 30, 30) and boxed[15, 15].sum() == 0   # outline only
+
+
+def test_band_suggested_from_two_targets_and_recall_evidence(page):
+    page.show_evaluation(evaluation())
+    page.choose.recall_box.setValue(100)
+    page.choose.fr_box.setValue(0)
+    page.choose.suggest_button.click()
+    # recall 100 % needs t <= .275 (halfway .35/.2); no false rejects needs t >= .5 (halfway .6/.4)
+    assert page.threshold == pytest.approx(0.275) and page.band_upper == pytest.approx(0.5)
+    assert page.choose.band_check.isChecked() and page.choose.band_upper.value() == pytest.approx(0.5)
+    assert "2 of 6 test parts" in page.choose.band_label.text()
+    assert page.chosen["how"] == "review_band_targets"
+    page.choose.recall_button.click()                             # 3 of 3 caught cannot show 100 %
+    assert not page.choose.evidence_label.isHidden()          # shown on the Choose tab
+    assert "no test split can show 100 % recall" in page.choose.evidence_label.text()

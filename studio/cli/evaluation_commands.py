@@ -7,7 +7,8 @@ from studio.cli.output import emit
 
 
 HOW = {"trained": "at training", "value": "by hand", "cost": "by the cost model",
-       "recall_target": "by a recall target", "false_reject_target": "by a false-reject target"}
+       "recall_target": "by a recall target", "false_reject_target": "by a false-reject target",
+       "review_band_targets": "by a recall and a false-reject target, with a review band"}
 
 
 def share_arg(text: str) -> float:
@@ -127,6 +128,8 @@ def cmd_threshold(args: argparse.Namespace) -> int:
     out = {"model_id": model_id, "threshold": card["threshold"], "review_band": card.get("review_band"),
            "operating_point": card["operating_point"]}
     text = [f"{model_id}: threshold set to {card['threshold']:.4g} (chosen {HOW.get(chosen['how'], 'by hand')})"]
+    if "evidence" in chosen:
+        text.append(f"recall target: {chosen['evidence']}")
     if "cost_per_1000" in chosen:
         text.append(f"expected cost {chosen['cost_per_1000']:.2f} per 1,000 parts (the cheapest point)")
     if card.get("review_band"):

@@ -145,7 +145,40 @@ def for_recall_target(y, s, target: float, *, classes: Sequence[str | None] | No
     if only:
         out["classes"] = sorted(set(only))
         out["class_recall"] = float(sub_recall[best])
+    n = int(which.sum())
+    caught = int(round(float(sub_recall[best]) * n))
+    out.update(target_evidence(caught, n, float(target)))
     return out
+
+
+def defects_needed(target: float, confidence: float = 0.95) -> int:
+    """How many defective test parts, all caught, it takes before the Wilson lower bound reaches ``target``:
+    1 / (1 + z²/n) >= target  <=>  n >= z² · target / (1 − target)."""
+    from studio.evaluation.intervals import z_for
+
+    if target >= 1.0:
+        return -1                                  # never: no finite test split proves 100 %
+    z = z_for(confidence)
+    return int(np.ceil(z * z * target / (1.0 - target) - 1e-9))
+
+
+def target_evidence(caught: int, n: int, target: float) -> dict[str, Any]:
+    """Whether the test split shows the recall target with 95 % confidence, and the words for it."""
+    from studio.evaluation.intervals import pct, wilson
+
+    lo = wilson(caught, n)[0]
+    need = defects_needed(target)
+    shown = lo >= target
+    if shown:
+        words = f"the test split shows recall of at least {pct(target)} with 95 % confidence"
+    elif need < 0:
+        words = (f"no test split can show 100 % recall; with {caught} of {n} caught the true recall is at least "
+                 f"{pct(lo)} with 95 % confidence")
+    else:
+        words = (f"met on the test split ({caught} of {n} defective parts caught), but that does not show it with "
+                 f"95 % confidence: the true recall is only known to be at least {pct(lo)}. Even with every defect "
+                 f"caught, showing {pct(target)} takes at least {need} defective test parts")
+    return {"recall_lower_bound": lo, "target_shown": shown, "defects_needed": need, "evidence": words}
 
 
 def for_false_reject_target(y, s, target: float) -> dict[str, Any]:

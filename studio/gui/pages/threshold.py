@@ -15,43 +15,22 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFrame, QGridLayout, QLabel, QProgressBar, QPushButton,
+from PySide6.QtWidgets import (QComboBox, QFrame, QLabel, QProgressBar, QPushButton,
                                QScrollArea, QTabWidget, QVBoxLayout, QWidget)
 
-from studio.evaluation.intervals import in_words
 from studio.gui.pages.base import Page, caption, row
-from studio.gui.pages.confusion import ConfusionTable
 from studio.gui.pages.error_gallery import MistakeDialog, MistakeGallery
 from studio.gui.pages.models_table import fmt, list_models
 from studio.gui.pages.threshold_choose import ChoosePanel
+from studio.gui.pages.threshold_pickers import PickerMixin
 from studio.gui.pages.threshold_plots import CostPlot, CurvePlot, ScoreHistogram
+from studio.gui.pages.threshold_point import OperatingPointPanel, pct
 from studio.gui.widgets import Banner, TaskRunner, error_dialog
 
 WARNING_STYLE = ("background: #fff4e5; color: #663c00; border: 1px solid #f29900; border-radius: 4px;"
                  " padding: 7px 10px; font-weight: 600;")
-FIGURES = [("recall", "Recall: defects caught"), ("precision", "Precision: rejects truly NG"),
-           ("false_reject_rate", "False rejects: good parts"), ("accuracy", "Accuracy"),
-           ("escapes", "Defective parts passed"), ("review", "Parts sent to review")]
 
-
-def pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{100 * v:.1f} %"
-
-
-def interval_words(iv: dict | None, unknown: str) -> str:
-    """What the test split can vouch for, e.g. 'at least 90.6 % (37 of 37)' (95 % Wilson)."""
-    if iv is None:
-        return unknown
-    lo, hi = iv["wilson"]
-    counted = f"({iv['k']} of {iv['n']})"
-    if iv["k"] == iv["n"]:
-        return f"at least {pct(lo)} {counted}"
-    if iv["k"] == 0:
-        return f"at most {pct(hi)} {counted}"
-    return f"{100 * lo:.1f}–{pct(hi)} {counted}"
-
-
-class ThresholdPage(Page):
+class ThresholdPage(PickerMixin, Page):
     title = "Threshold"
     subtitle = ("Parts scoring at or above the threshold are rejected. Drag the point on a curve or the line on "
                 "the histogram, type a value, or let a picker choose; then save it into the model.")
@@ -110,7 +89,13 @@ class ThresholdPage(Page):
 
         # right: the operating point and the ways to choose it
         self.side = QTabWidget()
-        self.side.addTab(self._scrolled(self._build_point_tab()), "Operating point")
+        self.point_panel = OperatingPointPanel()
+        for name in ("spin", "save_button", "saved_label", "figure_labels", "interval_labels", "per_class_label",
+                     "table"):
+            setattr(self, name, getattr(self.point_panel, name))
+        self.spin.valueChanged.connect(lambda v: self.set_threshold(v, source="spin"))
+        self.save_button.clicked.connect(self.save_threshold)
+        self.side.addTab(self._scrolled(self.point_panel), "Operating point")
         self.choose = ChoosePanel()
         self.side.addTab(self._scrolled(self.choose), "Choose")
         self.side.setMinimumWidth(490)
@@ -130,6 +115,7 @@ class ThresholdPage(Page):
         self.choose.false_reject_target.connect(self.pick_false_reject_target)
         self.choose.costs_changed.connect(self._update_cost)
         self.choose.band_changed.connect(self._band_changed)
+        self.choose.suggest_band.connect(self.suggest_band)
 
         self.runner = TaskRunner(self)
         self.runner.progress.connect(lambda f: self.progress.setValue(int(f * 1000)))
@@ -149,48 +135,6 @@ class ThresholdPage(Page):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(widget)
         return scroll
-
-    def _build_point_tab(self) -> QWidget:
-        tab = QWidget()
-        pl = QVBoxLayout(tab)
-        pl.setContentsMargins(6, 6, 6, 6)
-        self.spin = QDoubleSpinBox()
-        self.spin.setDecimals(4)
-        self.spin.setRange(-1e9, 1e9)
-        self.spin.setKeyboardTracking(False)
-        self.spin.setMinimumWidth(120)
-        self.spin.valueChanged.connect(lambda v: self.set_threshold(v, source="spin"))
-        self.save_button = QPushButton("Save threshold")
-        self.save_button.setProperty("role", "primary")
-        self.save_button.clicked.connect(self.save_threshold)
-        pl.addLayout(row(QLabel("Threshold"), self.spin, self.save_button, stretch_last=True))
-        self.saved_label = caption("")
-        pl.addWidget(self.saved_label)
-        grid = QGridLayout()
-        grid.setVerticalSpacing(2)
-        grid.setColumnStretch(2, 1)
-        self.figure_labels: dict[str, QLabel] = {}
-        self.interval_labels: dict[str, QLabel] = {}
-        for i, (key, text) in enumerate(FIGURES):
-            value = QLabel("–")
-            value.setStyleSheet("font-weight: 700; font-size: 12pt;")
-            words = caption("")
-            words.setWordWrap(False)
-            grid.addWidget(QLabel(text), i, 0)
-            grid.addWidget(value, i, 1)
-            grid.addWidget(words, i, 2)
-            self.figure_labels[key] = value
-            self.interval_labels[key] = words
-        pl.addLayout(grid)
-        pl.addWidget(caption("Grey: what the true rate is with 95 % confidence (Wilson interval), given how few "
-                             "test parts there are. Hover a figure for the exact (Clopper–Pearson) range."))
-        self.per_class_label = QLabel("")
-        self.per_class_label.setWordWrap(True)
-        pl.addWidget(self.per_class_label)
-        self.table = ConfusionTable()
-        pl.addWidget(self.table)
-        pl.addStretch(1)
-        return tab
 
     # ---- evaluation -------------------------------------------------------------
     @Slot()
@@ -232,8 +176,7 @@ class ThresholdPage(Page):
             t = float(np.median(self.s)) if len(self.s) else 0.0
         band = result.get("review_band")
         self.band_upper = float(band["high"]) if band else None
-        self.choose.set_band(self.band_upper, decimals=self.spin.decimals(), lo=self.spin.minimum(),
-                             hi=self.spin.maximum())
+        self._show_band_box()
         self.saved_label.setText("")
         self.threshold = None
         self.set_threshold(float(t), source="evaluation")
@@ -287,40 +230,12 @@ class ThresholdPage(Page):
         self._update_cost()
 
     def _show_point(self, point: dict[str, Any]) -> None:
-        c = point["confusion"]
-        iv = point["intervals"]
-        self.table.set_counts(c)
-        self.figure_labels["precision"].setText(pct(point["precision"]))
-        self.figure_labels["recall"].setText(pct(point["recall"]) if point["recall_known"] else "unknown")
-        self.figure_labels["false_reject_rate"].setText(pct(point["false_reject_rate"]))
-        self.figure_labels["accuracy"].setText(pct(point["accuracy"]))
-        self.figure_labels["escapes"].setText(f"{c['fn']} of {c['fn'] + c['tp']}")
-        self.interval_labels["recall"].setText(interval_words(iv["recall"], "no defective test parts"))
-        self.interval_labels["precision"].setText(interval_words(iv["precision"], "nothing rejected"))
-        self.interval_labels["false_reject_rate"].setText(interval_words(iv["false_reject_rate"], "no good test parts"))
-        self.interval_labels["accuracy"].setText(interval_words(iv["accuracy"], ""))
-        self.interval_labels["escapes"].setText("")
-        for key in ("recall", "precision", "false_reject_rate", "accuracy"):
-            self.figure_labels[key].setToolTip(in_words(key.replace("_", " "), iv[key]))
+        self.point_panel.show_point(point, self._critical())
         band = point.get("review")
         if band:
             share = band["review_share"]["value"] if band["review_share"] else None
-            self.figure_labels["review"].setText(pct(share))
-            self.interval_labels["review"].setText(f"{band['review']} of {point['n']} parts: "
-                                                   f"{band['review_defective']} defective, {band['review_good']} good")
             self.choose.show_band_share(f"{band['review']} of {point['n']} test parts ({pct(share)}) would go to "
                                         f"manual review; {band['rejected']} rejected, {band['passed']} passed.")
-        else:
-            self.figure_labels["review"].setText("none")
-            self.interval_labels["review"].setText("no review band")
-        critical = self._critical()
-        lines = []
-        for r in point["per_class"]:
-            mark = " (critical)" if r["class"] in critical else ""
-            lines.append(f"<b>{r['class']}</b>{mark}: {r['caught']} of {r['n']} caught, recall "
-                         f"{interval_words(r['interval'], '')}")
-        self.per_class_label.setText(("Recall by defect class (worst first):<br>" + "<br>".join(lines))
-                                     if lines else "")
         warnings = list((self.evaluation or {}).get("split_warnings") or []) + point["warnings"]
         self.warning.setText("\n".join(warnings))
         self.warning.setVisible(bool(warnings))
@@ -332,78 +247,6 @@ class ThresholdPage(Page):
             return {c.name for c in self.project.criteria.classes if str(c.severity).lower() == "critical"}
         except Exception:  # noqa: BLE001
             return set()
-
-    # ---- pickers -----------------------------------------------------------------
-    def _apply(self, fn, *args, **kwargs) -> dict[str, Any] | None:
-        from studio.core.errors import StudioError
-
-        try:
-            chosen = fn(*args, **kwargs)
-        except StudioError as e:
-            self.banner.show_error(str(e))
-            return None
-        self.banner.clear_message()
-        self.set_threshold(chosen["threshold"], source="picker")
-        self.chosen = chosen
-        return chosen
-
-    @Slot()
-    def pick_cheapest(self) -> dict[str, Any] | None:
-        from studio.evaluation.picker import cheapest
-
-        return self._apply(cheapest, self.y, self.s, **self.choose.costs())
-
-    @Slot(float, bool)
-    def pick_recall_target(self, target: float, critical_only: bool = False) -> dict[str, Any] | None:
-        from studio.evaluation.picker import for_recall_target
-
-        only = sorted(self._critical()) if critical_only else None
-        if critical_only and not only:
-            self.banner.show_error("The acceptance criteria mark no defect class critical. Set a class's "
-                                   "severity to critical, or untick 'critical defect classes only'.")
-            return None
-        return self._apply(for_recall_target, self.y, self.s, target, classes=self.classes, only=only)
-
-    @Slot(float)
-    def pick_false_reject_target(self, target: float) -> dict[str, Any] | None:
-        from studio.evaluation.picker import for_false_reject_target
-
-        return self._apply(for_false_reject_target, self.y, self.s, target)
-
-    def _update_cost(self) -> None:
-        from studio.core.errors import StudioError
-        from studio.evaluation.picker import cost_curve
-
-        if not len(self.s) or self.threshold is None:
-            return
-        costs = self.choose.costs()
-        try:
-            c = cost_curve(self.y, self.s, **costs)
-        except StudioError as e:
-            self.cost_plot.set_curve([], [], None)
-            self.choose.show_cost(str(e).split("\n")[0])
-            return
-        k = int(np.argmin(np.round(c["cost_per_1000"], 9)))
-        best = (float(c["threshold"][k]), float(c["cost_per_1000"][k]))
-        self.cost_plot.set_curve(c["threshold"], c["cost_per_1000"], best)
-        p = self.point or {}
-        here = 1000.0 * (costs["defect_rate"] * (1 - (p.get("recall") or 0.0)) * costs["escape_cost"]
-                         + (1 - costs["defect_rate"]) * (p.get("false_reject_rate") or 0.0)
-                         * costs["false_reject_cost"])
-        self.choose.show_cost(f"At this threshold: {here:,.2f} per 1,000 parts. Cheapest: {best[1]:,.2f} "
-                              f"at threshold {best[0]:.4g}.")
-
-    # ---- review band ----------------------------------------------------------------
-    def _band_changed(self, on: bool, upper: float) -> None:
-        self.band_upper = upper if on else None
-        if self.threshold is not None:
-            self.set_threshold(self.threshold, source="band")
-
-    def _band_line_moved(self, upper: float) -> None:
-        if self._updating or self.band_upper is None:
-            return
-        self.choose.set_band(upper, decimals=self.spin.decimals(), lo=self.spin.minimum(), hi=self.spin.maximum())
-        self._band_changed(True, upper)
 
     # ---- saving, mistakes, comparing ---------------------------------------------------
     @Slot()

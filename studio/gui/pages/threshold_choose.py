@@ -32,6 +32,7 @@ class ChoosePanel(QWidget):
     false_reject_target = Signal(float)
     costs_changed = Signal()
     band_changed = Signal(bool, float)
+    suggest_band = Signal(float, float)     # recall target, false-reject target
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -70,6 +71,10 @@ class ChoosePanel(QWidget):
         tl.addWidget(self.critical_only)
         tl.addWidget(caption("The most precise threshold (fewest good parts rejected) that catches at least "
                              "this share of the defective test parts."))
+        self.evidence_label = QLabel("")
+        self.evidence_label.setWordWrap(True)
+        self.evidence_label.hide()
+        tl.addWidget(self.evidence_label)
         self.fr_box = _spin(0, 50, 1.0, 2, " %", step=0.5)
         self.fr_button = QPushButton("Pick")
         self.fr_button.clicked.connect(lambda: self.false_reject_target.emit(self.fr_box.value() / 100.0))
@@ -90,6 +95,13 @@ class ChoosePanel(QWidget):
         self.band_label = caption("Parts in the band are neither passed nor rejected: the station reports them "
                                   "as 'review' (PLC verdict 4).")
         bl.addWidget(self.band_label)
+        self.suggest_button = QPushButton("Suggest a band from the two targets")
+        self.suggest_button.setToolTip("Pass automatically only below the threshold that meets the recall target; "
+                                       "reject automatically only above the one that meets the false-reject "
+                                       "target; review what lies between.")
+        self.suggest_button.clicked.connect(
+            lambda: self.suggest_band.emit(self.recall_box.value() / 100.0, self.fr_box.value() / 100.0))
+        bl.addLayout(row(self.suggest_button, stretch_last=True))
         self.band_check.toggled.connect(self._band_toggled)
         self.band_upper.valueChanged.connect(lambda v: self.band_changed.emit(self.band_check.isChecked(), v))
         lay.addWidget(band)
@@ -125,6 +137,12 @@ class ChoosePanel(QWidget):
         self.recall_button.setEnabled(ready and has_defects)
         self.fr_button.setEnabled(ready and has_good)
         self.band_check.setEnabled(ready)
+        self.suggest_button.setEnabled(ready and has_defects and has_good)
+
+    def show_evidence(self, text: str) -> None:
+        """What the test split can vouch for about the recall target ('' hides it)."""
+        self.evidence_label.setText(text)
+        self.evidence_label.setVisible(bool(text))
 
     def show_cost(self, text: str) -> None:
         self.cost_label.setText(text)

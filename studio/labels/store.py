@@ -100,19 +100,27 @@ class LabelStore:
         self._lock = threading.RLock()
         self._history: list[Label] = []
         self._offset = 0
-        self._cache: dict[str, Any] = {}
-        self._cache_at = -1
+        self._reset_index()
         self._refresh()
 
-    def _cached(self, key: str, compute) -> Any:
-        """``compute()`` once per state of the log (the GUI asks after every keystroke)."""
-        self._refresh()
-        with self._lock:
-            if self._cache_at != self._offset:
-                self._cache, self._cache_at = {}, self._offset
-            if key not in self._cache:
-                self._cache[key] = compute()
-            return self._cache[key]
+    # ---- indexes, kept up to date line by line (the GUI asks after every label) ----
+    def _reset_index(self) -> None:
+        self._per: dict[str, dict[str, Label]] = {}     # image -> labeler -> latest label
+        self._refs: dict[str, Label] = {}               # image -> latest reference decision
+        self._resolved: dict[str, Resolution] = {}
+        self._dirty: set[str] = set()
+
+    def _index(self, l: Label) -> None:
+        if l.kind == "reference":
+            self._refs[l.image_id] = l
+        elif l.kind == "withdraw":
+            per = self._per.get(l.image_id, {})
+            per.pop(l.labeler, None)
+            if not per:
+                self._per.pop(l.image_id, None)
+        else:
+            self._per.setdefault(l.image_id, {})[l.labeler] = l
+        self._dirty.add(l.image_id)
 
     # ---- the log -------------------------------------------------------
     def _refresh(self) -> None:
@@ -124,6 +132,7 @@ class LabelStore:
                 return
             if size < self._offset:          # replaced from a backup: read it all again
                 self._history, self._offset = [], 0
+                self._reset_index()
             if size == self._offset:
                 return
             with open(self.path, "rb") as f:
@@ -142,6 +151,7 @@ class LabelStore:
                 if not label.id:
                     label.id = f"L{self._offset + n}"
                 self._history.append(label)
+                self._index(label)
             self._offset += end
 
     def _append(self, label: Label) -> Label:
@@ -223,48 +233,44 @@ class LabelStore:
 
     def by_labeler(self) -> dict[str, dict[str, Label]]:
         """image id -> labeler -> that labeler's latest label (reference decisions excluded)."""
-        return {k: dict(v) for k, v in self._cached("by_labeler", self._by_labeler).items()}
-
-    def _by_labeler(self) -> dict[str, dict[str, Label]]:
-        out: dict[str, dict[str, Label]] = {}
-        for l in self._history:
-            if l.kind == "reference":
-                continue
-            per = out.setdefault(l.image_id, {})
-            if l.kind == "withdraw":
-                per.pop(l.labeler, None)
-            else:
-                per[l.labeler] = l
-        return {k: v for k, v in out.items() if v}
+        self._refresh()
+        with self._lock:
+            return {k: dict(v) for k, v in self._per.items()}
 
     def references(self) -> dict[str, Label]:
         """The latest reference decision per image."""
-        return dict(self._cached("references", lambda: {l.image_id: l for l in self._history
-                                                        if l.kind == "reference"}))
+        self._refresh()
+        with self._lock:
+            return dict(self._refs)
 
     # ---- one truth -----------------------------------------------------
     def resolve(self) -> dict[str, Resolution]:
-        return dict(self._cached("resolve", self._resolve))
+        """Every labeled image's resolution; only images touched since the last call are worked out again."""
+        self._refresh()
+        with self._lock:
+            for image_id in self._dirty:
+                r = self._resolve_one(image_id)
+                if r is None:
+                    self._resolved.pop(image_id, None)
+                else:
+                    self._resolved[image_id] = r
+            self._dirty.clear()
+            return dict(self._resolved)
 
-    def _resolve(self) -> dict[str, Resolution]:
-        refs = self.references()
-        per = self.by_labeler()
-        out: dict[str, Resolution] = {}
-        for image_id in list(per) + [i for i in refs if i not in per]:
-            labels = per.get(image_id, {})
-            if image_id in refs:
-                out[image_id] = Resolution(image_id, "reference", refs[image_id], labels)
-                continue
-            votes = {n: l for n, l in labels.items() if not is_prelabel(n)} or labels
-            cats = {l.category for l in votes.values()}
-            if len(cats) > 1:
-                out[image_id] = Resolution(image_id, "disputed", None, labels)
-                continue
-            latest = max(votes.values(), key=lambda l: l.time)
-            status = "borderline" if latest.verdict == "borderline" else (
-                "agreed" if len(votes) > 1 else "single")
-            out[image_id] = Resolution(image_id, status, latest, labels)
-        return out
+    def _resolve_one(self, image_id: str) -> Resolution | None:
+        labels = dict(self._per.get(image_id, {}))
+        if image_id in self._refs:
+            return Resolution(image_id, "reference", self._refs[image_id], labels)
+        if not labels:
+            return None
+        votes = {n: l for n, l in labels.items() if not is_prelabel(n)} or labels
+        cats = {l.category for l in votes.values()}
+        if len(cats) > 1:
+            return Resolution(image_id, "disputed", None, labels)
+        latest = max(votes.values(), key=lambda l: l.time)
+        status = "borderline" if latest.verdict == "borderline" else (
+            "agreed" if len(votes) > 1 else "single")
+        return Resolution(image_id, status, latest, labels)
 
     def current(self) -> dict[str, Label]:
         """The training label of every image that has one (disputed images have none yet)."""

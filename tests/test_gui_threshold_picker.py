@@ -189,3 +189,24 @@ def test_band_suggested_from_two_targets_and_recall_evidence(page):
     page.choose.recall_button.click()                             # 3 of 3 caught cannot show 100 %
     assert not page.choose.evidence_label.isHidden()          # shown on the Choose tab
     assert "no test split can show 100 % recall" in page.choose.evidence_label.text()
+
+
+def test_split_changes_are_shown_and_can_be_accepted(page, demo_project):
+    from studio.dataset import splits
+
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        demo_project.dataset.add_image(rng.integers(0, 255, (16, 16), dtype=np.uint8), stem=f"t{i}", split="test",
+                                       meta={"group": f"P{i}"})
+    splits.freeze(demo_project)
+    demo_project.dataset.add_image(rng.integers(0, 255, (16, 16), dtype=np.uint8), stem="late", split="test",
+                                   meta={"group": "Q"})
+    report = splits.check(demo_project)
+    ev = evaluation(split_warnings=report["warnings"], test_split={"added": len(report["added"])})
+    page.show_evaluation(ev)
+    assert "The test split changed" in page.warning.text()
+    assert page.split_row.isVisibleTo(page) and page.freeze_button.isVisibleTo(page)
+    assert not page.regroup_button.isVisibleTo(page)
+    page.freeze_button.click()
+    assert "The test split changed" not in page.warning.text() and not page.split_row.isVisibleTo(page)
+    assert splits.read_frozen(demo_project.root)["n"] == 4

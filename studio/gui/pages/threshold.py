@@ -69,6 +69,17 @@ class ThresholdPage(PickerMixin, Page):
         self.warning.setStyleSheet(WARNING_STYLE)
         self.warning.hide()
         self.root_layout.addWidget(self.warning)
+        self.freeze_button = QPushButton("Make the current test split the reference")
+        self.freeze_button.setToolTip("Freeze the test split as it is now; later figures are compared with it.")
+        self.freeze_button.clicked.connect(self.refreeze_split)
+        self.regroup_button = QPushButton("Put every part on one side of the split")
+        self.regroup_button.clicked.connect(self.regroup_split)
+        self.split_row = QWidget()
+        split_lay = row(self.freeze_button, self.regroup_button, stretch_last=True)
+        split_lay.setContentsMargins(0, 0, 0, 0)
+        self.split_row.setLayout(split_lay)
+        self.split_row.hide()
+        self.root_layout.addWidget(self.split_row)
 
         # left: the curves (tabs) over the score histogram
         self.pr_plot = CurvePlot("Precision / recall", "recall (share of defective parts caught)",
@@ -239,6 +250,11 @@ class ThresholdPage(PickerMixin, Page):
         warnings = list((self.evaluation or {}).get("split_warnings") or []) + point["warnings"]
         self.warning.setText("\n".join(warnings))
         self.warning.setVisible(bool(warnings))
+        split = (self.evaluation or {}).get("test_split") or {}
+        changed = any(split.get(k) for k in ("added", "removed", "relabeled"))
+        self.freeze_button.setVisible(changed)
+        self.regroup_button.setVisible(bool(split.get("straddling_groups")))
+        self.split_row.setVisible(changed or bool(split.get("straddling_groups")))
         self.gallery.show_mistakes((self.evaluation or {}).get("scores") or [], point["threshold"],
                                    review=bool(band))
 
@@ -299,6 +315,38 @@ class ThresholdPage(PickerMixin, Page):
         self._compare = CompareDialog(self.project, list_models(self.project), self)
         self._compare.show()
         return self._compare
+
+    # ---- the test split ----------------------------------------------------------------
+    def _split_changed(self, done: str) -> None:
+        from studio.dataset import splits
+
+        report = splits.check(self.project)
+        if self.evaluation is not None:
+            self.evaluation["split_warnings"] = report["warnings"]
+            self.evaluation["test_split"] = {**(self.evaluation.get("test_split") or {}),
+                                             **{k: len(report[k]) for k in ("added", "removed", "relabeled",
+                                                                            "moved_to_train", "straddling_groups",
+                                                                            "duplicates")}}
+        self.banner.show_info(done)
+        if self.threshold is not None:
+            self.set_threshold(self.threshold, source="band")
+
+    @Slot()
+    def refreeze_split(self) -> None:
+        from studio.dataset import splits
+
+        record = splits.freeze(self.project)
+        self._split_changed(f"The test split ({record['n']} images) is the reference from now on. Figures measured "
+                            f"before are not comparable with figures measured from now.")
+
+    @Slot()
+    def regroup_split(self) -> None:
+        from studio.dataset import splits
+
+        moved = splits.regroup(self.project)
+        self.changed.emit()
+        self._split_changed(f"{moved} images moved so that every part is on one side. Evaluate again: the test "
+                            f"split changed.")
 
     # ---- page ------------------------------------------------------------------------
     def _update_controls(self, *_: Any) -> None:

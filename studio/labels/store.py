@@ -221,15 +221,8 @@ class LabelStore:
     def view(self, labeler: str) -> dict[str, Label]:
         """One labeler's own latest label per image, and nothing of anyone else's (blind labeling)."""
         self._refresh()
-        out: dict[str, Label] = {}
-        for l in self._history:
-            if l.labeler != labeler or l.kind == "reference":
-                continue
-            if l.kind == "withdraw":
-                out.pop(l.image_id, None)
-            else:
-                out[l.image_id] = l
-        return out
+        with self._lock:
+            return {image_id: per[labeler] for image_id, per in self._per.items() if labeler in per}
 
     def by_labeler(self) -> dict[str, dict[str, Label]]:
         """image id -> labeler -> that labeler's latest label (reference decisions excluded)."""

@@ -109,10 +109,11 @@ def import_images(project: "Project", source: str, items: list[_Item], *, labele
                 shapes += [{"type": "mask", "class": c, "file": save_mask(project.root, m)}
                            for c, m in item.masks]
             project.labels.add(rec.id, item.verdict, item.defect_class, labeler=labeler,
-                               criteria_version=criteria.version, shapes=shapes)
+                               criteria_version=criteria.version, shapes=shapes, fsync=False)
             task.progress((n + 1) / max(1, len(items)))
     finally:
         project.dataset.save()
+        project.labels.sync()
     return report
 
 

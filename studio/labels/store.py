@@ -154,7 +154,7 @@ class LabelStore:
                 self._index(label)
             self._offset += end
 
-    def _append(self, label: Label) -> Label:
+    def _append(self, label: Label, fsync: bool = True) -> Label:
         line = (json.dumps(label.to_dict()) + "\n").encode("utf-8")
         with self._lock, file_lock(self.path):
             self._refresh()
@@ -164,15 +164,19 @@ class LabelStore:
                     f.write(b"\n")
                 f.write(line)
                 f.flush()
-                os.fsync(f.fileno())
+                if fsync:
+                    os.fsync(f.fileno())
             self._refresh()
         return label
 
     def add(self, image_id: str, verdict: str, defect_class: str | None = None, *,
             labeler: str = "engineer", criteria_version: int = 1, criterion: str | None = None,
             shapes: list[dict[str, Any]] | None = None, kind: str = "label",
-            rationale: str = "") -> Label:
-        """Record one labeler's decision on an image (a new line; nothing is overwritten)."""
+            rationale: str = "", fsync: bool = True) -> Label:
+        """Record one labeler's decision on an image (a new line; nothing is overwritten).
+
+        ``fsync=False`` for bulk work (imports) that calls ``sync()`` once at the end.
+        """
         if verdict not in VERDICTS:
             raise StudioError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
         if kind not in KINDS:
@@ -187,7 +191,13 @@ class LabelStore:
                       criteria_version=int(criteria_version), kind=kind,
                       shapes=[check_shape(s) for s in (shapes or [])],
                       rationale=rationale, id=uuid.uuid4().hex[:12])
-        return self._append(label)
+        return self._append(label, fsync)
+
+    def sync(self) -> None:
+        """Make every appended label durable (after ``add(..., fsync=False)``)."""
+        if self.path.exists():
+            with open(self.path, "rb") as f:
+                os.fsync(f.fileno())
 
     def decide(self, image_id: str, verdict: str, defect_class: str | None = None, *,
                labeler: str, rationale: str, criterion: str | None = None,

@@ -213,3 +213,23 @@ def test_plan_form_sets_labelers_reference_and_overlap(qtbot, page, demo_project
     plan = LabelingPlan.load(demo_project.root)
     assert (plan.labelers, plan.reference, plan.overlap, plan.copies) == (["anna", "ben"], "eva", 1.0, 2)
     assert "3 of 3 images go to several labelers" in f.info.text()
+
+
+def test_a_drawn_box_is_measured_against_the_rule(qtbot, page, demo_project):
+    from studio.criteria.versions import edit
+
+    def change(doc):
+        c = doc.get("scratch")
+        c.measure, c.limit = "length", 2.0
+        doc.pixel_size_mm = 0.05
+
+    edit(demo_project, "eva", "scratch limit in mm", change)
+    page.refresh()
+    page.class_combo.setCurrentIndex(0)
+    page.tools.choose("box")
+    drag(qtbot, page.canvas, (10, 10), (60, 14))                     # about 50 px = 2.5 mm long
+    text = page.measure_label.text()
+    assert text.startswith("scratch length 2.") and text.endswith("(limit 2 mm): reject")
+    qtbot.keyClick(page.image_list, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    drag(qtbot, page.canvas, (10, 10), (40, 14))                     # about 30 px = 1.5 mm
+    assert page.measure_label.text().endswith(": accept")

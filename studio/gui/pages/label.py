@@ -75,6 +75,9 @@ class LabelPage(Page):
         centre.addLayout(row(self.image_title, None, self.position_label))
         centre.addLayout(row(self.current_label, None, self.tools))
         centre.addWidget(self.canvas, 1)
+        self.measure_label = QLabel()
+        self.measure_label.setStyleSheet("font-weight: 600;")
+        centre.addWidget(self.measure_label)
 
         side = QVBoxLayout()
         side.setSpacing(6)
@@ -354,8 +357,25 @@ class LabelPage(Page):
             self.canvas.undo_stack.redo()
 
     def _on_shapes_changed(self) -> None:
-        n = len(self.canvas.shapes())
+        shapes = self.canvas.shapes()
+        n = len(shapes)
         self.tools.set_status(f"{n} shape{'s' * (n != 1)}" + (" · unsaved" if self.canvas.is_dirty() else ""))
+        self.measure_label.setText(self.measure_text(shapes[-1]) if shapes else "")
+
+    def measure_text(self, shape: dict) -> str:
+        """The last shape measured against its class's rule, when the criteria say how (and are calibrated)."""
+        from studio.criteria.rules import UNITS, measure_shape
+
+        doc = self.project.criteria
+        c = doc.get(shape.get("class") or "")
+        if c is None or not c.measure or c.limit is None or not doc.pixel_size_mm:
+            return ""
+        value = measure_shape(shape, c.measure, doc.pixel_size_mm)
+        if value is None:
+            return ""
+        verdict = "reject" if value > c.limit else "accept"
+        unit = UNITS.get(c.measure, "")
+        return f"{c.name} {c.measure} {value:.2f} {unit} (limit {c.limit:g} {unit}): {verdict}"
 
     # ---- list ----------------------------------------------------------------
     def _update_item(self, image_id: str) -> None:

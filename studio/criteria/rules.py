@@ -52,3 +52,16 @@ def measure_shape(shape: dict[str, Any], measure: str, pixel_size_mm: float) -> 
         area = 0.5 * abs(np.dot(p[:, 0], np.roll(p[:, 1], 1)) - np.dot(p[:, 1], np.roll(p[:, 0], 1)))
         return float(area) * pixel_size_mm ** 2
     return None
+
+
+def judge_shape(doc: Any, shape: dict[str, Any]) -> str:
+    """A drawn shape measured against its class's rule, in words; "" when the rule or calibration is missing."""
+    c = doc.get(shape.get("class") or "")
+    if c is None or not c.measure or c.limit is None or not doc.pixel_size_mm:
+        return ""
+    value = measure_shape(shape, c.measure, doc.pixel_size_mm)
+    if value is None:
+        return ""
+    unit = UNITS.get(c.measure, "")
+    verdict = "reject" if value > c.limit else "accept"
+    return f"{c.name} {c.measure} {value:.2f} {unit} (limit {c.limit:g} {unit}): {verdict}"

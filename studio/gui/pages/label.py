@@ -10,19 +10,19 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, Slot
+from PySide6.QtCore import QSize, Qt, Slot
 from PySide6.QtGui import QBrush, QColor, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QPushButton, QScrollArea, QTabWidget, QVBoxLayout, QWidget)
 
 from studio.gui.labeling.canvas import LabelCanvas
 from studio.gui.labeling.criteria_panel import CriteriaPanel
+from studio.gui.labeling.thumbs import THUMB, ThumbLoader
 from studio.gui.labeling.toolbar import ToolBar
 from studio.gui.pages.base import Page, caption, row
 from studio.gui.style import LABEL_COLOURS, MUTED
 from studio.gui.widgets import error_dialog
 
-THUMB = QSize(72, 54)
 VERDICT_WORDS = {"ok": "OK", "ng": "NG", "borderline": "Borderline"}
 
 
@@ -44,11 +44,7 @@ class LabelPage(Page):
         super().__init__(project, parent)
         self.ids: list[str] = []
         self.undo_stack: list[tuple[str, Any]] = []      # (image_id, this labeler's label before, or None)
-        self._thumbs: dict[str, QIcon] = {}
-        self._thumb_queue: list[str] = []
-        self._thumb_timer = QTimer(self)
-        self._thumb_timer.setInterval(0)
-        self._thumb_timer.timeout.connect(self._load_some_thumbs)
+        self.thumbs = ThumbLoader(project, self._set_icon, self)
 
         self.tabs = QTabWidget()
         self.label_tab = QWidget()
@@ -363,19 +359,9 @@ class LabelPage(Page):
         self.measure_label.setText(self.measure_text(shapes[-1]) if shapes else "")
 
     def measure_text(self, shape: dict) -> str:
-        """The last shape measured against its class's rule, when the criteria say how (and are calibrated)."""
-        from studio.criteria.rules import UNITS, measure_shape
+        from studio.criteria.rules import judge_shape
 
-        doc = self.project.criteria
-        c = doc.get(shape.get("class") or "")
-        if c is None or not c.measure or c.limit is None or not doc.pixel_size_mm:
-            return ""
-        value = measure_shape(shape, c.measure, doc.pixel_size_mm)
-        if value is None:
-            return ""
-        verdict = "reject" if value > c.limit else "accept"
-        unit = UNITS.get(c.measure, "")
-        return f"{c.name} {c.measure} {value:.2f} {unit} (limit {c.limit:g} {unit}): {verdict}"
+        return judge_shape(self.project.criteria, shape)
 
     # ---- list ----------------------------------------------------------------
     def _update_item(self, image_id: str) -> None:
@@ -394,27 +380,8 @@ class LabelPage(Page):
         for key, lab in self.count_labels.items():
             lab.setText(str(counts.get(key, 0)))
 
-    def _load_some_thumbs(self) -> None:
-        import cv2
-
-        from studio.gui.widgets.image_view import to_pixmap
-
-        for _ in range(12):
-            if not self._thumb_queue:
-                self._thumb_timer.stop()
-                return
-            image_id = self._thumb_queue.pop(0)
-            if image_id not in self.ids:
-                continue
-            try:
-                path = self.project.dataset.path(self.project.dataset.get(image_id))
-                img = cv2.imread(str(path), cv2.IMREAD_REDUCED_COLOR_4)
-                if img is None:
-                    continue
-                icon = QIcon(to_pixmap(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), THUMB))
-            except Exception:  # noqa: BLE001  no thumbnail is fine
-                continue
-            self._thumbs[image_id] = icon
+    def _set_icon(self, image_id: str, icon: QIcon) -> None:
+        if image_id in self.ids:
             self.image_list.item(self.ids.index(image_id)).setIcon(icon)
 
     def _image_ids(self) -> list[str]:
@@ -453,14 +420,12 @@ class LabelPage(Page):
         self.image_list.blockSignals(True)
         self.image_list.clear()
         for image_id in self.ids:
-            item = QListWidgetItem(self._thumbs.get(image_id, QIcon()), image_id)
+            item = QListWidgetItem(self.thumbs.icon(image_id), image_id)
             item.setSizeHint(QSize(230, THUMB.height() + 8))
             self.image_list.addItem(item)
             self._update_item(image_id)
         self.image_list.blockSignals(False)
-        self._thumb_queue = [i for i in self.ids if i not in self._thumbs]
-        if self._thumb_queue:
-            self._thumb_timer.start()
+        self.thumbs.load(self.ids)
         for b in (self.ok_button, self.ng_button, self.borderline_button):
             b.setEnabled(bool(self.ids))
         self._update_counts()
@@ -487,4 +452,4 @@ class LabelPage(Page):
         self.changed.emit()
 
     def shutdown(self) -> None:
-        self._thumb_timer.stop()
+        self.thumbs.stop()

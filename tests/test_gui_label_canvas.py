@@ -152,6 +152,7 @@ def test_review_tab_decision_becomes_the_training_label(qtbot, page, demo_projec
     r = page.review
     assert r.queue.count() == 2 and r.items[0].image_id == ids[0]
     assert "anna" in r.answers.text() and "ben" in r.answers.text()
+    assert "History:" in r.answers.text() and "ben labeled dent" in r.answers.text()
     r.verdict.setCurrentIndex(r.verdict.findData("ng"))
     r.defect.setCurrentIndex(r.defect.findData("dent"))
     r.rationale.setText("depression 1.3 mm wide: dent rule")

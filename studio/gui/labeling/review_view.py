@@ -16,6 +16,18 @@ EXAMPLE_CHOICES = [("", "no"), ("reject", "as a clear reject"), ("accept", "as a
                    ("borderline", "as a borderline case")]
 
 
+def history_html(project: Any, image_id: str, last: int = 8) -> str:
+    """The audit trail of one image: who decided what, when (newest last)."""
+    hist = project.labels.history(image_id)
+    rows = []
+    for l in hist[-last:]:
+        what = "withdrew their label" if l.kind == "withdraw" else (
+            f"decided {l.category}" if l.kind == "reference" else f"labeled {l.category}")
+        rows.append(f"{html.escape(l.time[:19].replace('T', ' '))} {html.escape(l.labeler)} {what}")
+    more = f" ({len(hist) - last} earlier)" if len(hist) > last else ""
+    return f"History{more}:<br>" + "<br>".join(rows)
+
+
 class ReviewView(QWidget):
     decided = Signal()
 
@@ -119,7 +131,8 @@ class ReviewView(QWidget):
         rows = "".join(f"<li><b>{html.escape(n)}</b>: {html.escape(l.category)}"
                        f"{' (' + str(len(l.shapes)) + ' shapes)' if l.shapes else ''}"
                        f" <small>{html.escape(l.time[:16])}</small></li>" for n, l in sorted(it.labels.items()))
-        self.answers.setText(f"<b>{html.escape(it.image_id)}</b> — {it.reason}<ul>{rows}</ul>")
+        self.answers.setText(f"<b>{html.escape(it.image_id)}</b> — {it.reason}<ul>{rows}</ul>"
+                             f"<small>{history_html(self.project, it.image_id)}</small>")
         cls = next((l.defect_class for l in it.labels.values() if l.defect_class), None)
         if cls and self.defect.findData(cls) >= 0:
             self.defect.setCurrentIndex(self.defect.findData(cls))

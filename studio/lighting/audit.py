@@ -78,6 +78,15 @@ def _defect_contrast(grays: list[np.ndarray], masks: Sequence[np.ndarray | None]
             "examples": sum(len(v) for v in by_class.values()), "source": source}
 
 
+def measure_frame(gray: np.ndarray, peak: np.ndarray, lim: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """The per-frame audit measures (what the audit costs per frame; the field is fitted once)."""
+    ex = lim["exposure"]
+    spots = M.hot_spots(peak, ex["clip_high"], lim["glare"]["max_blob_share"])
+    return {"exposure": M.exposure(gray, peak, ex["clip_low"], ex["clip_high"], spots),
+            "glare_pct": float(spots.mean() * 100), "sharp": M.sharpness(gray),
+            "spatial_noise": M.spatial_noise(gray), "spots": spots}
+
+
 def audit_frames(images: Sequence[np.ndarray], *, masks: Sequence[np.ndarray | None] | None = None,
                  classes: Sequence[str | None] | None = None,
                  limits: dict[str, dict[str, float]] | None = None, baseline: dict[str, Any] | None = None,
@@ -101,13 +110,12 @@ def audit_frames(images: Sequence[np.ndarray], *, masks: Sequence[np.ndarray | N
     clipped_union = np.zeros(grays[0].shape, bool)
     for i, (gray, peak) in enumerate(zip(grays, peaks)):
         task.check()
-        spots = M.hot_spots(peak, ex["clip_high"], lim["glare"]["max_blob_share"])
+        m = measure_frame(gray, peak, lim)
+        spots = m.pop("spots")
         if spots.shape == glare_union.shape:
             glare_union |= spots
             clipped_union |= peak >= ex["clip_high"]
-        per_frame.append({"exposure": M.exposure(gray, peak, ex["clip_low"], ex["clip_high"], spots),
-                          "glare_pct": float(spots.mean() * 100), "sharp": M.sharpness(gray),
-                          "spatial_noise": M.spatial_noise(gray)})
+        per_frame.append(m)
         task.progress(0.8 * (i + 1) / len(images))
 
     def med(get) -> float:

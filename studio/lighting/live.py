@@ -3,8 +3,7 @@
 ``analyse(image, clipping=True, peaking=True)`` scales the frame to at most
 ``DISPLAY_WIDTH`` pixels wide (the screen shows no more), and returns the
 picture to show with the overlays painted in, plus the figures the live
-view prints: 256-bin histogram, mean level, clipped shares and the
-sharpness score. Clipped white pixels are painted red, crushed black ones
+view prints: 256-bin histogram, mean level and clipped shares. Clipped white pixels are painted red, crushed black ones
 blue, and focus peaking paints the strongest edges green (the sharper the
 focus, the more and the thinner the green lines).
 """
@@ -22,10 +21,12 @@ PEAK_QUANTILE = 0.97          # the strongest 3% of edges are painted
 
 
 def display_copy(image: np.ndarray, max_width: int = DISPLAY_WIDTH) -> np.ndarray:
+    """A copy at most ``max_width`` wide, shrunk by a whole factor (OpenCV's fast area path)."""
     h, w = image.shape[:2]
     if w <= max_width:
         return image.copy()
-    return cv2.resize(image, (max_width, max(1, round(h * max_width / w))), interpolation=cv2.INTER_AREA)
+    f = -(-w // max_width)
+    return cv2.resize(image, (w // f, h // f), interpolation=cv2.INTER_AREA)
 
 
 def analyse(image: np.ndarray, *, clipping: bool = True, peaking: bool = False, clip_low: int = 2,
@@ -34,14 +35,13 @@ def analyse(image: np.ndarray, *, clipping: bool = True, peaking: bool = False, 
     if shown.ndim == 3 and shown.shape[2] == 4:
         shown = np.ascontiguousarray(shown[..., :3])
     gray8 = cv2.cvtColor(shown, cv2.COLOR_RGB2GRAY) if shown.ndim == 3 else shown
-    hist = cv2.calcHist([gray8], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    hist = M.histogram(gray8)
     n = max(1, gray8.size)
-    peak = shown.max(axis=2) if shown.ndim == 3 else shown
-    bright = peak >= clip_high
+    bright = M.brightest(shown) >= clip_high
     dark = gray8 <= clip_low
     out: dict[str, Any] = {"histogram": hist, "mean": float(hist @ np.arange(256) / n),
-                           "clipped_bright": float(bright.mean()), "clipped_dark": float(dark.mean()),
-                           "sharpness": M.sharpness_score(gray8.astype(np.float32)),
+                           "clipped_bright": float(np.count_nonzero(bright)) / n,
+                           "clipped_dark": float(hist[:clip_low + 1].sum()) / n,
                            "scale": shown.shape[1] / image.shape[1]}
     if clipping or peaking:
         rgb = cv2.cvtColor(shown, cv2.COLOR_GRAY2RGB) if shown.ndim == 2 else shown

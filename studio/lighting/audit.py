@@ -51,6 +51,9 @@ class Audit:
                 "baseline_id": self.baseline_id, "summary": self.summary}
 
 
+MIN_PER_CLASS = 2      # a class with a single example says little about the lighting
+
+
 def _defect_contrast(grays: list[np.ndarray], masks: Sequence[np.ndarray | None],
                      classes: Sequence[str | None], examples: Sequence[tuple[np.ndarray, np.ndarray, str | None]],
                      roi: list[int] | None) -> dict | None:
@@ -74,8 +77,11 @@ def _defect_contrast(grays: list[np.ndarray], masks: Sequence[np.ndarray | None]
     if not by_class:
         return None
     per_class = {c: round(float(np.median(v)), 3) for c, v in sorted(by_class.items())}
-    return {"cnr": round(float(np.median(list(per_class.values()))), 3), "per_class": per_class,
-            "examples": sum(len(v) for v in by_class.values()), "source": source}
+    counts = {c: len(v) for c, v in sorted(by_class.items())}
+    judged = [per_class[c] for c in per_class if counts[c] >= MIN_PER_CLASS]
+    return {"cnr": round(float(np.median(judged if judged else list(per_class.values()))), 3),
+            "per_class": per_class, "per_class_examples": counts, "judged_classes": len(judged),
+            "examples": sum(counts.values()), "source": source}
 
 
 def measure_frame(gray: np.ndarray, peak: np.ndarray, lim: dict[str, dict[str, float]]) -> dict[str, Any]:
@@ -168,6 +174,7 @@ def grab_frames(camera: Any, count: int, task: TaskContext | None = None,
     if count < 1:
         raise StudioError(f"cannot audit {count} frames", hint="use --frames 1 or more (10 is a good default)")
     images, masks, classes = [], [], []
+    task.status(f"grabbing {count} frame{'s' if count != 1 else ''}")
     truth = getattr(camera, "last_mask", None)
     for i in range(count):
         task.check()
@@ -180,6 +187,5 @@ def grab_frames(camera: Any, count: int, task: TaskContext | None = None,
         images.append(frame.image)
         masks.append(truth() if truth is not None else None)
         classes.append((frame.meta.get("truth") or {}).get("defect"))
-        task.status(f"grabbed frame {i + 1} of {count}")
         task.progress(0.5 * (i + 1) / count)
     return images, masks, classes

@@ -141,12 +141,15 @@ def judge_defect_contrast(m: dict[str, Any] | None, lim: dict[str, float]) -> Ch
         return Check("defect_contrast", None, lim["cnr_min"], None, "", "contrast-to-noise",
                      {"why": "no labelled defect examples with a mask"})
     cnr = m["cnr"]
-    if m.get("examples", 0) < MIN_DEFECT_EXAMPLES:
+    if m.get("examples", 0) < MIN_DEFECT_EXAMPLES or not m.get("judged_classes", 1):
         return Check("defect_contrast", cnr, lim["cnr_min"], None, "", "contrast-to-noise",
-                     {**m, "why": f"{m.get('examples', 0)} defect example(s): too few to judge; "
-                                  f"audit with {MIN_DEFECT_EXAMPLES} or more labelled defects in view"})
+                     {**m, "why": f"{m.get('examples', 0)} defect example(s), fewer than 2 of any one class: "
+                                  f"too few to judge; audit with {MIN_DEFECT_EXAMPLES} or more labelled defects "
+                                  "of a class in view"})
     ok = cnr >= lim["cnr_min"]
-    advice = "" if ok else (f"Defects barely stand out (contrast-to-noise {cnr:.1f}, limit {lim['cnr_min']:.1f}): "
+    weak = [c for c, v in (m.get("per_class") or {}).items() if v < lim["cnr_min"]]
+    advice = "" if ok else (f"Defects barely stand out (contrast-to-noise {cnr:.1f}, limit {lim['cnr_min']:.1f}"
+                            + (f"; weakest: {', '.join(weak)}" if weak else "") + "): "
                             "the lighting type does not suit them; low-angle (dark-field) light for scratches "
                             "and dents, diffuse dome light for stains and colour, backlight for edges, holes "
                             "and dimensions")

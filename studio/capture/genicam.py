@@ -279,6 +279,9 @@ class GenICamCamera(Camera):
         st = self._stats
         gap = 0 if st["last_frame_id"] is None else max(0, frame_id - st["last_frame_id"] - 1)
         st["skipped" if self.mode == "free" else "dropped"] += gap
+        if gap and self.mode != "free":
+            log.warning("camera %s: %d frame(s) dropped before frame %d (%d in all)", self.spec, gap, frame_id,
+                        st["dropped"])
         if st["last_timestamp"] is not None and t > st["last_timestamp"]:
             rate = 1.0 / (t - st["last_timestamp"])
             st["fps"] = round(rate if st["fps"] is None else 0.8 * st["fps"] + 0.2 * rate, 2)

@@ -154,8 +154,7 @@ def audit_frames(images: Sequence[np.ndarray], *, masks: Sequence[np.ndarray | N
                "noise": noise["sigma"], "uniformity": round(uniformity["uniformity"], 4),
                "glare_pct": round(glare["area_pct"], 4),
                "cheap": cheap_summary(list(images), roi, ex["clip_high"])}   # the station's drift band
-    hist = np.bincount(np.clip(np.concatenate([g.ravel() for g in grays]), 0, 255).astype(np.int64),
-                       minlength=256)[:256]
+    hist = np.sum([M.histogram(g) for g in grays], axis=0)
     pictures = {"frame": M.crop(images[0], roi), "histogram": hist, "field": field_map,
                 "hot_spots": glare_union, "clipped": clipped_union}
     if baseline and baseline.get("mean"):

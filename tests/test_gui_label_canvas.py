@@ -158,10 +158,9 @@ def test_review_tab_decision_becomes_the_training_label(qtbot, page, demo_projec
     r.rationale.setText("depression 1.3 mm wide: dent rule")
     r.example.setCurrentIndex(r.example.findData("reject"))
     v0 = demo_project.criteria.version
-    r.reviewer_edit.setText("ref")
     qtbot.mouseClick(r.decide_button, Qt.MouseButton.LeftButton)
     label = demo_project.labels.current()[ids[0]]
-    assert (label.kind, label.defect_class, label.labeler) == ("reference", "dent", "ref")
+    assert (label.kind, label.defect_class, label.labeler) == ("reference", "dent", "anna")
     assert demo_project.criteria.version == v0 + 1
     assert demo_project.criteria.get("dent").examples[0]["image_id"] == ids[0]
     assert r.queue.count() == 1
@@ -234,3 +233,18 @@ def test_a_drawn_box_is_measured_against_the_rule(qtbot, page, demo_project):
     qtbot.keyClick(page.image_list, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     drag(qtbot, page.canvas, (10, 10), (40, 14))                     # about 30 px = 1.5 mm
     assert page.measure_label.text().endswith(": accept")
+
+
+def test_review_queue_is_closed_to_labelers_once_a_reference_is_named(qtbot, page, demo_project):
+    from studio.labels.assignment import LabelingPlan
+
+    LabelingPlan(labelers=["anna", "ben"], reference="eva").save(demo_project.root)
+    demo_project.labels.add(page.ids[0], "ng", "scratch", labeler="anna")
+    demo_project.labels.add(page.ids[0], "ng", "dent", labeler="ben")
+    page.tabs.setCurrentWidget(page.review)
+    r = page.review
+    assert r.queue.count() == 0 and "eva" in r.answers.text() and "ben" not in r.answers.text()
+    assert not r.decide_button.isEnabled()
+    page.labeler_edit.setText("eva")
+    r.refresh()
+    assert r.queue.count() == 1 and "ben" in r.answers.text()

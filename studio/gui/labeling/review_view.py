@@ -54,6 +54,7 @@ class ReviewView(QWidget):
         for key, text in EXAMPLE_CHOICES:
             self.example.addItem(text, key)
         self.reviewer_edit = QLineEdit()
+        self.reviewer_edit.setToolTip("Decisions are recorded under the labeler name of the Label tab")
         self.decide_button = QPushButton("Decide (becomes the training label)")
         self.decide_button.setProperty("role", "primary")
         self.decide_button.clicked.connect(self.decide)
@@ -92,15 +93,27 @@ class ReviewView(QWidget):
         from studio.labels.assignment import LabelingPlan
         from studio.labels.review import review_queue
 
-        self.items = review_queue(self.project)
-        self.defect.clear()
-        for name in self.project.criteria.class_names():
-            self.defect.addItem(name, name)
         try:
             ref = LabelingPlan.load(self.project.root).reference
         except Exception:  # noqa: BLE001
             ref = None
-        self.reviewer_edit.setText(ref or self._reviewer())
+        me = self._reviewer()
+        self.reviewer_edit.setText(me)
+        self.reviewer_edit.setReadOnly(True)
+        self.defect.clear()
+        for name in self.project.criteria.class_names():
+            self.defect.addItem(name, name)
+        if ref and me != ref:
+            # the queue shows everyone's labels: only the reference labeler may look (labeling stays blind)
+            self.items = []
+            self.queue.clear()
+            self.canvas.set_image(None)
+            self.canvas.set_placeholder(f"Only the reference labeler ({ref}) reviews.")
+            self.answers.setText(f"<b>{html.escape(me)}</b> labels blind. The review queue is for "
+                                 f"<b>{html.escape(ref)}</b>, the reference labeler.")
+            self.decide_button.setEnabled(False)
+            return
+        self.items = review_queue(self.project)
         self.queue.blockSignals(True)
         self.queue.clear()
         for it in self.items:

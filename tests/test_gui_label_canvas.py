@@ -245,6 +245,9 @@ def test_review_queue_is_closed_to_labelers_once_a_reference_is_named(qtbot, pag
     r = page.review
     assert r.queue.count() == 0 and "eva" in r.answers.text() and "ben" not in r.answers.text()
     assert not r.decide_button.isEnabled()
+    page.blind_check.setChecked(False)
+    page.refresh()
+    assert page.blind_check.isChecked() and not page.blind_check.isEnabled()      # anna is in the plan
     page.labeler_edit.setText("eva")
     r.refresh()
     assert r.queue.count() == 1 and "ben" in r.answers.text()

@@ -399,6 +399,11 @@ class LabelPage(Page):
         self.labeler_edit.setCompleter(QCompleter(names, self.labeler_edit))
         assigned = bool(plan.labelers) and self.labeler in plan.labelers
         self.mine_check.setVisible(assigned)
+        if assigned and not self.blind_check.isChecked():
+            self.blind_check.blockSignals(True)
+            self.blind_check.setChecked(True)          # a planned labeler always labels blind
+            self.blind_check.blockSignals(False)
+        self.blind_check.setEnabled(not assigned)
         if assigned and self.mine_check.isChecked():
             return [i for i in ids if self.labeler in plan.assigned(i)]
         return ids

@@ -38,6 +38,7 @@ class CameraWorker(QThread):
         self.clipping = True
         self.peaking = False
         self.analyse = True
+        self.display_width = 1280       # the GUI sets it to what the view shows (zoom included)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._latest: Any = None
@@ -108,7 +109,8 @@ class CameraWorker(QThread):
                 analysis = None
                 if self.analyse:
                     a0 = time.perf_counter()
-                    analysis = analyse(frame.image, clipping=self.clipping, peaking=self.peaking)
+                    analysis = analyse(frame.image, clipping=self.clipping, peaking=self.peaking,
+                                       max_width=max(64, int(self.display_width)))
                     self.analysis_ms = 0.8 * self.analysis_ms + 0.2 * (time.perf_counter() - a0) * 1000
                 self.frames += 1
                 now = time.monotonic()

@@ -185,6 +185,8 @@ class CapturePage(Page):
             return
         frame, analysis = latest
         self.current_frame = frame
+        # analyse at the size the screen shows: no wasted pixels, and zooming in brings the detail back
+        w.display_width = int(self.view.width() * self.view.zoom * self.view.devicePixelRatioF()) + 1
         if analysis is not None:
             self.view.set_image(analysis["display"])
             self.histogram.show_histogram(analysis["histogram"], analysis["mean"], analysis["clipped_dark"],

@@ -11,7 +11,7 @@ from studio.gui.widgets import TaskRunner
 
 ROWS = [("image_auroc", "Image AUROC"), ("average_precision", "Average precision"), ("threshold", "Threshold"),
         ("recall", "Recall"), ("precision", "Precision"), ("false_reject_rate", "False-reject rate"),
-        ("accuracy", "Accuracy"), ("escapes", "Defective parts passed"), ("false_rejects", "Good parts rejected")]
+        ("accuracy", "Accuracy"), ("escapes", "Defective parts passed"), ("false_rejects", "Good parts not passed")]
 
 
 def cell(model: dict[str, Any], key: str) -> str:
@@ -26,7 +26,8 @@ def cell(model: dict[str, Any], key: str) -> str:
     if key in ("image_auroc", "average_precision"):
         return f"{v:.3f}"
     if key == "threshold":
-        return f"{v:.4g}"
+        band = model.get("review_band")
+        return f"{v:.4g}" + (f"   (review up to {band['high']:.4g})" if band else "")
     iv = (model.get("intervals") or {}).get(key)
     text = f"{100 * v:.1f} %"
     if iv:

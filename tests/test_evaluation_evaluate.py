@@ -67,3 +67,13 @@ def test_operating_point_for_the_picker():
     point = operating_point([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], 0.35)
     assert point["confusion"] == {"tp": 2, "fp": 1, "tn": 1, "fn": 0}
     assert point["precision"] == pytest.approx(2 / 3) and point["recall"] == 1.0
+
+
+def test_classification_per_class_recall_says_how_often_the_class_is_named_right(tmp_path):
+    p = make_project(tmp_path / "c", good_train=2, good_test=3, bad_train=1, bad_test=2, defect_class="stain")
+    write_fake_model(p, "cls-a", "classification", threshold=-1.0, classes=["good", "stain"])   # rejects all
+    ev = evaluate(p, "cls-a")
+    row = ev["per_class_recall"][0]
+    assert (row["class"], row["n"], row["caught"]) == ("stain", 2, 2)
+    assert row["named_right"] == 2                 # the only defect class the model knows is stain
+    assert ev["class_accuracy"] == pytest.approx(2 / 5)

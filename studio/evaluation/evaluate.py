@@ -110,6 +110,10 @@ def evaluate(project, model_id: str | None = None, task: str | None = None,
         right = [(p.defect_class == smp.defect_class) if smp.defective else not p.defective
                  for smp, p in zip(samples, predictions)]
         result["class_accuracy"] = float(np.mean(right)) if right else None
+        for row in result["per_class_recall"]:    # caught AND named right, at the card's threshold
+            row["named_right"] = sum(1 for smp, p in zip(samples, predictions)
+                                     if smp.defective and (smp.defect_class or "unclassified") == row["class"]
+                                     and p.defect_class == smp.defect_class)
     ctx.status(f"{model.model_id}: {len(y)} test images, AUROC "
                f"{'n/a' if result['image_auroc'] is None else round(result['image_auroc'], 3)}")
     return result

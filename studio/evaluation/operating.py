@@ -132,7 +132,8 @@ def describe(point: dict[str, Any]) -> list[str]:
                       if iv["false_reject_rate"] else "no good parts in the test split"),
              in_words("accuracy", iv["accuracy"], what="parts judged right")]
     for row in point["per_class"]:
-        lines.append("  " + in_words(f"recall of {row['class']}", row["interval"], what="caught"))
+        named = f"; {row['named_right']} of {row['n']} also named {row['class']}" if "named_right" in row else ""
+        lines.append("  " + in_words(f"recall of {row['class']}", row["interval"], what="caught") + named)
     band = point.get("review")
     if band:
         lines.append(f"review band {band['low']:.4g} … {band['high']:.4g}: {band['review']} of "

@@ -26,10 +26,34 @@ def test_group_rules():
     assert group_from_name("part17_view2") == "part17"
     assert group_from_name("A3-cam1") == "A3"
     assert group_from_name("p9_light3") == "p9"
+    assert group_from_name("00041001_temp") == group_from_name("00041001_test") == "00041001"   # DeepPCB pair
     assert group_from_name("000") is None and group_from_name("scratch_012") is None
     assert group_of("a", {"original": "/data/good/part17_view2.png"}) == "file:part17"
     assert group_of("a", {"original": "/data/good/000.png"}) == "image:a"
     assert group_of("a", None) == "image:a"
+
+
+def test_reference_pairs_from_a_real_folder_import_stay_together(project, shared_data):
+    """DeepPCB: each board's defect-free template and its test image must land on the same side."""
+    import shutil
+
+    from studio.dataset.importers import import_folders
+
+    src = project.root.parent / "pcb"
+    pairs = sorted((shared_data / "deeppcb" / "group00041" / "00041").glob("*_temp.jpg"))[:12]
+    if not pairs:
+        pytest.skip("no DeepPCB pairs in the shared data")
+    (src / "good").mkdir(parents=True)
+    (src / "pcb_defect").mkdir()
+    for temp in pairs:
+        shutil.copy(temp, src / "good" / temp.name)
+        shutil.copy(temp.with_name(temp.name.replace("_temp", "_test")), src / "pcb_defect")
+    import_folders(project, src)
+    sides: dict[str, set] = {}
+    for r in project.dataset:
+        sides.setdefault(group_of(r.id, r.meta), set()).add(r.split)
+    assert len(sides) == len(pairs) and all(len(s) == 1 for s in sides.values())
+    assert {s for v in sides.values() for s in v} == {"train", "test"}
 
 
 def test_images_of_one_part_never_straddle(project):

@@ -10,7 +10,8 @@ match wins:
    index render the same part, whatever the lighting options);
 3. the file name of an imported image: ``<group>__<view>.png``, or a name
    ending in a view suffix such as ``part17_view2`` / ``A3-cam1`` /
-   ``p9_light3`` (the group is the part before it);
+   ``p9_light3``, or a reference pair such as ``00041001_temp`` /
+   ``00041001_test`` (DeepPCB); the group is the part before the suffix;
 4. otherwise the image is its own group.
 
 A new image joins the split of its group when the group is already in the
@@ -40,6 +41,8 @@ from studio.core.errors import ProjectError
 FROZEN_FILE = "test_split.json"
 _VIEW = re.compile(r"^(?P<group>.+?)[_\-. ](?:view|cam|camera|angle|side|shot|light|lighting|img|image|v)"
                    r"[_\-]?\d+$", re.IGNORECASE)
+# a part imaged against its reference: DeepPCB's 00041001_temp.jpg / 00041001_test.jpg are one board
+_PAIR = re.compile(r"^(?P<group>.+?)[_\-.](?:temp|template|ref|reference|golden|test)$", re.IGNORECASE)
 
 
 def group_from_name(stem: str) -> str | None:
@@ -47,7 +50,7 @@ def group_from_name(stem: str) -> str | None:
     if "__" in stem:
         head = stem.split("__", 1)[0]
         return head or None
-    m = _VIEW.match(stem)
+    m = _VIEW.match(stem) or _PAIR.match(stem)
     return m.group("group") if m else None
 
 

@@ -14,6 +14,9 @@ from studio.gui.widgets import Banner, ImageView, TaskRunner, error_dialog
 from studio.gui.widgets.live_panels import CameraControls, LiveHistogram
 
 
+PANEL_PERIOD_S = 0.125       # histogram and frame figures refresh at 8 Hz; the picture at the camera's rate
+
+
 def is_sim(spec: str) -> bool:
     return spec.strip().lower().split(":", 1)[0] == "sim"
 
@@ -30,6 +33,7 @@ class CapturePage(Page):
         self.error_box = None
         self._sim_before = self._sim_n = 0
         self._requested: dict[str, Any] = {}
+        self._last_panels = 0.0
 
         self.spec_edit = QLineEdit(project.camera_spec)
         self.spec_edit.setPlaceholderText("e.g. sim:seed=7   opencv:0   genicam:/path/producer.cti")
@@ -187,14 +191,15 @@ class CapturePage(Page):
         self.current_frame = frame
         # analyse at the size the screen shows: no wasted pixels, and zooming in brings the detail back
         w.display_width = int(self.view.width() * self.view.zoom * self.view.devicePixelRatioF()) + 1
-        if analysis is not None:
-            self.view.set_image(analysis["display"])
-            self.histogram.show_histogram(analysis["histogram"], analysis["mean"], analysis["clipped_dark"],
-                                          analysis["clipped_bright"])
-        else:
-            self.view.set_image(frame.image)
-        self.stats_label.setText(self.stats_text(frame, w.stats()))
-        self._update_controls()
+        self.view.set_image(analysis["display"] if analysis is not None else frame.image)
+        now = time.monotonic()
+        if now - self._last_panels >= PANEL_PERIOD_S:      # the eye reads figures at a few Hz: spare the GUI
+            self._last_panels = now
+            if analysis is not None:
+                self.histogram.show_histogram(analysis["histogram"], analysis["mean"], analysis["clipped_dark"],
+                                              analysis["clipped_bright"])
+            self.stats_label.setText(self.stats_text(frame, w.stats()))
+            self._update_controls()
 
     @staticmethod
     def stats_text(frame: Any, st: dict[str, Any]) -> str:

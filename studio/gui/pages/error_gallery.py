@@ -8,7 +8,7 @@ from typing import Any
 import cv2
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QDialog, QGroupBox, QHBoxLayout, QLabel, QListView, QListWidget,
                                QListWidgetItem, QSizePolicy, QVBoxLayout, QWidget)
 
@@ -86,6 +86,16 @@ def outline_truth(image: np.ndarray, mask: np.ndarray | None, box: list | None) 
     return out
 
 
+def square_thumb(pix: QPixmap) -> QPixmap:
+    """The thumbnail centred on a THUMB x THUMB tile, so every tile (and its caption) lines up."""
+    tile = QPixmap(THUMB, THUMB)
+    tile.fill(QColor("#1b1d21"))
+    painter = QPainter(tile)
+    painter.drawPixmap((THUMB - pix.width()) // 2, (THUMB - pix.height()) // 2, pix)
+    painter.end()
+    return tile
+
+
 class MistakeGallery(QWidget):
     """Two thumbnail strips; ``opened(row)`` when a thumbnail is clicked."""
 
@@ -113,7 +123,9 @@ class MistakeGallery(QWidget):
         lst.setFlow(QListView.Flow.LeftToRight)
         lst.setWrapping(False)
         lst.setIconSize(QSize(THUMB, THUMB))
-        lst.setFixedHeight(THUMB + 36)
+        lst.setGridSize(QSize(THUMB + 10, THUMB + 24))      # one size for every tile, whatever its shape
+        lst.setUniformItemSizes(True)
+        lst.setFixedHeight(THUMB + 44)
         lst.setMovement(QListView.Movement.Static)
         lst.setSpacing(3)
         lst.itemClicked.connect(lambda item: self.opened.emit(item.data(Qt.ItemDataRole.UserRole)))
@@ -129,7 +141,7 @@ class MistakeGallery(QWidget):
         if image_id not in self._thumbs:
             try:
                 image = self.project.dataset.load(self.project.dataset.get(image_id))
-                self._thumbs[image_id] = QIcon(to_pixmap(image, QSize(THUMB, THUMB)))
+                self._thumbs[image_id] = QIcon(square_thumb(to_pixmap(image, QSize(THUMB, THUMB))))
             except Exception:  # noqa: BLE001  a missing file shows as an empty tile, never a crash
                 self._thumbs[image_id] = QIcon()
         return self._thumbs[image_id]

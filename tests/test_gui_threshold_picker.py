@@ -117,6 +117,7 @@ def test_review_band_and_save(qtbot, page, demo_project):
     assert saved["threshold"] == pytest.approx(0.3) and saved["review_band"] == {"low": 0.3, "high": 0.5}
     assert saved["operating_point"]["at_choice"]["review_band"]["review"] == 2
     assert "review band" in page.saved_label.text()
+    assert "In the model now: 0.3, review up to 0.5, chosen by hand" in page.point_panel.in_model_label.text()
 
 
 def test_mistake_gallery_and_heat_map(qtbot, tmp_path):

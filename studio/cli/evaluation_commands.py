@@ -6,11 +6,6 @@ import argparse
 from studio.cli.output import emit
 
 
-HOW = {"trained": "at training", "value": "by hand", "cost": "by the cost model",
-       "recall_target": "by a recall target", "false_reject_target": "by a false-reject target",
-       "review_band_targets": "by a recall and a false-reject target, with a review band"}
-
-
 def share_arg(text: str) -> float:
     """A share as 0.995 or 99.5%."""
     t = text.strip()
@@ -74,7 +69,9 @@ def report_text(result: dict) -> str:
     from studio.evaluation.operating import describe
 
     c = result["confusion"]
-    how = HOW.get((result.get("operating_point") or {}).get("how", "trained"), "by hand")
+    from studio.evaluation.choose import how_in_words
+
+    how = how_in_words(result.get("operating_point"))
     lines = [f"model {result['model_id']}: {result['n']} test images, {result['n_defective']} defective",
              f"image AUROC {_fmt(result['image_auroc'])}, average precision {_fmt(result['average_precision'])}",
              f"operating point: threshold {result['threshold']:.4g} (chosen {how})",
@@ -127,7 +124,7 @@ def cmd_threshold(args: argparse.Namespace) -> int:
     at = (card.get("operating_point") or {}).get("at_choice") or {}
     out = {"model_id": model_id, "threshold": card["threshold"], "review_band": card.get("review_band"),
            "operating_point": card["operating_point"]}
-    text = [f"{model_id}: threshold set to {card['threshold']:.4g} (chosen {HOW.get(chosen['how'], 'by hand')})"]
+    text = [f"{model_id}: threshold set to {card['threshold']:.4g} (chosen {choose.how_in_words(chosen)})"]
     if "evidence" in chosen:
         text.append(f"recall target: {chosen['evidence']}")
     if "cost_per_1000" in chosen:
@@ -144,6 +141,8 @@ def cmd_threshold(args: argparse.Namespace) -> int:
         text.append(f"on the test split: precision {pct(at['precision'])}, recall {pct(at['recall'])}, "
                     f"false-reject rate {pct(at['false_reject_rate'])}")
         text += [f"WARNING: {w}" for w in at.get("warnings", [])]
+        if chosen["how"] != "value":
+            text.append(choose.SAME_SPLIT_NOTE)
     emit(args, out, "\n".join(text))
     return 0
 

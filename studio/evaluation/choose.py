@@ -16,6 +16,29 @@ from studio.evaluation import picker
 from studio.evaluation.operating import point_at
 
 
+HOW_WORDS = {"trained": "at training", "value": "by hand", "cost": "by the cost model",
+             "recall_target": "by a recall target", "false_reject_target": "by a false-reject target",
+             "review_band_targets": "by a recall and a false-reject target, with a review band"}
+
+SAME_SPLIT_NOTE = ("The threshold is chosen on the same test split its figures are measured on, so they are a "
+                   "little optimistic: confirm them on new parts (a shadow run at the station).")
+
+
+def how_in_words(point: dict[str, Any] | None) -> str:
+    """'by the cost model (escape 500, scrap 5, 2.0 % defective)' and the like."""
+    point = point or {}
+    how = point.get("how", "trained")
+    words = HOW_WORDS.get(how, "by hand")
+    if how == "cost" and "escape_cost" in point:
+        words += (f" (escape {point['escape_cost']:g}, scrap {point['false_reject_cost']:g}, "
+                  f"{100 * point['defect_rate']:.1f} % defective)")
+    elif how == "recall_target" and "recall_target" in point:
+        words += f" ({100 * point['recall_target']:.1f} %)"
+    elif how == "false_reject_target" and "false_reject_target" in point:
+        words += f" ({100 * point['false_reject_target']:.1f} %)"
+    return words
+
+
 def scores_of(result: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
     """Labels, scores and defect classes of an evaluation's test images."""
     rows = result.get("scores") or []

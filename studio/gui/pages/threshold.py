@@ -192,6 +192,7 @@ class ThresholdPage(PickerMixin, Page):
         self.threshold = None
         self.set_threshold(float(t), source="evaluation")
         self.chosen = dict(result.get("operating_point") or {"how": "value"})
+        self._show_in_model(result.get("threshold"), self.chosen, self.band_upper)
         self._update_cost()
         self._update_controls()
 
@@ -282,6 +283,7 @@ class ThresholdPage(PickerMixin, Page):
             return
         band = f", review band up to {upper:.{self.spin.decimals()}f}" if upper is not None else ""
         self.saved_label.setText(f"Saved {self.threshold:.{self.spin.decimals()}f}{band} in model {self.model_id}.")
+        self._show_in_model(self.threshold, chosen, upper)
         self.changed.emit()
 
     def _model(self):
@@ -315,6 +317,16 @@ class ThresholdPage(PickerMixin, Page):
         self._compare = CompareDialog(self.project, list_models(self.project), self)
         self._compare.show()
         return self._compare
+
+    def _show_in_model(self, threshold: float | None, chosen: dict[str, Any], upper: float | None) -> None:
+        from studio.evaluation.choose import how_in_words
+
+        if threshold is None or self.model_id is None:
+            self.point_panel.in_model_label.setText("")
+            return
+        band = f", review up to {upper:.4g}" if upper is not None else ""
+        self.point_panel.in_model_label.setText(f"In the model now: {float(threshold):.4g}{band}, chosen "
+                                                f"{how_in_words(chosen)}.")
 
     # ---- the test split ----------------------------------------------------------------
     def _split_changed(self, done: str) -> None:

@@ -8,6 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
+from studio.evaluation.choose import SAME_SPLIT_NOTE
 from studio.gui.pages.base import caption, row
 
 
@@ -38,6 +39,7 @@ class ChoosePanel(QWidget):
         super().__init__(parent)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(caption(SAME_SPLIT_NOTE))
 
         cost = QGroupBox("Cost model")
         form = QFormLayout(cost)

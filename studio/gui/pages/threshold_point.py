@@ -48,6 +48,8 @@ class OperatingPointPanel(QWidget):
         pl.addLayout(row(QLabel("Threshold"), self.spin, self.save_button, stretch_last=True))
         self.saved_label = caption("")
         pl.addWidget(self.saved_label)
+        self.in_model_label = caption("")
+        pl.addWidget(self.in_model_label)
         grid = QGridLayout()
         grid.setVerticalSpacing(2)
         grid.setColumnStretch(2, 1)

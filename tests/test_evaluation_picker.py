@@ -157,3 +157,9 @@ def test_a_recall_target_says_whether_the_test_split_can_show_it():
     tied = for_recall_target([1] * 40 + [0] * 5, [1.0] * 40 + [0.1] * 5, 0.90)
     assert tied["target_shown"] is True and "shows recall of at least 90.0 %" in tied["evidence"]
 
+
+
+def test_an_empty_test_split_says_so():
+    p = point_at([], [], 0.5)
+    assert p["n"] == 0 and p["recall"] is None and p["accuracy"] is None
+    assert any("nothing to judge the model on" in w for w in p["warnings"])

@@ -97,6 +97,9 @@ def point_at(y, s, threshold: float, *, classes: Sequence[str | None] | None = N
                  "accuracy": share(tp + tn, n, confidence)}
     value = {k: (v["value"] if v else None) for k, v in intervals.items()}
     warnings = []
+    if n == 0:
+        warnings.append("The test split has no labeled OK or NG images: there is nothing to judge the model on. "
+                        "Label test images (Label step), or capture more parts.")
     if n and n_def == 0:
         warnings.append(f"Recall is unknown: the test split has no defective parts. The threshold can only "
                         f"be judged on good parts ({n_good} here: {pct(value['false_reject_rate'])} of them "
@@ -130,7 +133,8 @@ def describe(point: dict[str, Any]) -> list[str]:
                       else "nothing rejected"),
              in_words("false-reject rate", iv["false_reject_rate"], what="good parts rejected"
                       if iv["false_reject_rate"] else "no good parts in the test split"),
-             in_words("accuracy", iv["accuracy"], what="parts judged right")]
+             in_words("accuracy", iv["accuracy"], what="parts judged right" if iv["accuracy"]
+                      else "no labeled test parts")]
     for row in point["per_class"]:
         named = f"; {row['named_right']} of {row['n']} also named {row['class']}" if "named_right" in row else ""
         lines.append("  " + in_words(f"recall of {row['class']}", row["interval"], what="caught") + named)

@@ -70,3 +70,20 @@ def test_bad_camera_spec_shows_an_error_not_a_crash(qtbot, page, monkeypatch):
         page.audit_button.click()
     assert shown and "unknown camera" in shown[0]
     assert page.audit_button.isEnabled()
+
+
+def test_limits_dialog_saves_only_the_changes_and_names_bad_input(qtbot, page, demo_project):
+    from studio.lighting import limits as L
+
+    dialog = page.edit_limits()
+    qtbot.addWidget(dialog)
+    t = dialog.table
+    row = next(r for r in range(t.rowCount()) if (t.item(r, 0).text(), t.item(r, 1).text()) == ("noise", "sigma_max"))
+    t.item(row, 2).setText("lots")
+    dialog.save()
+    assert "noise.sigma_max" in dialog.error.text() and dialog.isVisible()
+    t.item(row, 2).setText("4.5")
+    dialog.save()
+    assert not dialog.isVisible() and "Limits saved" in page.banner.text()
+    assert L.load(demo_project)["noise"]["sigma_max"] == 4.5
+    assert (demo_project.audits_dir / "limits.yaml").read_text().strip() == "noise:\n  sigma_max: 4.5"

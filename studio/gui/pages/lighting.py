@@ -76,9 +76,12 @@ class LightingPage(Page):
         self.baseline_button.clicked.connect(self.save_baseline)
         self.report_button = QPushButton("Open report")
         self.report_button.clicked.connect(self.open_report)
+        self.limits_button = QPushButton("Limits …")
+        self.limits_button.setToolTip("the audit's limits for this project")
+        self.limits_button.clicked.connect(self.edit_limits)
         self.baseline_label = QLabel("")
         self.root_layout.addLayout(row(self.verdict_label, None, self.baseline_label, self.baseline_button,
-                                       self.report_button))
+                                       self.report_button, self.limits_button))
 
         # left: checks and advice, history; right: frame, histogram, uniformity map
         self.checks_table = QTableWidget(0, 5)
@@ -281,6 +284,15 @@ class LightingPage(Page):
         self.banner.show_info(f"Audit {base['audit_id']} is now the lighting baseline; the station watches "
                               "for drift from it.")
         self.refresh()
+
+    @Slot()
+    def edit_limits(self) -> QWidget:
+        from studio.gui.widgets.limits_dialog import LimitsDialog
+
+        dialog = LimitsDialog(self.project, self)
+        dialog.accepted.connect(lambda: self.banner.show_info("Limits saved; they apply from the next audit."))
+        dialog.open()
+        return dialog
 
     @Slot()
     def open_report(self) -> None:

@@ -133,3 +133,13 @@ def test_compare_two_models_on_the_same_split(project, capsys):
                              "mcnemar_p": pytest.approx(1.0)}
     rc, text, _ = cli(capsys, "compare", project.root, "m1", "m2")
     assert "McNemar" in text and "m1" in text and "could well be chance" in text
+
+
+def test_review_cost_lets_the_cost_model_choose_a_band(project, capsys):
+    rc, text, _ = cli(capsys, "threshold", project.root, "--escape-cost", "100", "--false-reject-cost", "1",
+                      "--defect-rate", "0.02", "--review-cost", "0.5")
+    assert rc == 0 and "a review band would not pay off" in text      # the plates separate: cost 0 without one
+    op = card(project)["operating_point"]
+    assert op["review_cost"] == 0.5 and op["cost_per_1000"] == 0.0 and "review_band" not in card(project)
+    rc, _, err = cli(capsys, "threshold", project.root, "--recall-target", "0.9", "--review-cost", "1")
+    assert rc == 2 and "goes with the cost model" in err

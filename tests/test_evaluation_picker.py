@@ -163,3 +163,22 @@ def test_an_empty_test_split_says_so():
     p = point_at([], [], 0.5)
     assert p["n"] == 0 and p["recall"] is None and p["accuracy"] is None
     assert any("nothing to judge the model on" in w for w in p["warnings"])
+
+
+def test_cheapest_band_with_a_review_cost_by_hand():
+    from studio.evaluation.band import cheapest_band, expected_cost
+
+    # escape 100, scrap 10, 10 % defective, review 0.5 per part. Per part:
+    #   low-only  A(k) = 10(1-R) + 0.5(0.1R + 0.9F);  high-only B(k) = 9F - 0.5(0.1R + 0.9F)
+    # A(4) = 0.14 and min B over cuts 0..4 is B(2) = -1/30: band .45 .. .65, cost 1000 * (0.14 - 1/30) = 106.67
+    # (no band: cut 4 costs 1800). Check: review share .1 * 1/3 + .9 * .2 = .21333, * 0.5 * 1000 = 106.67
+    band = cheapest_band(Y, S, 100, 10, 0.10, 0.5)
+    assert band["threshold"] == pytest.approx(0.45) and band["review_up_to"] == pytest.approx(0.65)
+    assert band["cost_per_1000"] == pytest.approx(1000 * (0.14 - 1 / 30))
+    assert band["review_share_on_line"] == pytest.approx(0.1 / 3 + 0.9 * 0.2)
+    assert expected_cost(Y, S, 0.45, 0.65, 100, 10, 0.10, 0.5) == pytest.approx(band["cost_per_1000"])
+    assert expected_cost(Y, S, 0.45, None, 100, 10, 0.10) == pytest.approx(1800.0)      # = cheapest()
+    # reviews dearer than what they save: no band, the same point as without reviews
+    dear = cheapest_band(Y, S, 100, 10, 0.10, 1000.0)
+    assert dear["review_up_to"] is None and dear["threshold"] == pytest.approx(0.45)
+    assert dear["cost_per_1000"] == pytest.approx(1800.0)

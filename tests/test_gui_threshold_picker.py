@@ -211,3 +211,21 @@ def test_split_changes_are_shown_and_can_be_accepted(page, demo_project):
     page.freeze_button.click()
     assert "The test split changed" not in page.warning.text() and not page.split_row.isVisibleTo(page)
     assert splits.read_frozen(demo_project.root)["n"] == 4
+
+
+def test_cheapest_with_a_review_cost_sets_the_band(page):
+    from studio.evaluation.band import cheapest_band
+
+    page.show_evaluation(evaluation())
+    y = np.array([d for _, d in SCORES])
+    s = np.array([v for v, _ in SCORES])
+    page.choose.escape_cost.setValue(100)
+    page.choose.false_reject_cost.setValue(10)
+    page.choose.defect_rate.setValue(10)
+    page.choose.review_cost.setValue(0.5)
+    page.choose.cheapest_button.click()
+    best = cheapest_band(y, s, 100, 10, 0.10, 0.5)
+    assert best["review_up_to"] is not None                       # reviewing the overlap pays off here
+    assert page.threshold == pytest.approx(best["threshold"]) and page.band_upper == pytest.approx(best["review_up_to"])
+    assert page.choose.band_check.isChecked() and page.chosen["review_cost"] == 0.5
+    assert f"At this threshold and band: {best['cost_per_1000']:,.2f}" in page.choose.cost_label.text()

@@ -33,6 +33,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     th.add_argument("--escape-cost", type=float, metavar="X", help="cost of one defective part that passes")
     th.add_argument("--false-reject-cost", type=float, metavar="Y", help="cost of scrapping one good part")
     th.add_argument("--defect-rate", type=share_arg, metavar="R", help="expected share of defective parts, e.g. 0.02")
+    th.add_argument("--review-cost", type=float, metavar="Z",
+                    help="with the cost model: cost of one manual review; the cheapest review band is chosen too")
     th.add_argument("--recall-target", type=share_arg, metavar="T",
                     help="catch at least this share of defects (e.g. 0.995); the most precise such threshold")
     th.add_argument("--critical", action="store_true",
@@ -117,10 +119,13 @@ def cmd_threshold(args: argparse.Namespace) -> int:
     kwargs = dict(value=args.value, escape_cost=args.escape_cost, false_reject_cost=args.false_reject_cost,
                   defect_rate=args.defect_rate, recall_target=args.recall_target, only=only,
                   false_reject_target=args.false_reject_target)
-    choose.way(**kwargs)                                   # argument errors before any scoring
+    if choose.way(**kwargs) != "cost" and args.review_cost is not None:   # argument errors before scoring
+        raise StudioError("--review-cost goes with the cost model",
+                          hint="add --escape-cost, --false-reject-cost and --defect-rate")
     result = evaluate(project, model_id) if args.value is None or args.review_up_to is not None else {}
-    chosen = choose.pick(result, **kwargs)
-    card = choose.save(project, model_id, result, chosen, review_up_to=args.review_up_to)
+    chosen = choose.pick(result, review_cost=args.review_cost, **kwargs)
+    upper = args.review_up_to if args.review_up_to is not None else chosen.get("review_up_to")
+    card = choose.save(project, model_id, result, chosen, review_up_to=upper)
     at = (card.get("operating_point") or {}).get("at_choice") or {}
     out = {"model_id": model_id, "threshold": card["threshold"], "review_band": card.get("review_band"),
            "operating_point": card["operating_point"]}
@@ -128,18 +133,30 @@ def cmd_threshold(args: argparse.Namespace) -> int:
     if "evidence" in chosen:
         text.append(f"recall target: {chosen['evidence']}")
     if "cost_per_1000" in chosen:
-        text.append(f"expected cost {chosen['cost_per_1000']:.2f} per 1,000 parts (the cheapest point)")
+        what = "the cheapest point" if chosen.get("review_cost") is None else (
+            "the cheapest threshold and review band" if chosen.get("review_up_to") is not None
+            else "the cheapest point; a review band would not pay off")
+        text.append(f"expected cost {chosen['cost_per_1000']:.2f} per 1,000 parts ({what})")
     if card.get("review_band"):
         b = card["review_band"]
         rb = at.get("review_band") or {}
         share = rb.get("review_share")
         text.append(f"review band {b['low']:.4g} … {b['high']:.4g}"
                     + (f": {100 * share:.1f} % of the test parts would go to review" if share is not None else ""))
+        if chosen.get("review_share_on_line") is not None:
+            text.append(f"on the line ({100 * chosen['defect_rate']:.1f} % defective) about "
+                        f"{100 * chosen['review_share_on_line']:.1f} % of the parts would go to review")
     if at:
         from studio.evaluation.intervals import pct
 
-        text.append(f"on the test split: precision {pct(at['precision'])}, recall {pct(at['recall'])}, "
-                    f"false-reject rate {pct(at['false_reject_rate'])}")
+        rb, n_good = at.get("review_band"), at["n"] - at["n_defective"]
+        if rb:
+            text.append(f"on the test split: {pct(at['recall'])} of the defective parts rejected or reviewed "
+                        f"({rb['escapes']} passed); of the {n_good} good parts {rb['false_rejects']} rejected and "
+                        f"{rb['review_good']} reviewed")
+        else:
+            text.append(f"on the test split: precision {pct(at['precision'])}, recall {pct(at['recall'])}, "
+                        f"false-reject rate {pct(at['false_reject_rate'])}")
         text += [f"WARNING: {w}" for w in at.get("warnings", [])]
         if chosen["how"] != "value":
             text.append(choose.SAME_SPLIT_NOTE)

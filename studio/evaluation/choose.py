@@ -30,7 +30,8 @@ def how_in_words(point: dict[str, Any] | None) -> str:
     how = point.get("how", "trained")
     words = HOW_WORDS.get(how, "by hand")
     if how == "cost" and "escape_cost" in point:
-        words += (f" (escape {point['escape_cost']:g}, scrap {point['false_reject_cost']:g}, "
+        review = f", review {point['review_cost']:g}" if point.get("review_cost") is not None else ""
+        words += (f" (escape {point['escape_cost']:g}, scrap {point['false_reject_cost']:g}{review}, "
                   f"{100 * point['defect_rate']:.1f} % defective)")
     elif how == "recall_target" and "recall_target" in point:
         words += f" ({100 * point['recall_target']:.1f} %)"
@@ -73,13 +74,24 @@ def way(*, value: float | None = None, escape_cost: float | None = None, false_r
 def pick(result: dict[str, Any], *, value: float | None = None, escape_cost: float | None = None,
          false_reject_cost: float | None = None, defect_rate: float | None = None,
          recall_target: float | None = None, only: Sequence[str] | None = None,
-         false_reject_target: float | None = None) -> dict[str, Any]:
-    """The chosen operating point: exactly one way of choosing must be given."""
+         false_reject_target: float | None = None, review_cost: float | None = None) -> dict[str, Any]:
+    """The chosen operating point: exactly one way of choosing must be given.
+
+    With the cost model, a ``review_cost`` (per manual review) lets it choose a review band too
+    (``review_up_to`` in the result, None when no band pays off)."""
     how = way(value=value, escape_cost=escape_cost, false_reject_cost=false_reject_cost, defect_rate=defect_rate,
               recall_target=recall_target, only=only, false_reject_target=false_reject_target)
     if value is not None:
         return {"how": "value", "threshold": float(value)}
     y, s, classes = scores_of(result)
+    if review_cost is not None and how != "cost":
+        raise StudioError("a review cost goes with the cost model",
+                          hint="add --escape-cost, --false-reject-cost and --defect-rate")
+    if how == "cost" and review_cost is not None:
+        from studio.evaluation.band import cheapest_band
+
+        return cheapest_band(y, s, float(escape_cost), float(false_reject_cost), float(defect_rate),
+                             float(review_cost))
     if how == "cost":
         return picker.cheapest(y, s, float(escape_cost), float(false_reject_cost), float(defect_rate))
     if recall_target is not None:

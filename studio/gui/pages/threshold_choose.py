@@ -49,12 +49,15 @@ class ChoosePanel(QWidget):
         form.addRow("Cost of an escaped defect", self.escape_cost)
         form.addRow("Cost of scrapping a good part", self.false_reject_cost)
         form.addRow("Expected defect rate on the line", self.defect_rate)
+        self.review_cost = _spin(0, 1e9, 0.0, 2, step=0.5)
+        self.review_cost.setToolTip("0: no manual review. Above 0 the cheapest point may come with a review band.")
+        form.addRow("Cost of a manual review (0: none)", self.review_cost)
         self.cheapest_button = QPushButton("Pick the cheapest point")
         self.cheapest_button.clicked.connect(self.cheapest.emit)
         self.cost_label = QLabel("–")
         self.cost_label.setWordWrap(True)
         form.addRow(self.cheapest_button)
-        for box in (self.escape_cost, self.false_reject_cost, self.defect_rate):
+        for box in (self.escape_cost, self.false_reject_cost, self.defect_rate, self.review_cost):
             box.valueChanged.connect(lambda *_: self.costs_changed.emit())
         outer = QVBoxLayout()
         outer.addWidget(cost)
@@ -116,6 +119,10 @@ class ChoosePanel(QWidget):
     def costs(self) -> dict[str, float]:
         return {"escape_cost": self.escape_cost.value(), "false_reject_cost": self.false_reject_cost.value(),
                 "defect_rate": self.defect_rate.value() / 100.0}
+
+    def review_cost_value(self) -> float | None:
+        """The cost of one manual review, None when reviews are off (0)."""
+        return self.review_cost.value() or None
 
     def band(self) -> float | None:
         return self.band_upper.value() if self.band_check.isChecked() else None

@@ -31,9 +31,24 @@ class PickerMixin:
         return chosen
 
     def pick_cheapest(self) -> dict[str, Any] | None:
+        """The cheapest point; with a review cost, the cheapest threshold and review band."""
+        from studio.evaluation.band import cheapest_band
         from studio.evaluation.picker import cheapest
 
-        return self._apply(cheapest, self.y, self.s, **self.choose.costs())
+        review = self.choose.review_cost_value()
+        if review is None:
+            return self._apply(cheapest, self.y, self.s, **self.choose.costs())
+        try:
+            chosen = cheapest_band(self.y, self.s, review_cost=review, **self.choose.costs())
+        except Exception as e:  # noqa: BLE001  a StudioError: the banner says what to do
+            self.banner.show_error(str(e))
+            return None
+        self.banner.clear_message()
+        self.band_upper = chosen["review_up_to"]
+        self._show_band_box()
+        self.set_threshold(chosen["threshold"], source="picker")
+        self.chosen = chosen
+        return chosen
 
     def pick_recall_target(self, target: float, critical_only: bool = False) -> dict[str, Any] | None:
         from studio.evaluation.picker import for_recall_target
@@ -66,15 +81,23 @@ class PickerMixin:
             self.cost_plot.set_curve([], [], None)
             self.choose.show_cost(str(e).split("\n")[0])
             return
+        from studio.evaluation.band import cheapest_band, expected_cost
+
         k = int(np.argmin(np.round(c["cost_per_1000"], 9)))
         best = (float(c["threshold"][k]), float(c["cost_per_1000"][k]))
         self.cost_plot.set_curve(c["threshold"], c["cost_per_1000"], best)
-        p = self.point or {}
-        here = 1000.0 * (costs["defect_rate"] * (1 - (p.get("recall") or 0.0)) * costs["escape_cost"]
-                         + (1 - costs["defect_rate"]) * (p.get("false_reject_rate") or 0.0)
-                         * costs["false_reject_cost"])
-        self.choose.show_cost(f"At this threshold: {here:,.2f} per 1,000 parts. Cheapest: {best[1]:,.2f} "
-                              f"at threshold {best[0]:.4g}.")
+        review = self.choose.review_cost_value()
+        band = self.band_upper if review is not None else None
+        here = expected_cost(self.y, self.s, self.threshold, band, review_cost=review or 0.0, **costs)
+        text = (f"At this {'point' if band is None else 'threshold and band'}: {here:,.2f} per 1,000 parts. "
+                f"Cheapest threshold: {best[1]:,.2f} at {best[0]:.4g}.")
+        if review is not None:
+            b = cheapest_band(self.y, self.s, review_cost=review, **costs)
+            text += (f" Cheapest with reviews: {b['cost_per_1000']:,.2f}"
+                     + (f" (band {b['threshold']:.4g} … {b['review_up_to']:.4g}, about "
+                        f"{100 * b['review_share_on_line']:.1f} % of the parts reviewed)." if b["review_up_to"]
+                        is not None else " (no band pays off)."))
+        self.choose.show_cost(text)
 
     # ---- review band ----------------------------------------------------------------
     def suggest_band(self, recall_target: float, false_reject_target: float) -> tuple[float, float] | None:

@@ -110,6 +110,8 @@ def test_review_band_and_save(qtbot, page, demo_project):
     page.choose.band_check.setChecked(True)
     page.choose.band_upper.setValue(0.5)                           # review .35 (NG) and .4 (OK)
     assert page.figure_labels["review"].text() == "33.3 %"
+    assert page.point_panel.name_labels["false_reject_rate"].text() == "Good parts not passed"
+    assert page.table.horizontalHeaderItem(1).text() == "REJECT or REVIEW"
     assert "2 of 6 test parts" in page.choose.band_label.text()
     assert page.hist_plot.band.isVisible() and page.hist_plot.band.getRegion() == pytest.approx((0.3, 0.5))
     page.save_button.click()

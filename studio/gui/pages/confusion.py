@@ -52,6 +52,10 @@ class ConfusionTable(QTableWidget):
             item.setBackground(QBrush(QColor("#e6f4ea" if correct else "#fce8e6")))
             self.setItem(r, c, item)
 
+    def set_band(self, band: bool) -> None:
+        """With a review band the right-hand column holds the parts not passed: rejected or reviewed."""
+        self.setHorizontalHeaderLabels(["Predicted PASS", "REJECT or REVIEW" if band else "Predicted REJECT"])
+
     def set_counts(self, confusion: dict[str, int] | None) -> None:
         for (r, c), (key, _) in CELLS.items():
             self.item(r, c).setText("–" if confusion is None else str(int(confusion[key])))

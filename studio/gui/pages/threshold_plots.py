@@ -121,7 +121,7 @@ class CostPlot(pg.PlotWidget):
     """Expected cost per 1,000 parts at every threshold, the current point and the cheapest one."""
 
     def __init__(self):
-        super().__init__(background="w", title="Expected cost per 1,000 parts")
+        super().__init__(background="w", title="Expected cost per 1,000 parts (one threshold, no review)")
         self.setLabel("bottom", "threshold")
         self.setLabel("left", "cost per 1,000 parts")
         self.showGrid(x=True, y=True, alpha=0.25)

@@ -14,6 +14,9 @@ from studio.gui.pages.confusion import ConfusionTable
 FIGURES = [("recall", "Recall: defects caught"), ("precision", "Precision: rejects truly NG"),
            ("false_reject_rate", "False rejects: good parts"), ("accuracy", "Accuracy"),
            ("escapes", "Defective parts passed"), ("review", "Parts sent to review")]
+# with a review band "rejected" means "not passed": rejected or sent to review
+BAND_NAMES = {"recall": "Defects not passed", "precision": "Not passed, truly NG",
+              "false_reject_rate": "Good parts not passed"}
 
 
 def pct(v: float | None) -> str:
@@ -55,12 +58,14 @@ class OperatingPointPanel(QWidget):
         grid.setColumnStretch(2, 1)
         self.figure_labels: dict[str, QLabel] = {}
         self.interval_labels: dict[str, QLabel] = {}
+        self.name_labels: dict[str, QLabel] = {}
         for i, (key, text) in enumerate(FIGURES):
             value = QLabel("–")
             value.setStyleSheet("font-weight: 700; font-size: 12pt;")
             words = caption("")
             words.setWordWrap(False)
-            grid.addWidget(QLabel(text), i, 0)
+            self.name_labels[key] = QLabel(text)
+            grid.addWidget(self.name_labels[key], i, 0)
             grid.addWidget(value, i, 1)
             grid.addWidget(words, i, 2)
             self.figure_labels[key] = value
@@ -93,11 +98,14 @@ class OperatingPointPanel(QWidget):
         for key in ("recall", "precision", "false_reject_rate", "accuracy"):
             fig[key].setToolTip(in_words(key.replace("_", " "), iv[key]))
         band = point.get("review")
+        self.table.set_band(bool(band))
+        for key, text in FIGURES:
+            self.name_labels[key].setText(BAND_NAMES.get(key, text) if band else text)
         if band:
             share = band["review_share"]["value"] if band["review_share"] else None
             fig["review"].setText(pct(share))
-            words["review"].setText(f"{band['review']} of {point['n']} parts: "
-                                    f"{band['review_defective']} defective, {band['review_good']} good")
+            words["review"].setText(f"{band['review']} of {point['n']}: {band['review_defective']} NG, "
+                                    f"{band['review_good']} OK")
         else:
             fig["review"].setText("none")
             words["review"].setText("no review band")

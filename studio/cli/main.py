@@ -22,6 +22,7 @@ from studio.core.errors import Cancelled, StudioError
 COMMAND_MODULES: list[str] = [
     "studio.cli.commands",
     "studio.cli.model_commands",
+    "studio.cli.bakeoff_commands",
     "studio.cli.evaluation_commands",
     "studio.cli.station_commands",
     "studio.cli.lighting_commands",

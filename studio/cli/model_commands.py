@@ -63,9 +63,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     result = run_training(project.root, task_name, _parse_options(args.option), on_event=on_event,
                           task_ctx=TaskContext())
-    out = {k: result.get(k) for k in ("model_id", "task", "metrics", "seconds")}
+    out = {k: result.get(k) for k in ("model_id", "task", "metrics", "seconds", "onnx_max_abs_diff")}
+    diff = out.get("onnx_max_abs_diff")
     emit(args, out, f"trained {out['model_id']} ({out['task']}) in {out['seconds']:.1f} s\n"
-                    f"metrics: {json.dumps(out['metrics'], default=str)}")
+                    f"metrics: {json.dumps(out['metrics'], default=str)}\n"
+                    f"ONNX Runtime vs torch, largest output difference: "
+                    f"{'n/a' if diff is None else f'{diff:.3g}'}")
     return 0
 
 

@@ -53,6 +53,7 @@ def run(project_path: str, task: str, options: dict, stream=None) -> int:
         card = trainer(project, options, report)
         report.emit({"event": "done", "model_id": card["model_id"], "task": task, "run_id": run_id,
                      "metrics": card.get("metrics", {}), "threshold": card.get("threshold"),
+                     "onnx_max_abs_diff": (card.get("onnx_check") or {}).get("max_abs_diff"),
                      "seconds": round(time.monotonic() - t0, 2)})
         return 0
     except StudioError as e:
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m studio.training.worker", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--project", required=True, help="project folder")
-    ap.add_argument("--task", required=True, help="anomaly or classification")
+    ap.add_argument("--task", required=True, help="anomaly, classification, detection or segmentation")
     ap.add_argument("--options", default="{}", help="JSON object of training options (override project.yaml)")
     args = ap.parse_args(argv)
     try:

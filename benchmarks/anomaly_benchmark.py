@@ -1,0 +1,208 @@
+"""Anomaly fit: ours vs anomalib's PatchCore, on magnetic tiles (../shared/data/magnetic_tile).
+
+Trains on ``--train`` good tiles (MT_Free, spread over the folder) at 256 px and
+tests on ``--test-good`` other good tiles plus every defective tile. Measured
+in one run, on the same machine:
+
+* our fit in total (read + preprocess the images, patch features, grouped
+  greedy coreset, graph, training scores): seconds;
+* on the *same* patch embeddings and the same coreset ratio: our grouped
+  greedy coreset vs anomalib's ``KCenterGreedy`` (the exact greedy): seconds,
+  ratio, and image AUROC of each bank scored by the same graph;
+* anomalib's PatchCore end to end (its own feature extractor, pooling and
+  score re-weighting, same EfficientNet-Lite0 weights, same ratio): image AUROC;
+* peak RSS of our fit (in a fresh process) for ``--rss`` image counts.
+
+    nice -n 10 .venv/bin/python benchmarks/anomaly_benchmark.py [--train 200] [--ratio 0.01] [--rss 200,1000]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DATA = Path(os.environ.get("STUDIO_SHARED_DATA", REPO.parent / "shared" / "data")) / "magnetic_tile"
+
+
+def tile_files(data: Path = DATA) -> tuple[list[Path], list[Path]]:
+    good = sorted((data / "MT_Free" / "Imgs").glob("*.jpg"))
+    bad = sorted(p for d in sorted(data.glob("MT_*")) if d.name != "MT_Free" for p in (d / "Imgs").glob("*.jpg"))
+    if not good:
+        sys.exit(f"no magnetic tile images under {data} (set STUDIO_SHARED_DATA)")
+    return good, bad
+
+
+def split(good: list[Path], n_train: int, n_test_good: int) -> tuple[list[Path], list[Path]]:
+    """Every k-th good tile trains (spread over the capture), others test."""
+    import numpy as np
+
+    idx = set(np.linspace(0, len(good) - 1, n_train).round().astype(int).tolist())
+    train = [p for i, p in enumerate(good) if i in idx]
+    rest = [p for i, p in enumerate(good) if i not in idx]
+    step = max(1, len(rest) // max(1, n_test_good))
+    return train, rest[::step][:n_test_good]
+
+
+def load(paths, size: int):
+    import numpy as np
+
+    from studio.dataset.preprocessing import Preprocessing
+    from studio.dataset.store import read_image
+
+    pre = Preprocessing(size=size)
+    return np.stack([pre.apply(read_image(p)) for p in paths]).astype(np.float32)
+
+
+def opts(ratio: float, **over):
+    from studio.training.anomaly import DEFAULTS
+
+    return {**DEFAULTS, "coreset_ratio": ratio, "max_bank": 10 ** 7, "max_patches": 10 ** 7, "device": "cpu", **over}
+
+
+def auroc(graph, x, y) -> float:
+    import numpy as np
+    import torch
+
+    from studio.evaluation.metrics import roc_auc
+
+    with torch.no_grad():
+        s = np.concatenate([graph(torch.from_numpy(x[i:i + 16]))[0].numpy() for i in range(0, len(x), 16)])
+    return float(roc_auc(y, s))
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory. VmHWM, not ru_maxrss: Linux carries ru_maxrss over
+    exec, so a child started from a big parent would report the parent's size."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_child(n: int, size: int, ratio: float) -> None:
+    """Fit on ``n`` good tiles (repeating, flipped, past the folder's end) and print the peak RSS."""
+    import numpy as np
+
+    from studio.training.anomaly import fit_memory_bank
+    from studio.training.report import Report
+
+    import torch
+
+    torch.set_num_threads(2)
+    baseline = peak_rss_mib()          # torch and its libraries, before any image
+    good, _ = tile_files()
+    paths = [good[i % len(good)] for i in range(n)]
+    t0 = time.monotonic()
+    x = load(paths, size)
+    over = len(paths) - len(good)
+    if over > 0:
+        x[len(good):] = x[len(good):, :, :, ::-1]       # the repeats are mirror images, not copies
+    _, _, info = fit_memory_bank(np.ascontiguousarray(x), opts(ratio), Report())
+    peak = peak_rss_mib()
+    print(json.dumps({"images": n, "peak_rss_mib": round(peak, 1), "bank": info["bank_size"],
+                      "baseline_rss_mib": round(baseline, 1),
+                      "seconds": round(time.monotonic() - t0, 1)}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--train", type=int, default=200)
+    ap.add_argument("--test-good", type=int, default=150)
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--ratio", type=float, default=0.01)
+    ap.add_argument("--rss", default="200,1000", help="image counts for the peak-RSS runs ('' to skip)")
+    ap.add_argument("--skip-anomalib-coreset", action="store_true")
+    ap.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.rss_child:
+        return rss_child(args.rss_child, args.size, args.ratio)
+
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(2)
+    from studio.training.anomaly import build_graph, fit_memory_bank
+    from studio.training.report import Report
+
+    good, bad = tile_files()
+    train, test_good = split(good, args.train, args.test_good)
+    out: dict = {"train": len(train), "test_good": len(test_good), "test_defective": len(bad),
+                 "size": args.size, "ratio": args.ratio, "threads": torch.get_num_threads()}
+
+    # ---- ours, in total -------------------------------------------------------------
+    t0 = time.monotonic()
+    x_train = load(train, args.size)
+    t_load = time.monotonic() - t0
+    graph, _, info = fit_memory_bank(x_train, opts(args.ratio), Report())
+    out["ours_fit_total_s"] = round(time.monotonic() - t0, 2)
+    out["ours_load_s"] = round(t_load, 2)
+    out["bank"] = info["bank_size"]
+    out["coreset_groups"] = info["coreset_groups"]
+    x_test = load(test_good + bad, args.size)
+    y_test = np.array([0] * len(test_good) + [1] * len(bad), bool)
+    out["ours_auroc"] = auroc(graph, x_test, y_test)
+    print(json.dumps(out), flush=True)
+
+    # ---- same embeddings, same ratio: grouped greedy vs anomalib's k-center greedy ---------
+    from studio.training.anomaly import coreset_groups, greedy_coreset
+
+    features = graph.features
+    with torch.no_grad():
+        emb = torch.cat([features(torch.from_numpy(x_train[i:i + 16])) for i in range(0, len(x_train), 16)])
+    emb = emb.permute(0, 2, 3, 1).reshape(-1, emb.shape[1]).contiguous()
+    k = max(1, int(round(len(emb) * args.ratio)))
+    t = time.monotonic()
+    ours = greedy_coreset(emb, k, 128, 0, groups=coreset_groups(k))
+    out["ours_coreset_s"] = round(time.monotonic() - t, 3)
+    out["ours_coreset_auroc"] = auroc(build_graph(features, emb[ours]), x_test, y_test)
+    if not args.skip_anomalib_coreset:
+        from anomalib.models.components import KCenterGreedy
+
+        torch.manual_seed(0)
+        t = time.monotonic()
+        sampler = KCenterGreedy(embedding=emb, sampling_ratio=args.ratio)
+        exact = sampler.select_coreset_idxs()
+        out["anomalib_coreset_s"] = round(time.monotonic() - t, 2)
+        out["exact_coreset_auroc"] = auroc(build_graph(features, emb[exact]), x_test, y_test)
+        out["coreset_speedup"] = round(out["anomalib_coreset_s"] / max(out["ours_coreset_s"], 1e-6), 1)
+        out["auroc_points_vs_exact"] = round(100 * (out["ours_coreset_auroc"] - out["exact_coreset_auroc"]), 2)
+    print(json.dumps(out), flush=True)
+    del emb
+
+    # ---- anomalib's PatchCore end to end (same backbone weights, same ratio) ----------------
+    from studio.training import anomalib_peer
+
+    t = time.monotonic()
+    peer = anomalib_peer.build_torch_model()
+    torch.manual_seed(0)
+    anomalib_peer.fit(peer, (torch.from_numpy(x_train[i:i + 16]) for i in range(0, len(x_train), 16)), args.ratio)
+    out["anomalib_fit_s"] = round(time.monotonic() - t, 1)
+    scores, _ = anomalib_peer.score_images(anomalib_peer.export_module(peer), x_test)
+    from studio.evaluation.metrics import roc_auc
+
+    out["anomalib_patchcore_auroc"] = float(roc_auc(y_test, scores))
+    out["fit_speedup_vs_anomalib"] = round(out["anomalib_fit_s"] / out["ours_fit_total_s"], 1)
+    print(json.dumps(out), flush=True)
+
+    # ---- peak RSS, each in a fresh process ---------------------------------------------------
+    for n in [int(v) for v in args.rss.split(",") if v.strip()]:
+        res = subprocess.run([sys.executable, __file__, "--rss-child", str(n), "--size", str(args.size),
+                              "--ratio", str(args.ratio)], capture_output=True, text=True)
+        line = (res.stdout.strip().splitlines() or ["{}"])[-1]
+        out[f"rss_{n}"] = json.loads(line) if line.startswith("{") else {"error": res.stderr[-300:]}
+    print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -68,7 +68,9 @@ def test_images_of_one_part_never_straddle(project):
     assert all(len(s) == 1 for s in sides.values())
     n_test = sum(s == {"test"} for s in sides.values())
     assert 4 <= n_test <= 22                                # about 30 % of 40 parts
-    assert check(project, duplicates=False)["straddling_groups"] == []
+    report = check(project, duplicates=False)
+    assert report["straddling_groups"] == []
+    assert report["parts"] == {"train": 40 - n_test, "test": n_test}
 
 
 def test_simulated_parts_keep_their_side_under_other_lighting(project):

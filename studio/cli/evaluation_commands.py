@@ -191,7 +191,9 @@ def cmd_split(args: argparse.Namespace) -> int:
     counts = {k: len(report[k]) for k in ("added", "removed", "moved_to_train", "relabeled",
                                           "straddling_groups", "duplicates")}
     state = (f"frozen {report['frozen']} (digest {report['digest']})" if report["frozen"] else "not frozen")
-    lines = done + [f"test split: {report['n_test']} images, {state}"]
+    parts = report["parts"]
+    lines = done + [f"test split: {report['n_test']} images of {parts['test']} parts ({parts['train']} parts in "
+                    f"train), {state}"]
     lines += [f"WARNING: {w}" for w in report["warnings"]]
     if report["frozen"] and not report["warnings"]:
         lines.append("no changes and no leaks since it was frozen")

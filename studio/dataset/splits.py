@@ -198,6 +198,7 @@ def check(project, *, duplicates: bool = True) -> dict[str, Any]:
     for r in records:
         groups.setdefault(group_of(r.id, r.meta), set()).add(r.split)
     out["straddling_groups"] = sorted(g for g, sides in groups.items() if {"train", "test"} <= sides)
+    out["parts"] = {side: sum(side in sides for sides in groups.values()) for side in ("train", "test")}
     if out["straddling_groups"]:
         warn(f"Leak: {len(out['straddling_groups'])} physical parts have images in both train and test "
              f"(e.g. {out['straddling_groups'][0]}). The model is tested on parts it was trained on; "

@@ -1,6 +1,10 @@
-"""Judging models on the test split.
+"""Judging models on the test split, and choosing where they reject.
 
-``metrics`` is pure numpy; ``evaluate`` holds ``evaluate``, ``set_threshold``
-and ``operating_point``. (The function is not re-exported here: it would
-shadow its own module, ``studio.evaluation.evaluate``.)
+``metrics`` (ROC/PR, AUROC, AP, confusion), ``intervals`` (Wilson and
+Clopper–Pearson), ``operating`` (everything at one threshold, with warnings
+in words), ``picker`` (cheapest point, recall and false-reject targets),
+``band`` (cost with a review band), ``choose`` (pick and save into the card),
+``evaluate`` (score the test split with a model; ``set_threshold``) and
+``compare`` (two models on the same split). (``evaluate`` is not re-exported
+here: it would shadow its own module, ``studio.evaluation.evaluate``.)
 """

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from studio.core.errors import ModelError
 from studio.training import data as training_data
 from studio.training.backbone import BACKBONE
 from studio.training.options import merge_options
@@ -25,7 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "lr": 1e-3,
     "weight_decay": 1e-4,
     "backbone_lr_factor": 1.0,
-    "brightness": 0.1,     # +- this much of full scale
+    "brightness": 0.1,     # +- this much of full scale (overrides training.augmentation.brightness)
     "seed": 0,
     "device": None,        # "cpu" / "cuda"; default: the GPU when there is one
 }
@@ -45,20 +46,21 @@ def build_softmax_model(net):
     return Classifier().eval()
 
 
-def _augment(x, brightness: float, std, gen):
-    """Random flips and a brightness shift, applied to normalised inputs."""
-    import torch
+def synthetic_inputs(project, samples, aug: dict[str, Any], count: int, seed: int) -> np.ndarray:
+    """``count`` synthetic defect inputs pasted onto the given good images (preprocessed like the rest)."""
+    from studio.dataset.preprocessing import IMAGENET_MEAN, IMAGENET_STD
+    from studio.training.augment import synthetic_set
 
-    n = x.shape[0]
-    flip_h = torch.rand(n, generator=gen) < 0.5
-    flip_v = torch.rand(n, generator=gen) < 0.5
-    x = torch.where(flip_h[:, None, None, None], x.flip(3), x)
-    x = torch.where(flip_v[:, None, None, None], x.flip(2), x)
-    if brightness:
-        # a shift of delta in [0, 1] pixel units is delta / std after normalisation
-        delta = (torch.rand(n, generator=gen) * 2 - 1) * brightness
-        x = x + delta[:, None, None, None] / std[None, :, None, None]
-    return x
+    pre = project.preprocessing
+    goods = [pre.prepare(project.dataset.load(project.dataset.get(s.image_id))) for s in samples if not s.defective]
+    made = synthetic_set(goods, count, aug["synthetic"], seed)
+    out = np.empty((len(made), 3, pre.size, pre.size), np.float32)
+    for i, (img, _) in enumerate(made):
+        x = img.astype(np.float32) / 255.0
+        if pre.normalize == "imagenet":
+            x = (x - IMAGENET_MEAN) / IMAGENET_STD
+        out[i] = x.transpose(2, 0, 1)
+    return out
 
 
 def train_classification(project, options: dict[str, Any] | None, report) -> dict[str, Any]:
@@ -79,6 +81,24 @@ def train_classification(project, options: dict[str, Any] | None, report) -> dic
     x_test = training_data.load_inputs(project, test, pre, report.sub(0.04, 0.05))
     index = {name: i for i, name in enumerate(classes)}
     y_train = np.array([index[s.defect_class] if s.defective else 0 for s in train], dtype=np.int64)
+    from studio.training.augment import augment_batch, options as augmentation_options
+
+    aug = augmentation_options(project)
+    if float(opts["brightness"]) != DEFAULTS["brightness"]:
+        aug["brightness"] = float(opts["brightness"])
+    synthetic = None
+    if aug["synthetic"] != "none" and int(aug["synthetic_count"]) > 0 and len(classes) > 1:
+        counts0 = np.bincount(y_train, minlength=len(classes))
+        name = aug["synthetic_class"] or classes[1 + int(np.argmin(counts0[1:]))]
+        if name not in index:
+            raise ModelError(f"synthetic defects stand for class '{name}', which has no training images",
+                             field="training.augmentation.synthetic_class",
+                             hint=f"use one of: {', '.join(classes[1:])}")
+        report.status(f"adding {aug['synthetic_count']} synthetic '{name}' defects ({aug['synthetic']})")
+        xs = synthetic_inputs(project, train, aug, int(aug["synthetic_count"]), int(opts["seed"]))
+        x_train = np.concatenate([x_train, xs])
+        y_train = np.concatenate([y_train, np.full(len(xs), index[name], np.int64)])
+        synthetic = {"kind": aug["synthetic"], "class": name, "n_train": int(len(xs))}
     report.progress(0.05)
 
     import torch
@@ -124,7 +144,8 @@ def train_classification(project, options: dict[str, Any] | None, report) -> dic
             if len(batch) < 2 and len(order) > 1:
                 continue        # batch norm cannot train on a single image
             report.check()
-            x = _augment(xt[batch], float(opts["brightness"]), std, gen).to(device)
+            x, _ = augment_batch(xt[batch], None, aug, std, gen)
+            x = x.to(device)
             loss = loss_fn(net(x), yt[batch].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -155,6 +176,15 @@ def train_classification(project, options: dict[str, Any] | None, report) -> dic
         "train_counts": {name: int(c) for name, c in zip(classes, counts)},
     }
 
+    if synthetic is not None:
+        # scored on their own, on good *test* images, never mixed into the real test metrics
+        xs = synthetic_inputs(project, test, aug, min(50, sum(not s.defective for s in test)), int(opts["seed"]) + 1)
+        if len(xs):
+            with torch.no_grad():
+                ps = model(torch.from_numpy(xs)).numpy()
+            synthetic.update({"n_test": int(len(xs)), "recall": float(np.mean(1.0 - ps[:, 0] >= 0.5)),
+                              "class_accuracy": float(np.mean(ps.argmax(1) == index[synthetic["class"]]))})
+        metrics["synthetic"] = synthetic
     report.status("exporting to ONNX and checking it with ONNX Runtime")
     outputs = ["probabilities"]
     onnx_bytes = to_onnx(model, torch.from_numpy(x_train[:2]), outputs)
@@ -163,7 +193,7 @@ def train_classification(project, options: dict[str, Any] | None, report) -> dic
         project, task="classification", backbone=BACKBONE, classes=classes, threshold=0.5,
         metrics=metrics, n_train=len(train), n_test=len(test),
         dataset_digest=training_data.dataset_digest(train + test), training_options=opts,
-        seconds=time.monotonic() - t0, max_abs_diff=max_diff, outputs=outputs,
+        seconds=time.monotonic() - t0, max_abs_diff=max_diff, outputs=outputs, augmentation=aug,
         samples={"train": [s.image_id for s in train], "test": [s.image_id for s in test]}))
     report.progress(1.0)
     return card

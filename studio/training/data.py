@@ -69,7 +69,8 @@ def classification_train(project) -> tuple[list[Sample], list[str]]:
     defect_names.sort(key=lambda n: (order.get(n, len(order)), n))
     classes = ["good"] + defect_names
     n_good = sum(not s.defective for s in samples)
-    if n_good == 0 or len(classes) < 2:
+    # without good parts it is a defect-type sorter: fine with two defect classes or more
+    if len(classes) < 2 or (n_good == 0 and len(classes) < 3):
         extra = f" ({unclassified} NG images have no defect class)" if unclassified else ""
         raise ModelError(
             f"classification needs good parts and at least one defect class in the train split; "

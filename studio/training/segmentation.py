@@ -225,7 +225,7 @@ def train_segmentation(project, options: dict[str, Any] | None, report) -> dict[
         project, task="segmentation", backbone=f"unet:{BACKBONE}", classes=classes, threshold=0.5,
         metrics=metrics, n_train=len(train), n_test=len(test),
         dataset_digest=training_data.dataset_digest(train + test), training_options=opts,
-        seconds=time.monotonic() - t0, max_abs_diff=max_diff, outputs=outputs,
+        seconds=time.monotonic() - t0, max_abs_diff=max_diff, outputs=outputs, augmentation=aug,
         samples={"train": [s.image_id for s in train], "test": [s.image_id for s in test]}))
     report.progress(1.0)
     return card

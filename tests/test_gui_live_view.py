@@ -90,3 +90,49 @@ def test_zoom_and_pan(qtbot):
     assert v.centre[0] < 0.5 and v.centre[1] == 0.5
     v.pan(-100000, 0)
     assert v.centre[0] == 1.0                                   # stays on the image
+
+
+class FlakyCamera:
+    """A simulated camera whose cable is 'pulled' for a while after its 5th frame."""
+
+    outage = {"grabs_left": 5, "failed_opens": 0}
+
+    def __new__(cls, argument="", settings=None):
+        from studio.capture.sim import SimCamera
+        from studio.core.errors import CameraError
+
+        class Flaky(SimCamera):
+            def grab(self, timeout=2.0):
+                st = cls.outage
+                st["grabs_left"] -= 1
+                if st["grabs_left"] == 0:
+                    raise CameraError("cable pulled")
+                return super().grab(timeout)
+
+            def open(self):
+                st = cls.outage
+                if st["grabs_left"] <= 0 and st["failed_opens"] < 2:     # down for two retries
+                    st["failed_opens"] += 1
+                    raise CameraError("no camera found")
+                super().open()
+
+        return Flaky("width=120,height=90", settings)
+
+
+def test_a_lost_camera_is_reported_and_the_live_view_resumes(qtbot, page):
+    from studio.capture.camera import CAMERAS
+
+    FlakyCamera.outage.update(grabs_left=5, failed_opens=0)
+    CAMERAS.register("flaky", f"{__name__}:FlakyCamera")
+    try:
+        page.spec_edit.setText("flaky:")
+        page.connect_camera()
+        page.worker.retry_s = 0.1
+        qtbot.waitUntil(lambda: "Camera lost" in page.banner.text(), timeout=10_000)
+        lost_at = page.worker.frames
+        qtbot.waitUntil(lambda: "Camera back" in page.banner.text(), timeout=10_000)
+        qtbot.waitUntil(lambda: page.worker.frames > lost_at + 2, timeout=10_000)    # live again
+        assert page.current_frame.meta["epoch"] == 1
+        assert page.worker.stats()["reconnects"] == 1 and FlakyCamera.outage["failed_opens"] == 2
+    finally:
+        CAMERAS._targets.pop("flaky", None)

@@ -147,3 +147,25 @@ def test_device_destroyed_mid_acquisition_is_reported_fast_and_reconnects(viky):
         assert cam.grab(timeout=3).meta["epoch"] == 1
     finally:
         cam.close()
+
+
+def test_cli_lists_cameras_and_reads_and_sets_features(viky, capsys, monkeypatch, tmp_path):
+    import json
+
+    from studio.cli.main import main
+
+    monkeypatch.setenv("GENICAM_GENTL64_PATH", str(tmp_path))      # no vendor SDK here: only viky
+    assert main(["camera", "list", "--json"]) == 0
+    producers = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["producers"]
+    assert [p["spec"] for p in producers] == ["genicam:viky"]
+    assert [d["spec"] for d in producers[0]["devices"]] == ["genicam:viky#0", "genicam:viky#1", "genicam:viky#2"]
+
+    code = main(["camera", "features", "genicam:viky#1", "--set", "AcquisitionFrameRate=30", "--set", "Gain=3",
+                 "--json"])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 1                                            # one setting was refused
+    assert out["set"]["AcquisitionFrameRate"]["ok"] and not out["set"]["Gain"]["ok"]
+    assert out["features"]["AcquisitionFrameRate"]["value"] == 30.0
+    assert out["features"]["ExposureTime"] == {"name": "ExposureTime", "available": False}
+    assert main(["camera", "features", "sim:seed=1"]) == 0
+    assert "has no camera features" in capsys.readouterr().out

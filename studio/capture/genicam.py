@@ -53,6 +53,26 @@ def resolve_producer(path: str) -> Path:
     return cti
 
 
+def list_producers() -> list[dict[str, str]]:
+    """GenTL producers installed here: the .cti files on GENICAM_GENTL64_PATH (the standard variable
+    camera SDKs set) and the virtual ``viky``; each with the spec prefix to use."""
+    import os
+
+    found: list[dict[str, str]] = []
+    for var in ("GENICAM_GENTL64_PATH", "GENICAM_GENTL32_PATH"):
+        for folder in filter(None, os.environ.get(var, "").split(os.pathsep)):
+            for cti in sorted(Path(folder).glob("*.cti")) if Path(folder).is_dir() else []:
+                if not any(f["path"] == str(cti) for f in found):
+                    found.append({"name": cti.stem, "path": str(cti), "producer": str(cti),
+                                  "spec": f"genicam:{cti}"})
+    try:
+        found.append({"name": "viky (virtual test cameras)", "path": str(resolve_producer("viky")),
+                      "producer": "viky", "spec": "genicam:viky"})
+    except CameraError:
+        pass
+    return found
+
+
 def list_devices(producer: str) -> list[dict[str, Any]]:
     """The cameras a producer (.cti path or ``viky``) sees: serial, model, vendor, id, and the spec to open each."""
     cti = resolve_producer(producer)

@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "studio.cli.evaluation_commands",
     "studio.cli.station_commands",
     "studio.cli.lighting_commands",
+    "studio.cli.camera_commands",
     "studio.cli.label_commands",
 ]
 

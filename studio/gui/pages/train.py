@@ -5,16 +5,21 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QComboBox, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QProgressBar, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
+from studio.gui.pages.augmentation_panel import AugmentationPanel
+from studio.gui.pages.bakeoff_panel import BakeoffPanel
 from studio.gui.pages.base import Page, caption, row
 from studio.gui.pages.models_table import ModelsTable, fmt, list_models
 from studio.gui.widgets import Banner, TaskRunner
 
 TASKS = [("anomaly", "Anomaly detection (learns from good parts)"),
-         ("classification", "Classification (learns each defect class)")]
+         ("classification", "Classification (learns each defect class)"),
+         ("detection", "Object detection (learns the boxes drawn around defects)"),
+         ("segmentation", "Segmentation (learns the defect pixels from masks)")]
 # what the result line shows from a model's metrics, in this order
 METRIC_WORDS = {"image_auroc": "image AUROC", "average_precision": "average precision", "accuracy": "accuracy",
+                "map50": "mAP50", "dice": "Dice",
                 "final_loss": "final loss", "n_test_defective": "defective test images"}
 PEN_COLOURS = ["#1f6feb", "#d32f2f", "#1e9e4a", "#f29900", "#8e44ad", "#00838f"]
 
@@ -54,8 +59,18 @@ class TrainPage(Page):
         self.plot.addLegend(offset=(-10, 10))
         self.plot.setMinimumHeight(220)
         self.plot_hint = caption("Metrics (loss, accuracy, …) appear here while a model trains.")
-        self.root_layout.addWidget(self.plot_hint)
-        self.root_layout.addWidget(self.plot, 3)
+        progress_tab = QWidget()
+        tab_layout = QVBoxLayout(progress_tab)
+        tab_layout.setContentsMargins(0, 4, 0, 0)
+        tab_layout.addWidget(self.plot_hint)
+        tab_layout.addWidget(self.plot, 1)
+        self.augmentation = AugmentationPanel(self.project)
+        self.bakeoff = BakeoffPanel(self.project)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(progress_tab, "Training progress")
+        self.tabs.addTab(self.augmentation, "Augmentation")
+        self.tabs.addTab(self.bakeoff, "Bake-off")
+        self.root_layout.addWidget(self.tabs, 3)
         self.curves: dict[str, tuple[list[float], list[float], Any]] = {}
 
         self.result_label = QLabel()
@@ -201,6 +216,9 @@ class TrainPage(Page):
             self.models_table.set_cards(list_models(self.project))
         except Exception as e:  # noqa: BLE001  a broken card is a message, not a crash
             self.banner.show_error(f"Could not list the models: {e}")
+        self.bakeoff.refresh()
 
     def shutdown(self) -> None:
         self.runner.shutdown()
+        self.augmentation.shutdown()
+        self.bakeoff.shutdown()

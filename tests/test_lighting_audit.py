@@ -77,6 +77,20 @@ def test_moving_line_without_defects_passes_and_uses_spatial_noise():
     assert a.check("defect_contrast").passed is None          # nothing labelled in view: skipped
 
 
+def test_noise_of_a_moving_textured_scene_is_not_judged_from_texture():
+    # a fine-grained surface (sandblasted) sliding under the camera with almost no sensor noise:
+    # the spatial estimate is high because of the texture, the temporal one because of the motion
+    rng = np.random.default_rng(0)
+    surface = np.clip(128 + 25 * rng.standard_normal((300, 460)), 0, 255).astype(np.uint8)
+    frames = [surface[:, 12 * i:12 * i + 400].copy() for i in range(5)]
+    a = audit_frames(frames)
+    n = a.check("noise")
+    assert n.measures["spatial"] > 10 and n.measures["method"] == "spatial"
+    assert n.passed is None and "standing still" in n.measures["why"]
+    still = audit_frames([surface[:, :400].copy() for _ in range(5)])      # the same surface standing still
+    assert still.check("noise").passed is True and still.check("noise").value < 0.5
+
+
 def test_still_scene_measures_temporal_noise_close_to_the_truth():
     # sim noise sigma 6 per channel -> gray sigma 6 * |(0.299, 0.587, 0.114)| = 4.0
     a = audit("sim:seed=3,still=1,noise=6", frames=6)

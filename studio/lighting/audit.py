@@ -136,10 +136,12 @@ def audit_frames(images: Sequence[np.ndarray], *, masks: Sequence[np.ndarray | N
     field_map, uniformity = M.illumination_field(mean_gray, exclude=clipped_union if same_size else None)
     spatial = med(lambda f: f["spatial_noise"])
     temporal = M.temporal_noise(grays, ex["clip_low"], ex["clip_high"]) if same_size else None
-    sigma = min(spatial, temporal) if temporal is not None else spatial
+    # A still scene: the frames differ by noise only. If the part moved (or there was one frame),
+    # only the spatial estimate is left, an upper bound that also counts fine texture.
+    still = temporal is not None and not M.scene_moved(grays)
+    sigma = min(spatial, temporal) if still else spatial
     noise = {"sigma": round(sigma, 3), "temporal": None if temporal is None else round(temporal, 3),
-             "spatial": round(spatial, 3),
-             "method": "temporal" if temporal is not None and temporal <= spatial else "spatial"}
+             "spatial": round(spatial, 3), "method": "temporal" if still else "spatial"}
     means = [float(g.mean()) for g in grays]
     stab = M.stability(means)
     contrast = _defect_contrast(grays, masks, classes, examples, roi)

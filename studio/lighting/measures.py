@@ -231,6 +231,24 @@ def temporal_noise(grays: list[np.ndarray], clip_low: float, clip_high: float) -
     return float(np.median(stack.std(axis=0, ddof=1)[valid]))
 
 
+def scene_moved(grays: list[np.ndarray], max_pairs: int = 4) -> bool:
+    """Whether the scene shifted between consecutive frames (phase correlation, on copies at
+    most 512 px wide): a moving part makes temporal spread useless as a noise measure."""
+    if len(grays) < 2 or any(g.shape != grays[0].shape for g in grays):
+        return True
+    h, w = grays[0].shape
+    f = max(1, -(-w // 512))
+    small = [cv2.resize(g, (w // f, h // f), interpolation=cv2.INTER_AREA) if f > 1 else g for g in grays]
+    # smoothed first: phase correlation whitens the spectrum, and sensor noise would drown the peak
+    small = [cv2.GaussianBlur(g.astype(np.float32), (0, 0), 2.0) for g in small]
+    window = cv2.createHanningWindow(small[0].shape[::-1], cv2.CV_32F)
+    for a, b in list(zip(small, small[1:]))[:max_pairs]:
+        (dx, dy), response = cv2.phaseCorrelate(a, b, window)
+        if response > 0.3 and np.hypot(dx, dy) * f > 0.5:      # a clear peak, away from zero shift
+            return True
+    return False
+
+
 # ---- stability -------------------------------------------------------------------
 
 def stability(means: list[float]) -> dict[str, float] | None:

@@ -80,8 +80,10 @@ class LightingWatch:
         # alert when the kind of problem changes, not each time its figure moves a little
         if now and {p.split(" ")[0] for p in now} != {p.split(" ")[0] for p in was}:
             self.alerts += 1
+            log.warning("lighting drift: %s", "; ".join(now))
             self.alert("lighting drift: " + "; ".join(now), "warning")
         elif was and not now:
+            log.warning("lighting is back within the baseline's band")
             self.alert("lighting is back within the baseline's band", "info")
         return now
 

@@ -177,7 +177,9 @@ class CapturePage(Page):
             return
         what = " ".join(str(info.get(k)) for k in ("model", "serial") if info.get(k))
         size = f"{info.get('width')} × {info.get('height')}" if info.get("width") else ""
-        self.camera_label.setText(f"Connected: {what}  {size}".strip())
+        modes = {"free": "free-run", "software": "software trigger", "hardware": "hardware trigger"}
+        trigger = f"  · {modes.get(info['trigger'], info['trigger'])}" if info.get("trigger") else ""
+        self.camera_label.setText(f"Connected: {what}  {size}{trigger}".strip())
 
     @Slot()
     def _on_frame(self) -> None:

@@ -147,6 +147,10 @@ def test_main_opens_the_project_in_the_studio_window(qtbot, demo_project, monkey
             w.close()
         QApplication.instance().quit()
 
+    # The test quits explicitly. Closing the last window inside exec() would also make Qt quit the
+    # application, which leaves later tests' event loops (qtbot.wait, waitUntil) returning at once:
+    # queued signals from worker threads would then never arrive.
+    QApplication.instance().setQuitOnLastWindowClosed(False)
     QTimer.singleShot(300, look_and_quit)
     assert app.main(str(demo_project.root)) == 0
     assert seen["titles"] == ["demo — Inspection Studio"]

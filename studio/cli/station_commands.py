@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from studio.cli.output import emit
@@ -21,6 +22,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--kiosk", action="store_true", help="full-screen operator view")
     r.add_argument("--json", action="store_true")
     r.set_defaults(handler=__name__ + ":cmd_station_run")
+    d = ssub.add_parser("disagree", help="an operator overrules the station on a part: it goes to the review queue")
+    d.add_argument("project")
+    d.add_argument("--part", type=int, required=True, help="the part number the station showed")
+    d.add_argument("--verdict", required=True, choices=["ok", "ng"], help="what the part really is")
+    d.add_argument("--class", dest="defect_class", help="the defect class, for ng")
+    d.add_argument("--operator", default=os.environ.get("USER", "operator"))
+    d.add_argument("--note", default="", help="what the operator saw")
+    d.add_argument("--data-dir", help="the station's data directory (default: as 'station run')")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(handler=__name__ + ":cmd_station_disagree")
 
 
 def cmd_station_run(args: argparse.Namespace) -> int:
@@ -61,3 +72,18 @@ def cmd_station_run(args: argparse.Namespace) -> int:
                       + f"; latency median {stats['latency_ms_median']} ms, "
                       f"p99 {stats['latency_ms_p99']} ms")
     return code
+
+
+def cmd_station_disagree(args: argparse.Namespace) -> int:
+    from studio.project import Project
+    from studio.station import resolve_data_dir
+    from studio.station.feedback import send_back
+
+    project = Project.open(args.project)
+    data_dir = resolve_data_dir(project, args.data_dir)
+    out = send_back(project, data_dir, args.part, args.verdict, args.defect_class, operator=args.operator,
+                    note=args.note)
+    emit(args, out, f"part {out['part']}: station said {out['station_verdict']}, {out['operator']} says "
+                    f"{out['operator_verdict']} {out['defect_class'] or ''}".rstrip()
+                    + f"; image {out['image_id']} waits in the review queue")
+    return 0

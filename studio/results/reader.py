@@ -39,6 +39,12 @@ class ResultReader:
         rows = self._query(f"SELECT * FROM results WHERE {LIVE} ORDER BY id DESC LIMIT ?", (int(n),))
         return [dict(r) for r in rows]
 
+    def part(self, part: int) -> dict[str, Any] | None:
+        """The logged row of part number ``part`` (the live verdict, not a shadow's), or None."""
+        rows = self._query(f"SELECT * FROM results WHERE {LIVE} AND part = ? ORDER BY id DESC LIMIT 1",
+                           (int(part),))
+        return dict(rows[0]) if rows else None
+
     def count(self) -> int:
         return int(self._query(f"SELECT COUNT(*) FROM results WHERE {LIVE}")[0][0])
 

@@ -108,7 +108,11 @@ def rss_child(n: int, size: int, ratio: float) -> None:
     over = len(paths) - len(good)
     if over > 0:
         x[len(good):] = x[len(good):, :, :, ::-1]       # the repeats are mirror images, not copies
-    _, _, info = fit_memory_bank(np.ascontiguousarray(x), opts(ratio), Report())
+    from studio.training.anomaly import DEFAULTS
+
+    # the studio's own caps: at most 200,000 candidate patches, spread over the images
+    _, _, info = fit_memory_bank(np.ascontiguousarray(x), opts(ratio, max_patches=DEFAULTS["max_patches"],
+                                                               max_bank=DEFAULTS["max_bank"]), Report())
     peak = peak_rss_mib()
     print(json.dumps({"images": n, "peak_rss_mib": round(peak, 1), "bank": info["bank_size"],
                       "baseline_rss_mib": round(baseline, 1),
@@ -123,6 +127,8 @@ def main() -> None:
     ap.add_argument("--ratio", type=float, default=0.01)
     ap.add_argument("--rss", default="200,1000", help="image counts for the peak-RSS runs ('' to skip)")
     ap.add_argument("--skip-anomalib-coreset", action="store_true")
+    ap.add_argument("--skip-anomalib", action="store_true", help="skip anomalib's PatchCore end to end")
+    ap.add_argument("--cells", type=int, default=64, help="the grouped coreset's cells, compared as well")
     ap.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.rss_child:
@@ -166,6 +172,11 @@ def main() -> None:
     ours = greedy_coreset(emb, k, 128, 0, groups=coreset_groups(k))
     out["ours_coreset_s"] = round(time.monotonic() - t, 3)
     out["ours_coreset_auroc"] = auroc(build_graph(features, emb[ours]), x_test, y_test)
+    if args.cells > 1:
+        t = time.monotonic()
+        cells = greedy_coreset(emb, k, 128, 0, groups=args.cells)
+        out[f"cells{args.cells}_coreset_s"] = round(time.monotonic() - t, 3)
+        out[f"cells{args.cells}_coreset_auroc"] = auroc(build_graph(features, emb[cells]), x_test, y_test)
     if not args.skip_anomalib_coreset:
         from anomalib.models.components import KCenterGreedy
 
@@ -183,6 +194,8 @@ def main() -> None:
     # ---- anomalib's PatchCore end to end (same backbone weights, same ratio) ----------------
     from studio.training import anomalib_peer
 
+    if args.skip_anomalib:
+        return _rss(args, out)
     t = time.monotonic()
     peer = anomalib_peer.build_torch_model()
     torch.manual_seed(0)
@@ -195,7 +208,11 @@ def main() -> None:
     out["fit_speedup_vs_anomalib"] = round(out["anomalib_fit_s"] / out["ours_fit_total_s"], 1)
     print(json.dumps(out), flush=True)
 
-    # ---- peak RSS, each in a fresh process ---------------------------------------------------
+    _rss(args, out)
+
+
+def _rss(args, out: dict) -> None:
+    """Peak RSS of our fit, each count in a fresh process."""
     for n in [int(v) for v in args.rss.split(",") if v.strip()]:
         res = subprocess.run([sys.executable, __file__, "--rss-child", str(n), "--size", str(args.size),
                               "--ratio", str(args.ratio)], capture_output=True, text=True)

@@ -36,7 +36,9 @@ def test_grouped_greedy_picks_k_distinct_points_and_covers_like_the_exact_one():
     assert r_grouped < 1.3 * r_exact and r_grouped < r_random
     # uneven sizes: 1001 points in 7 groups still give exactly k picks
     assert len(set(greedy_coreset(pts[:1001], 50, groups=7).tolist())) == 50
-    assert coreset_groups(100) == 1 and coreset_groups(2048) == 16 and coreset_groups(10 ** 6) == 64
+    # by default one cell: the exact greedy; cells only when asked for, in powers of two
+    assert coreset_groups(40) == 1 and coreset_groups(2048) == 1 and coreset_groups(10 ** 6) == 1
+    assert coreset_groups(2048, 64) == 64 and coreset_groups(500, 5) == 4
 
 
 def test_grouped_greedy_matches_anomalib_k_center_greedy_coverage():

@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import (QApplication, QFrame, QGridLayout, QHBoxLayout, QLabel, QMessageBox,
-                               QSizePolicy, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
 from studio.gui.style import FAULT_AMBER, PASS_GREEN, REJECT_RED, VERDICT_COLOURS
 from studio.gui.widgets.image_view import ImageView
@@ -98,6 +98,12 @@ class KioskWindow(QWidget):
         self.defect_label = QLabel("")
         for lab in (self.part_label, self.defect_label):
             lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.last_part: tuple[int, str] | None = None      # (part, verdict) the operator may overrule
+        self.wrong_button = QPushButton("Wrong verdict?  [W]")
+        self.wrong_button.setObjectName("wrongVerdict")
+        self.wrong_button.setEnabled(False)
+        self.wrong_button.setToolTip("The station was wrong about the part shown: send it to the review queue")
+        self.wrong_button.clicked.connect(self.disagree)
         counters = QGridLayout()
         counters.setVerticalSpacing(0)
         self.count_labels: dict[str, QLabel] = {}
@@ -118,6 +124,7 @@ class KioskWindow(QWidget):
         right.addWidget(self.verdict, 3)
         right.addWidget(self.part_label)
         right.addWidget(self.defect_label)
+        right.addWidget(self.wrong_button, 0, Qt.AlignmentFlag.AlignHCenter)
         right.addSpacing(8)
         right.addLayout(counters)
         middle = QHBoxLayout()
@@ -136,7 +143,7 @@ class KioskWindow(QWidget):
         self.alert_label.setWordWrap(True)
         self.alert_label.hide()
         self._alert_colour = FAULT_AMBER
-        self.help_label = QLabel("Esc: leave full screen")
+        self.help_label = QLabel("Esc: leave full screen    ·    W: wrong verdict")
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(24, 14, 24, 10)
@@ -182,6 +189,10 @@ class KioskWindow(QWidget):
         self.strip_widget.setFixedHeight(int(190 * self.scale))
         self._style_alert()
         self.help_label.setStyleSheet(f"color: #5f6368; font-size: {self._pt(11)}pt;")
+        self.wrong_button.setStyleSheet(
+            f"QPushButton {{ font-size: {self._pt(15)}pt; color: #e8eaed; background: #2a2f36;"
+            f" border: 1px solid #5f6368; border-radius: 6px; padding: {self._pt(6)}px {self._pt(18)}px; }}"
+            " QPushButton:disabled { color: #4b5058; border-color: #33373d; }")
         self._style_state()
 
     def _style_defect(self) -> None:
@@ -207,6 +218,8 @@ class KioskWindow(QWidget):
         self.verdict.set_verdict(verdict)
         part = getattr(result, "part", "?")
         self.part_label.setText(f"Part {part}")
+        self.last_part = (part, verdict) if isinstance(part, int) and verdict != "fault" else None
+        self.wrong_button.setEnabled(self.last_part is not None)
         defect = getattr(result, "defect_class", None)
         self.defect_label.setText(defect.replace("_", " ") if defect and verdict != "pass" else "")
         self._style_defect()
@@ -258,10 +271,35 @@ class KioskWindow(QWidget):
             self._show_counts()
         med = stats.get("latency_ms_median")
         if isinstance(med, (int, float)) and math.isfinite(med):
-            self.help_label.setText(f"Esc: leave full screen    ·    latency median {med:.0f} ms")
+            self.help_label.setText(f"Esc: leave full screen    ·    W: wrong verdict    ·    latency median {med:.0f} ms")
+
+    @Slot()
+    def disagree(self) -> None:
+        """The operator overrules the station on the part shown: it goes to the review queue."""
+        if self.last_part is None:
+            return
+        from studio.gui.widgets.disagree import DisagreeDialog
+        from studio.gui.widgets.errors import error_dialog
+        from studio.station.feedback import send_back
+
+        part, verdict = self.last_part
+        project = self.station.project
+        dialog = DisagreeDialog(part, verdict, project.criteria.class_names(), self)
+        if not dialog.exec():
+            return
+        a = dialog.answer()
+        try:
+            out = send_back(project, self.station.data_dir, part, a["verdict"], a["defect_class"],
+                            operator=a["operator"], note=a["note"])
+        except Exception as e:  # noqa: BLE001  a refusal is a message, never a crash of the kiosk
+            error_dialog(self, e, "Not sent to review")
+            return
+        self.on_alert(f"part {part} sent to review: {a['operator']} says {out['operator_verdict'].upper()}", "info")
 
     # ---- keys and closing ------------------------------------------------------
     def keyPressEvent(self, event) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_W and self.wrong_button.isEnabled():
+            return self.disagree()
         if event.key() != Qt.Key.Key_Escape:
             return super().keyPressEvent(event)
         was_full = self.isFullScreen()

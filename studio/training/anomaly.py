@@ -61,8 +61,11 @@ def build_feature_module(backbone, feature_dims: int | None = None, seed: int = 
             self.stem = nn.Sequential(backbone.conv_stem, backbone.bn1)
             self.to_stride8 = nn.Sequential(*backbone.blocks[:3])     # 40 channels
             self.to_stride16 = nn.Sequential(*backbone.blocks[3:5])   # 112 channels
-            # no zero padding in the average: border patches would look darker than they are
-            self.pool = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+            # zero padding counts in the average (as in PatchCore): border patches then
+            # differ from inner ones and are matched with the good parts' border
+            # patches. Excluding it cost 3.6 points of image AUROC on magnetic tiles
+            # (0.833 vs 0.869, benchmarks/README.md), whose defects often sit at the edge.
+            self.pool = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=True)
             dims = self._raw_dims()
             self.projection = None
             if feature_dims and feature_dims < dims:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from studio.labels.shapes import box_iou  # noqa: F401  (one definition of box overlap)
+
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
     """Indices kept by greedy non-maximum suppression; ``boxes`` are [x0, y0, x1, y1]."""
@@ -56,16 +58,6 @@ def decode_detections(raw: np.ndarray, conf: float = 0.25, iou: float = 0.5,
                         "w": float(w[j]), "h": float(h[j])})
     out.sort(key=lambda b: -b["score"])
     return out[:max_boxes]
-
-
-def box_iou(a, b) -> float:
-    """Overlap of two [x, y, w, h] boxes."""
-    ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
-    iw = max(0.0, min(ax1, bx1) - max(a[0], b[0]))
-    ih = max(0.0, min(ay1, by1) - max(a[1], b[1]))
-    inter = iw * ih
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
 
 
 def map50(predictions: list[list[dict]], truths: list[list[tuple[int, tuple]]], n_classes: int) -> float | None:

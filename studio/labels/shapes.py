@@ -121,6 +121,7 @@ def bbox_of(s: dict[str, Any], root: Path | None = None) -> tuple[float, float, 
 
 
 def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Overlap (intersection over union) of two [x, y, w, h] boxes."""
     ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
     iw = max(0.0, min(ax1, bx1) - max(a[0], b[0]))
     ih = max(0.0, min(ay1, by1) - max(a[1], b[1]))

@@ -42,3 +42,28 @@ def test_words(project, capsys):
     assert out.startswith(f"criteria version {project.criteria.version}") and "1 scratch (major)" in out
     rc, out = run(capsys, "labels", "todo", root, "--labeler", "ben")
     assert out.startswith("2 images for ben: q1 q2")
+
+
+def test_cli_and_gui_record_the_same_criterion_text(project, capsys):
+    """`studio label` records the class's rule as the GUI does ("scratch: <rule>"), built in one place."""
+    from studio.labels.criterion import criterion_text
+
+    rc, _ = run(capsys, "label", str(project.root), "q2", "--verdict", "ng", "--class", "scratch",
+                "--labeler", "carl")
+    assert rc == 0
+    from studio.project import Project
+
+    again = Project.open(project.root)
+    mine = again.labels.view("carl")["q2"]
+    expected = criterion_text(again.criteria, "scratch")
+    assert expected.startswith("scratch: ") and len(expected) > len("scratch: ")
+    assert mine.criterion == expected
+    assert criterion_text(again.criteria, None) is None
+
+
+def test_a_planned_labeler_labels_blind():
+    from studio.labels.assignment import LabelingPlan
+
+    plan = LabelingPlan(labelers=["anna", "ben"], reference="eva")
+    assert plan.labels_blind("anna") and not plan.labels_blind("eva")
+    assert not LabelingPlan().labels_blind("anna")

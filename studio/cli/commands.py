@@ -154,11 +154,14 @@ def cmd_label(args: argparse.Namespace) -> int:
     if args.verdict == "ng" and args.defect_class and args.defect_class not in project.criteria.class_names():
         raise StudioError(f"defect class '{args.defect_class}' is not in the criteria document",
                           hint=f"use one of: {', '.join(project.criteria.class_names())}")
+    from studio.labels.criterion import criterion_text
     from studio.labels.shapes import parse_cli_shapes
 
     shapes = parse_cli_shapes(args.box, args.polygon, args.defect_class)
+    defect = args.defect_class if args.verdict == "ng" else None
+    criterion = args.criterion or criterion_text(project.criteria, defect)
     label = project.labels.add(args.image_id, args.verdict, args.defect_class, labeler=args.labeler,
-                               criteria_version=project.criteria.version, criterion=args.criterion,
+                               criteria_version=project.criteria.version, criterion=criterion,
                                shapes=shapes)
     emit(args, label.__dict__, f"{args.image_id}: {label.verdict} {label.defect_class or ''}".rstrip())
     return 0

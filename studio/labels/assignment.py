@@ -76,6 +76,11 @@ class LabelingPlan:
         k = min(n, self.copies) if self.in_overlap(image_id) else 1
         return [self.labelers[(start + i) % n] for i in range(k)]
 
+    def labels_blind(self, labeler: str) -> bool:
+        """A labeler the plan names always labels blind: seeing the others' answers would make the
+        agreement measured between them meaningless. Anyone else may choose."""
+        return bool(self.labelers) and labeler in self.labelers
+
     def queue(self, image_ids: list[str], labeler: str, done: dict[str, Any] | None = None) -> list[str]:
         """``labeler``'s images still to label, in order (all images when no plan is set)."""
         done = done or {}

@@ -22,6 +22,7 @@ from studio.gui.labeling.toolbar import ToolBar
 from studio.gui.pages.base import Page, caption, row
 from studio.gui.style import LABEL_COLOURS, MUTED
 from studio.gui.widgets import error_dialog
+from studio.labels.criterion import criterion_text
 
 VERDICT_WORDS = {"ok": "OK", "ng": "NG", "borderline": "Borderline"}
 
@@ -313,8 +314,7 @@ class LabelPage(Page):
     def _add(self, image_id: str, verdict: str, defect: str | None, shapes: list[dict] | None = None) -> bool:
         try:
             crit = self.project.criteria
-            c = crit.get(defect) if defect else None
-            criterion = f"{defect}: {c.rule_text(crit.pixel_size_mm)}" if c else None
+            criterion = criterion_text(crit, defect)
             self.project.labels.add(image_id, verdict, defect, labeler=self.labeler, criterion=criterion,
                                     criteria_version=crit.version, shapes=shapes or [])
         except Exception as e:  # noqa: BLE001
@@ -397,11 +397,11 @@ class LabelPage(Page):
 
         names = sorted(set(plan.labelers) | set(self.project.labels.labelers()) | {plan.reference or ""} - {""})
         self.labeler_edit.setCompleter(QCompleter(names, self.labeler_edit))
-        assigned = bool(plan.labelers) and self.labeler in plan.labelers
+        assigned = plan.labels_blind(self.labeler)
         self.mine_check.setVisible(assigned)
         if assigned and not self.blind_check.isChecked():
             self.blind_check.blockSignals(True)
-            self.blind_check.setChecked(True)          # a planned labeler always labels blind
+            self.blind_check.setChecked(True)          # the plan's rule (studio.labels.assignment)
             self.blind_check.blockSignals(False)
         self.blind_check.setEnabled(not assigned)
         if assigned and self.mine_check.isChecked():

@@ -110,7 +110,7 @@ def cmd_threshold(args: argparse.Namespace) -> int:
         if args.recall_target is None:
             raise StudioError("--critical and --classes go with --recall-target",
                               hint="e.g. --recall-target 0.995 --critical")
-        only = choose.critical_classes(project) if args.critical else []
+        only = project.criteria.critical_classes() if args.critical else []
         only += [c.strip() for c in (args.classes or "").split(",") if c.strip()]
         if not only:
             raise StudioError("the criteria document marks no defect class critical",

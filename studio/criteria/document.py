@@ -100,6 +100,10 @@ class CriteriaDocument:
                              "date": _dt.datetime.now().isoformat(timespec="seconds"),
                              "reason": reason})
 
+    def critical_classes(self) -> list[str]:
+        """The defect classes this document marks critical (an escape of one is never acceptable)."""
+        return [c.name for c in self.classes if str(c.severity).lower() == "critical"]
+
     def class_names(self) -> list[str]:
         return [c.name for c in self.classes]
 

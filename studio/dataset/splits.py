@@ -15,7 +15,7 @@ match wins:
 4. otherwise the image is its own group.
 
 A new image joins the split of its group when the group is already in the
-project; otherwise the group's name is hashed (``store.split_for``), so
+project; otherwise the group's name is hashed (``split_for``), so
 every image of the group lands on the same side.
 
 **Freezing.** ``freeze`` records the test split (image ids, their verdicts
@@ -37,6 +37,12 @@ from typing import Any
 
 from studio.core.atomic import atomic_write_json
 from studio.core.errors import ProjectError
+
+
+def split_for(image_id: str, test_fraction: float, seed: int = 0) -> str:
+    """Deterministic split from the id (or group name), so re-imports never reshuffle."""
+    h = hashlib.sha1(f"{seed}:{image_id}".encode()).digest()
+    return "test" if int.from_bytes(h[:4], "big") / 2**32 < test_fraction else "train"
 
 FROZEN_FILE = "test_split.json"
 _VIEW = re.compile(r"^(?P<group>.+?)[_\-. ](?:view|cam|camera|angle|side|shot|light|lighting|img|image|v)"
@@ -104,7 +110,6 @@ def _group_index(dataset) -> dict[str, str]:
 
 def assign(dataset, image_id: str, meta: dict[str, Any] | None) -> str:
     """The split of a new image: its part's split, else train once frozen, else the group's hash."""
-    from studio.dataset.store import split_for
 
     group = group_of(image_id, meta)
     index = _group_index(dataset)

@@ -7,7 +7,6 @@ The manifest is rewritten atomically on every change.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import threading
 from dataclasses import asdict, dataclass, field
@@ -39,12 +38,6 @@ class ImageRecord:
     def from_dict(cls, d: dict[str, Any]) -> "ImageRecord":
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in d.items() if k in known})
-
-
-def split_for(image_id: str, test_fraction: float, seed: int = 0) -> str:
-    """Deterministic split from the id, so re-imports never reshuffle."""
-    h = hashlib.sha1(f"{seed}:{image_id}".encode()).digest()
-    return "test" if int.from_bytes(h[:4], "big") / 2**32 < test_fraction else "train"
 
 
 def read_image(path: str | Path) -> np.ndarray:

@@ -48,11 +48,6 @@ def scores_of(result: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, list[str 
     return y, s, [r.get("defect_class") for r in rows]
 
 
-def critical_classes(project) -> list[str]:
-    """Defect classes the criteria document marks critical."""
-    return [c.name for c in project.criteria.classes if str(c.severity).lower() == "critical"]
-
-
 def way(*, value: float | None = None, escape_cost: float | None = None, false_reject_cost: float | None = None,
         defect_rate: float | None = None, recall_target: float | None = None, only: Sequence[str] | None = None,
         false_reject_target: float | None = None) -> str:

@@ -66,10 +66,9 @@ def evaluate(project, model_id: str | None = None, task: str | None = None,
     y = np.array([s.defective for s in samples], dtype=bool)
     s = np.array([p.score for p in predictions], dtype=np.float64)
     classes = [smp.defect_class for smp in samples]
-    from studio.evaluation.choose import critical_classes
 
     point = point_at(y, s, model.threshold, classes=classes, band=card_band(model.card),
-                     critical=critical_classes(project))
+                     critical=project.criteria.critical_classes())
     precision, recall, thresholds = M.pr_curve(y, s)
     fpr, tpr, roc_t = M.roc_curve(y, s)
     result: dict[str, Any] = {

@@ -261,7 +261,7 @@ class ThresholdPage(PickerMixin, Page):
 
     def _critical(self) -> set[str]:
         try:
-            return {c.name for c in self.project.criteria.classes if str(c.severity).lower() == "critical"}
+            return set(self.project.criteria.critical_classes())
         except Exception:  # noqa: BLE001
             return set()
 

@@ -163,6 +163,7 @@ class ResultLog:
         self._health_told: str | None = None
         self._lost_parts: list[int] = []    # first and last part number lost from a full memory queue
         self._commits = 0
+        self._next_retry = 0.0
         self._last_ckpt = 0
         self._last_free_warning = -FREE_SPACE_REPEAT_S
         self._usage = 0                     # bytes of images saved (for the quota)
@@ -190,7 +191,7 @@ class ResultLog:
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         conn.execute(f"PRAGMA synchronous={self.policy.synchronous}")
         conn.execute("PRAGMA wal_autocheckpoint=0")         # the writer checkpoints, off the actuation path
-        conn.execute("PRAGMA journal_size_limit=67108864")
+        conn.execute("PRAGMA journal_size_limit=4194304")
         return conn, mode
 
     def _meta(self, key: str, conn: sqlite3.Connection | None = None) -> str | None:
@@ -565,7 +566,9 @@ class ResultLog:
         self._watch_directory()
         if self._failing is not None:
             self._tell_health()
-            self._retry()
+            if closing or time.monotonic() >= self._next_retry:
+                self._next_retry = time.monotonic() + self.watch_s
+                self._retry()
         self._tell_health()
         if self._failing is None:
             if self._commits - self._last_ckpt >= self.checkpoint_every:
@@ -707,7 +710,11 @@ class ResultLog:
                                           "ORDER BY id LIMIT 200").fetchall()
             if not rows:
                 break
-            for _row_id, path, size in rows:
+            done = []
+            for row_id, path, size in rows:
+                if used <= goal:
+                    break
+                done.append((row_id,))
                 try:
                     (self.data_dir / path).unlink()
                 except FileNotFoundError:
@@ -720,13 +727,13 @@ class ResultLog:
                 try:
                     self._conn.execute("BEGIN")
                     self._conn.executemany("UPDATE results SET image_state = 'pruned', image_path = NULL "
-                                           "WHERE id = ?", [(r[0],) for r in rows])
+                                           "WHERE id = ?", done)
                     self._conn.execute("COMMIT")
                 except sqlite3.Error as e:
                     self._rollback()
                     self._failing = f"the result log cannot write: {e}"
                     return
-            pruned += len(rows)
+            pruned += len(done)
         if pruned:
             self._count("images_pruned", pruned)
         over = used > quota
@@ -737,13 +744,11 @@ class ResultLog:
         self._over_quota = over
 
     def _db_bytes(self) -> int:
-        total = 0
-        for suffix in ("", "-wal", "-shm"):
-            try:
-                total += os.path.getsize(f"{self.path}{suffix}")
-            except OSError:
-                pass
-        return total
+        """The log file itself; its WAL is transient (checkpointed, and truncated to 4 MB)."""
+        try:
+            return os.path.getsize(self.path)
+        except OSError:
+            return 0
 
     def _watch_free_space(self) -> None:
         limit = self.policy.warn_free_gb * 1e9

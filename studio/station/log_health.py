@@ -21,7 +21,7 @@ from studio.plc import register_map as rm
 # the alert keys the station uses -> the kind logged in the alerts table
 KINDS = {"camera": "camera", "model": "model", "deadline": "deadline", "log": "log",
          "lighting": "lighting", "lighting-back": "lighting", "frame_check": "lighting",
-         "log-back": "log", "plc": "plc", "station": "station"}
+         "log-back": "log", "log-failing": "log", "plc": "plc", "station": "station"}
 
 
 def alert_kind(key: str | None, message: str) -> str:
@@ -64,4 +64,4 @@ class LogHealth:
             st._alert(why, "info", key="log-back")
         else:
             st._alert(f"{why}; inspection goes on (on_log_failure: continue), rows wait in memory",
-                      "error", key="log")
+                      "error", key="log-failing")

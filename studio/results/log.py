@@ -209,8 +209,10 @@ class ResultLog:
             # the last run died: it may have published numbers up to its reservation from rows held in memory
             self._next_part = reserved + 1
             self.skipped_parts = (last + 1, reserved)
+        # only rows since the last run's start can be pending (no index: it would cost every commit a page)
+        since = int(self._meta("run_from_id") or 0)
         pending = conn.execute("SELECT id, part, t_captured, t_decided FROM results "
-                               "WHERE image_state = 'pending'").fetchall()
+                               "WHERE id > ? AND image_state = 'pending'", (since,)).fetchall()
         conn.execute("BEGIN IMMEDIATE")
         for row_id, part, t_captured, t_decided in pending:
             target, rel = self.image_path_for(part or 0, t_captured or t_decided)
@@ -224,6 +226,8 @@ class ResultLog:
         self._reserved = max(self._next_part - 1, 0)
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('part_reserved', ?)", (str(self._reserved),))
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('open', '1')")
+        top_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM results").fetchone()[0]
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('run_from_id', ?)", (str(top_id),))
         conn.execute("COMMIT")
         self.recovered_pending = len(pending)
         self._usage = int(conn.execute("SELECT COALESCE(SUM(image_bytes), 0) FROM results "
@@ -510,29 +514,31 @@ class ResultLog:
         self._close_run()
 
     def _write(self, items: list[tuple]) -> None:
-        updates, alerts = [], []
-        for item in items:
-            if item[0] == "alert":
-                alerts.append(item[1])
+        # first what the PLC was told and when (cheap, one transaction), then the images
+        alerts = [item[1] for item in items if item[0] == "alert"]
+        finishes = [item for item in items if item[0] == "finish"]
+        self._commit_updates([(f["verdict"], f["verdict_code"], f["t_actuated"], f["latency_ms"], note, extra,
+                               None, None, None, row_id)
+                              for _, row_id, _part, f, note, extra, _img, _target, _rel in finishes], alerts)
+        images = []
+        for _, row_id, part, _fields, _note, _extra, image, target, rel in finishes:
+            if target is None:
                 continue
-            _, row_id, part, fields, note, extra_note, image, target, rel = item
-            state, path, size = None, None, None
-            if target is not None:
-                try:
-                    data = encode_png(image)
-                    atomic_write_bytes(target, data)
-                    state, path, size = "saved", rel, len(data)
-                except Exception as e:  # OSError from the disk, cv2.error from a strange image
-                    state = "failed"
-                    extra_note = f"image not saved: {e}"
-                    self._count("images_failed")
-                    self._report(f"part {part}: image not saved to {target}: {e}")
-                finally:
-                    self._release_image(image)
-            updates.append((fields["verdict"], fields["verdict_code"], fields["t_actuated"],
-                            fields["latency_ms"], note, extra_note, state, path, size, row_id))
-            if size:
-                self._usage += size
+            try:
+                data = encode_png(image)
+                # fsynced only for durability: power-loss; a kill -9 cannot tear a renamed file
+                atomic_write_bytes(target, data, fsync=self.policy.durability == "power-loss")
+                images.append((None, None, None, None, None, None, "saved", rel, len(data), row_id))
+                self._usage += len(data)
+            except Exception as e:  # OSError from the disk, cv2.error from a strange image
+                images.append((None, None, None, None, None, f"image not saved: {e}", "failed", None, None, row_id))
+                self._count("images_failed")
+                self._report(f"part {part}: image not saved to {target}: {e}")
+            finally:
+                self._release_image(image)
+        self._commit_updates(images, [])
+
+    def _commit_updates(self, updates: list[tuple], alerts: list[tuple]) -> None:
         if not updates and not alerts:
             return
         with self._db:
@@ -553,7 +559,7 @@ class ResultLog:
         if updates:
             self._conn.executemany(
                 "UPDATE results SET verdict = COALESCE(?1, verdict), verdict_code = COALESCE(?2, verdict_code), "
-                "t_actuated = ?3, latency_ms = ?4, "
+                "t_actuated = COALESCE(?3, t_actuated), latency_ms = COALESCE(?4, latency_ms), "
                 "note = CASE WHEN ?6 IS NULL THEN COALESCE(?5, note) WHEN COALESCE(?5, note) IS NULL THEN ?6 "
                 "ELSE COALESCE(?5, note) || '; ' || ?6 END, "
                 "image_state = COALESCE(?7, image_state), image_path = COALESCE(?8, image_path), "

@@ -77,7 +77,6 @@ ALTER TABLE results ADD COLUMN image_state TEXT;        -- see IMAGE_STATES; NUL
 ALTER TABLE results ADD COLUMN image_bytes INTEGER;     -- size of the saved image file
 CREATE INDEX IF NOT EXISTS results_saved_passes ON results (id)
     WHERE image_state = 'saved' AND verdict = 'pass';
-CREATE INDEX IF NOT EXISTS results_pending ON results (id) WHERE image_state = 'pending';
 CREATE TABLE IF NOT EXISTS alerts (
     id INTEGER PRIMARY KEY,
     time REAL NOT NULL,         -- seconds since the epoch

@@ -184,3 +184,14 @@ def test_the_data_directory_unmounted_mid_run(demo_project, small_disk):
     assert integrity(data / "results.sqlite") == "ok"
 
 
+
+
+def test_alert_kinds():
+    from studio.station.log_health import alert_kind
+
+    assert alert_kind("camera", "x") == "camera" and alert_kind("lighting-back", "x") == "lighting"
+    assert alert_kind("frame_check", "x") == "lighting" and alert_kind("log-failing", "x") == "log"
+    assert alert_kind(None, "camera is back; inspection continues") == "camera"
+    assert alert_kind(None, "the PLC write failed for part 3: timeout") == "plc"
+    assert alert_kind(None, "the heartbeat could not be written to the PLC") == "plc"
+    assert alert_kind(None, "the inference thread stopped on an internal error") == "station"

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from studio.core.errors import StudioError
-from studio.results import ResultLog, ResultReader
-from studio.results import schema
+from studio.results import ResultLog, ResultReader, schema
 from studio.results.log import _identity as identity
 from studio.results.policy import LogPolicy
 

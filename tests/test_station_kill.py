@@ -65,8 +65,9 @@ class Poller:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """The demo project with a real (tiny) ONNX model: the station loads it as any other."""
-    from studio.project import Project
     from test_training_support import write_fake_model
+
+    from studio.project import Project
 
     root = tmp_path_factory.mktemp("kill") / "bracket"
     project = Project.create(root, template="demo")

@@ -5,15 +5,14 @@ import subprocess
 import time
 
 import numpy as np
-import pytest
 import yaml
+from test_results_disk import fill, integrity, small_disk  # noqa: F401  (a fixture)
+from test_station import FakeCamera, FakeModel, until
 
 from studio.plc import register_map as rm
 from studio.plc.sim import SimPlc
 from studio.results import ResultReader
 from studio.station import Station
-from test_results_disk import fill, integrity, small_disk  # noqa: F401  (a fixture)
-from test_station import FakeCamera, FakeModel, until
 
 
 class NoiseCamera(FakeCamera):
@@ -195,3 +194,28 @@ def test_alert_kinds():
     assert alert_kind(None, "the PLC write failed for part 3: timeout") == "plc"
     assert alert_kind(None, "the heartbeat could not be written to the PLC") == "plc"
     assert alert_kind(None, "the inference thread stopped on an internal error") == "station"
+
+
+def test_an_unplugged_data_directory_under_stop_halts_the_line(demo_project, tmp_path):
+    (demo_project.root / "station.yaml").write_text(yaml.safe_dump({"on_log_failure": "stop"}))
+    data = tmp_path / "data"
+    plc = SimPlc()
+    station, events = make(demo_project, data, plc=plc, interval_s=0.01)
+    station.start()
+    try:
+        assert until(lambda: len(plc.history) >= 5, 20)
+        data.rename(tmp_path / "pulled")
+        assert until(lambda: station.fault is not None, 20)
+        assert "gone or replaced" in station.fault and "on_log_failure is stop" in station.fault
+        assert plc.registers()[rm.STATE] == rm.STATE_FAULTED
+    finally:
+        station.stop()
+    published = [p.part for p in plc.history]
+    # the rows are in the file that was pulled (or held: the station may have published one more
+    # before it saw the directory go); none the PLC saw is missing from both
+    logged = logged_parts(tmp_path / "pulled" / "results.sqlite")
+    assert set(published) - set(logged) <= {published[-1]} and len(logged) >= len(published) - 1
+    missing = set(published) - set(logged)
+    assert station.log.dropped == len(missing)          # counted exactly: held when the log closed
+    if missing:
+        assert plc.history[-1].verdict_code == rm.VERDICT_FAULT   # and the PLC was told a fault

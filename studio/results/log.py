@@ -405,7 +405,7 @@ class ResultLog:
             self._reader.close()
             self._reader = None
 
-    def __enter__(self) -> "ResultLog":
+    def __enter__(self) -> ResultLog:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -49,7 +49,7 @@ class LogPolicy:
         return ((int(part) * _HASH) % 2**32) / 2**32 < self.pass_images
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any] | None, file: Any = None) -> "LogPolicy":
+    def from_settings(cls, settings: dict[str, Any] | None, file: Any = None) -> LogPolicy:
         settings = settings or {}
         hint = "see the README's station.yaml keys"
         durability = str(settings.get("durability", "normal"))

@@ -110,6 +110,29 @@ def test_a_version_1_log_is_upgraded_after_a_backup(tmp_path):
     bcon.close()
 
 
+def test_the_quota_counts_images_saved_before_the_upgrade(tmp_path):
+    path = tmp_path / "results.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript(schema._RESULTS_V1)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    (tmp_path / "images").mkdir()
+    for n in range(1, 11):
+        (tmp_path / "images" / f"old-{n}.png").write_bytes(b"x" * 50_000)
+        con.execute("INSERT INTO results (part, verdict, verdict_code, image_path, t_decided) VALUES (?, ?, ?, ?, ?)",
+                    (n, "reject" if n == 3 else "pass", 2 if n == 3 else 1, f"images/old-{n}.png", float(n)))
+    con.commit()
+    con.close()
+    lg = ResultLog(path, policy=LogPolicy(quota_gb=300_000 / 1e9), watch_s=0.05)
+    assert until(lambda: lg.images_pruned >= 5)
+    lg.close()
+    got = rows(path)
+    assert [r[2] for r in got[:6]] == ["pruned", "pruned", "saved", "pruned", "pruned", "pruned"]
+    # 500 kB of images and the log file against 285 kB (95 % of the quota): five or six passes go
+    assert got[6][2] in ("saved", "pruned") and all(r[2] == "saved" for r in got[7:])
+    assert (tmp_path / "images" / "old-3.png").is_file()
+    assert not (tmp_path / "images" / "old-1.png").exists() and (tmp_path / "images" / "old-10.png").exists()
+
+
 def test_a_newer_log_is_refused_and_left_alone(tmp_path):
     path = tmp_path / "results.sqlite"
     ResultLog(path).close()

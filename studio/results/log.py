@@ -168,6 +168,7 @@ class ResultLog:
         self._last_free_warning = -FREE_SPACE_REPEAT_S
         self._usage = 0                     # bytes of images saved (for the quota)
         self._over_quota = False
+        self._sizes_known = False
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self._conn, mode = self._connect()
@@ -216,6 +217,11 @@ class ResultLog:
         conn.execute("BEGIN IMMEDIATE")
         for row_id, part, t_captured, t_decided in pending:
             target, rel = self.image_path_for(part or 0, t_captured or t_decided)
+            for leftover in target.parent.glob(f".{target.name}.*.tmp"):     # killed mid-write
+                try:
+                    leftover.unlink()
+                except OSError:
+                    pass
             if target.is_file():
                 conn.execute("UPDATE results SET image_state = 'saved', image_path = ?, image_bytes = ? "
                              "WHERE id = ?", (rel, target.stat().st_size, row_id))
@@ -579,6 +585,7 @@ class ResultLog:
         if self._failing is None:
             if self._commits - self._last_ckpt >= self.checkpoint_every:
                 self._checkpoint()
+            self._fill_sizes()
             self._enforce_quota()
         self._watch_free_space()
         if self._lost_parts:
@@ -698,6 +705,32 @@ class ResultLog:
             self.checkpoints += 1
         except sqlite3.Error as e:
             log.info("WAL checkpoint skipped: %s", e)
+
+    def _fill_sizes(self) -> None:
+        """Images saved before schema 2 have no size: measure them, a few hundred per cycle."""
+        if self.policy.quota_bytes is None or self._sizes_known:
+            return
+        with self._db:
+            rows = self._conn.execute("SELECT id, image_path FROM results WHERE image_state = 'saved' "
+                                      "AND image_bytes IS NULL LIMIT 500").fetchall()
+        if not rows:
+            self._sizes_known = True
+            return
+        sizes = []
+        for row_id, path in rows:
+            try:
+                sizes.append((os.path.getsize(self.data_dir / path), row_id))
+            except (OSError, TypeError):
+                sizes.append((0, row_id))
+        with self._db:
+            try:
+                self._conn.execute("BEGIN")
+                self._conn.executemany("UPDATE results SET image_bytes = ? WHERE id = ?", sizes)
+                self._conn.execute("COMMIT")
+            except sqlite3.Error:
+                self._rollback()
+                return
+        self._usage += sum(size for size, _ in sizes)
 
     def _enforce_quota(self) -> None:
         quota = self.policy.quota_bytes

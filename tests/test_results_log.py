@@ -50,7 +50,8 @@ def log(tmp_path, errors):
 def test_wal_mode_and_schema(log):
     con = sqlite3.connect(log.path)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "1"
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    assert con.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000    # this reader's own default
     columns = [r[1] for r in con.execute("PRAGMA table_info(results)")]
     assert columns == ["id", *COLUMNS]
     con.close()
@@ -142,22 +143,43 @@ def test_unwritable_image_folder_still_logs_the_row(tmp_path, errors):
     rows = con.execute("SELECT part, image_path, note FROM results ORDER BY part").fetchall()
     assert [r[0] for r in rows] == [1, 2, 3]
     assert all(r[1] is None and "image not saved" in r[2] for r in rows)
+    states = con.execute("SELECT image_state FROM results").fetchall()
+    assert states == [("failed",)] * 3
     assert len(errors) == 3 and all("image not saved" in e for e in errors)
     assert lg.dropped == 0
 
 
-def test_a_database_error_is_reported_and_the_writer_survives(log, errors):
-    con = sqlite3.connect(log.path)
-    con.execute("DROP TABLE results")               # a broken log file, as far as the writer can tell
+def test_a_database_error_holds_rows_and_writes_them_when_it_is_back(tmp_path, errors):
+    health = []
+    lg = ResultLog(tmp_path / "results.sqlite", on_error=errors.append, watch_s=0.05,
+                   on_health=lambda ok, why: health.append(ok))
+    con = sqlite3.connect(lg.path)
+    con.execute("DROP TABLE results")               # a broken log file, as far as the station can tell
     con.commit()
-    log.append(result(1, image=False))
-    assert log.flush(5)
-    assert any("could not commit" in e for e in errors) and any("lost 1 parts" in e for e in errors)
-    assert log.dropped == 1
-    con.executescript(log_module.schema.CREATE)     # the disk comes back
-    log.append(result(2, image=False))
-    assert log.flush(5) and log.count() == 1
+    assert lg.commit(result(1, image=False)) is True    # on_log_failure: continue
+    lg.finish(result(1, image=False))
+    assert lg.held == 1 and lg.failing and "cannot commit" in lg.failing
+    assert until(lambda: health == [False])
+    assert lg.commit(result(2, image=False)) is True and lg.held == 2
+    con.executescript(log_module.schema._RESULTS_V1)     # the table comes back (in its v1 form, then v2's columns)
+    for statement in ("part_id TEXT", "image_state TEXT", "image_bytes INTEGER"):
+        con.execute(f"ALTER TABLE results ADD COLUMN {statement}")
+    con.commit()
+    assert until(lambda: lg.held == 0 and lg.failing is None)
+    assert until(lambda: health == [False, True])
+    lg.close()
+    assert [r[0] for r in con.execute("SELECT part FROM results ORDER BY part")] == [1, 2]
+    assert lg.dropped == 0 and any("writes again: 2 held rows" in e for e in errors)
     con.close()
+
+
+def until(predicate, timeout=5.0):
+    t_end = time.monotonic() + timeout
+    while time.monotonic() < t_end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def test_append_never_blocks_when_the_writer_is_stuck(tmp_path, errors, monkeypatch):
@@ -174,13 +196,15 @@ def test_append_never_blocks_when_the_writer_is_stuck(tmp_path, errors, monkeypa
     lg.close()
     assert elapsed < 0.5, f"append blocked for {elapsed:.2f} s"
     con = sqlite3.connect(tmp_path / "results.sqlite")
-    logged = con.execute("SELECT part, image_path FROM results ORDER BY part").fetchall()
-    # images went first (rows are small), then whole results; every loss is counted and reported
-    assert len(logged) == 20 - lg.dropped and lg.dropped > 0
+    logged = con.execute("SELECT part, image_path, image_state FROM results ORDER BY part").fetchall()
+    # every row is committed at once; only images wait, and those that do not fit are left out and counted
+    assert [r[0] for r in logged] == list(range(1, 21)) and lg.dropped == 0
     assert lg.images_skipped > 0 and sum(p is not None for p in paths) <= 8
-    with_image = [p for p, path in logged if path]
+    with_image = [p for p, path, _ in logged if path]
     assert 1 <= len(with_image) <= 3
-    assert any("was not logged" in e for e in errors) and any("images not saved" in e for e in errors)
+    assert all(state == "saved" for _, path, state in logged if path)
+    assert {state for _, path, state in logged if not path} <= {"pending", "skipped"}
+    assert any("images not saved" in e for e in errors)
 
 
 def test_figures_for_the_dashboard(log):

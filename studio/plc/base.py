@@ -80,8 +80,9 @@ class PlcLink(ABC):
             self._write(rm.HEARTBEAT, [self._heartbeat])
 
     def set_state(self, code: int) -> None:
-        if code not in (rm.STATE_STOPPED, rm.STATE_RUNNING, rm.STATE_FAULTED):
-            raise ValueError(f"station state {code!r} is not 0 (stopped), 1 (running) or 2 (faulted)")
+        if code not in (rm.STATE_STOPPED, rm.STATE_RUNNING, rm.STATE_FAULTED, rm.STATE_LOG_FAILING):
+            raise ValueError(f"station state {code!r} is not 0 (stopped), 1 (running), 2 (faulted) "
+                             "or 3 (running, not logging)")
         with self._write_lock:
             self._write(rm.STATE, [code])
 

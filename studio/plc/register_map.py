@@ -12,7 +12,7 @@ This table is the contract with the PLC programmer; the README copies it
 | 3 | score of the last part x 1000, clamped to 0..65535 |
 | 4 | defect class id of the last part (0 none; ids from the criteria document) |
 | 5-9 | reserved (0) |
-| 10 | station state: 0 stopped, 1 running, 2 faulted |
+| 10 | station state: 0 stopped, 1 running, 2 faulted, 3 running but not logging (the result log cannot write; `on_log_failure: continue`) |
 | 11 | model version short id (1..65535, from the model id; the studio shows it with the model), 0 none |
 
 Registers 1..4 change together in one write, so a PLC that polls 0..4 in one
@@ -45,6 +45,7 @@ VERDICT_CODES = {"pass": VERDICT_PASS, "reject": VERDICT_REJECT, "fault": VERDIC
 STATE_STOPPED = 0
 STATE_RUNNING = 1
 STATE_FAULTED = 2
+STATE_LOG_FAILING = 3         # running, the result log cannot write (on_log_failure: continue)
 
 WORD = 0xFFFF
 
@@ -57,7 +58,8 @@ REGISTERS = [
     ("3", "score of the last part × 1000, clamped to 0..65535"),
     ("4", "defect class id of the last part (0 none; ids from the criteria document)"),
     ("5–9", "reserved (0)"),
-    ("10", "station state: 0 stopped, 1 running, 2 faulted"),
+    ("10", "station state: 0 stopped, 1 running, 2 faulted, 3 running but not logging "
+           "(the result log cannot write; on_log_failure: continue)"),
     ("11", "model version short id (1..65535, shown with the model in the studio), 0 none"),
 ]
 

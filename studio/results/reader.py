@@ -2,11 +2,14 @@
 
 The connection is read-only and the log is in WAL mode, so a dashboard, a
 report script or the kiosk can read while the station writes without ever
-making the station wait. Shadow rows (a shadow model's verdicts, never sent
+making the station wait. A row's ``image_state`` says what became of its
+image (``schema.IMAGE_STATES``): 'pending' while the writer saves it, 'lost'
+when the station stopped before it arrived. Shadow rows (a shadow model's verdicts, never sent
 to the PLC) are left out of every figure here.
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -58,6 +61,28 @@ class ResultReader:
     def last_part(self) -> int:
         """The highest part number logged, 0 for an empty log."""
         return int(self._query("SELECT COALESCE(MAX(part), 0) FROM results")[0][0])
+
+    def alerts(self, n: int = 50, kind: str | None = None) -> list[dict[str, Any]]:
+        """The last ``n`` alerts the station raised, newest first (``figures`` decoded)."""
+        if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'"):
+            return []           # a log from before schema version 2
+        where, args = ("WHERE kind = ?", (kind,)) if kind else ("", ())
+        rows = self._query(f"SELECT * FROM alerts {where} ORDER BY id DESC LIMIT ?", (*args, int(n)))
+        out = []
+        for r in rows:
+            d = dict(r)
+            try:
+                d["figures"] = json.loads(d["figures"]) if d["figures"] else None
+            except ValueError:
+                pass            # shown as written
+            out.append(d)
+        return out
+
+    def images(self) -> dict[str, int]:
+        """Rows per image state (see ``schema.IMAGE_STATES``)."""
+        return {str(state): int(n) for state, n in
+                self._query(f"SELECT COALESCE(image_state, 'none'), COUNT(*) FROM results WHERE {LIVE} "
+                            "GROUP BY 1")}
 
     def reject_rate_per_hour(self, hours: int = 24, now: float | None = None) -> list[dict[str, Any]]:
         """Per clock hour of the last ``hours``: parts, rejected (reject or fault) and rate.

@@ -29,6 +29,7 @@ class PartResult:
     t_actuated: float = 0.0
     latency_ms: float = 0.0         # trigger to PLC write
     error: str | None = None        # why the part is a fault, in words
+    part_id: str = ""               # the PLC's id of the part, when the PLC gives one
 
     @property
     def rejected(self) -> bool:

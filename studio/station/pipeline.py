@@ -64,11 +64,13 @@ class Stage:
 class Pipeline:
     def __init__(self, *, feed: Any, model: Any, model_id: str | None, plc: Any,
                  deliver: Callable[[PartResult], None], on_end: Callable[[], None],
+                 record: Callable[[PartResult], bool] | None = None,
                  alert: Callable[..., None], fault: Callable[[str], None],
                  first_part: int = 1, max_parts: int | None = None, interval_s: float = 0.0,
                  deadline_s: float = 0.05, frame_check: Callable[[Any], Any] | None = None):
         self.feed, self.model, self.model_id, self.plc = feed, model, model_id, plc
         self.deliver, self.on_end, self.alert, self.fault = deliver, on_end, alert, fault
+        self.record = record                # commits the part's row before the PLC sees its verdict
         self.first_part, self.max_parts = first_part, max_parts
         self.interval_s, self.deadline_s = max(0.0, float(interval_s or 0.0)), deadline_s
         self.frame_check = frame_check      # e.g. the lighting watch; runs after the part is handed on
@@ -176,6 +178,13 @@ class Pipeline:
         while (result := self._get(self.decided)) is not END:
             with self.actuation.busy(result.part):
                 t0 = time.perf_counter()
+                halt = None
+                # the row first: every verdict the PLC sees is in the log, whatever happens next
+                if self.record is not None and not self.record(result):
+                    halt = (f"part {result.part} could not be logged and on_log_failure is stop: "
+                            "the station halts the line")
+                    result.verdict, result.verdict_code = "fault", VERDICT_FAULT
+                    result.error = f"{result.error + '; ' if result.error else ''}not logged: the result log failed"
                 try:
                     self.plc.publish(result.part, result.verdict_code, result.score, result.class_id)
                 except Exception as e:
@@ -196,6 +205,9 @@ class Pipeline:
                            f"{self.deadline_s * 1000:.0f} ms deadline ({self.deadline_misses} so far)",
                            "warning", key="deadline")
             self.deliver(result)
+            if halt:
+                self.fault(halt)
+                return
         if self.aborted.is_set():
             return
         self.completed = self.max_parts is not None and self.acquired >= self.max_parts

@@ -20,11 +20,13 @@ from typing import Any
 
 from studio.core.events import Emitter
 from studio.plc import register_map as rm
+from studio.results.policy import LogPolicy
 from studio.results.schema import FILE_NAME as LOG_FILE
 from studio.station.camera_feed import CameraFeed
 from studio.station.data_dir import resolve_data_dir
 from studio.station.dispatch import EventPump
 from studio.station.heartbeat import Heartbeat
+from studio.station.log_health import LogHealth, alert_kind
 from studio.station.pipeline import Pipeline
 from studio.station.stats import StationStats
 
@@ -49,6 +51,8 @@ class Station:
         self.plc_spec = plc_spec or settings.get("plc") or "sim"
         self.data_dir = resolve_data_dir(project, data_dir, settings)
         self.log_path = self.data_dir / LOG_FILE
+        self.log_policy = LogPolicy.from_settings(settings, file=Path(project.root) / "station.yaml")
+        self._log_health = LogHealth(self, self.log_policy.on_failure)
         self.max_parts, self.interval_s = max_parts, interval_s
         self.deadline_s, self.heartbeat_s, self.hang_s = deadline_ms / 1000.0, heartbeat_s, hang_s
         self.model, self.model_id = model, model_id
@@ -87,7 +91,12 @@ class Station:
             self._set_state("starting")
             try:
                 self._open()
-                first_part = self.log.last_part() + 1      # part numbers go on across runs
+                first_part = self.log.next_part()      # after any number the PLC can have seen
+                if self.log.skipped_parts:
+                    first, last = self.log.skipped_parts
+                    self._alert(f"the last run did not close its result log: part numbers {first}..{last} "
+                                "are skipped, so none the PLC may have seen is given out again", "warning",
+                                key="log")
                 self.plc.set_model(self.model_id)
                 self.plc.set_state(rm.STATE_RUNNING)
                 self.plc.beat()                 # the PLC sees the start at once, however short the run
@@ -98,7 +107,7 @@ class Station:
                 raise
             self.pipeline = Pipeline(
                 feed=self.feed, model=self.model, model_id=self.model_id, plc=self.plc,
-                deliver=self._deliver, on_end=self._on_end, alert=self._alert, fault=self._fault,
+                deliver=self._deliver, record=self.log.commit, on_end=self._on_end, alert=self._alert, fault=self._fault,
                 first_part=first_part, max_parts=self.max_parts,
                 interval_s=self.interval_s, deadline_s=self.deadline_s, frame_check=self.lighting)
             self.heartbeat = Heartbeat(self.plc, self._healthy, interval_s=self.heartbeat_s,
@@ -116,7 +125,8 @@ class Station:
     def _open(self) -> None:
         from studio.results.log import ResultLog
 
-        self.log = ResultLog(self.log_path, on_error=lambda message: self._alert(message, "warning", key="log"))
+        self.log = ResultLog(self.log_path, on_error=lambda message: self._alert(message, "warning", key="log"),
+                             on_health=self._log_health, policy=self.log_policy)
         if self.model is None:
             from studio.inference import InspectionModel
 
@@ -192,8 +202,9 @@ class Station:
 
     # ---- what the threads call ----------------------------------------
     def _deliver(self, result: Any) -> None:
-        """Actuation thread, after the PLC write: log, count, tell the views. Never blocks."""
-        result.image_path = self.log.append(result)
+        """Actuation thread, after the PLC write (the row is committed): image and actuation
+        time to the log's writer, count, tell the views. Never blocks."""
+        result.image_path = self.log.finish(result)
         self._counts.record(result)
         self._pump.post("part", result=result)
 
@@ -226,7 +237,7 @@ class Station:
     def _camera_health(self, ok: bool) -> None:
         if self.fault is not None or self.state not in ("running", "faulted"):
             return
-        self._plc_state(rm.STATE_RUNNING if ok else rm.STATE_FAULTED)
+        self._plc_state(self._log_health.running_code() if ok else rm.STATE_FAULTED)
         self._set_state("running" if ok else "faulted")
 
     def _healthy(self) -> bool:
@@ -283,6 +294,8 @@ class Station:
             self._alerted[key] = [now, 0]
         # info, not warning: the event is the channel; a warning would print twice in the CLI
         log.info("%s: %s", level, message)
+        if self.log is not None:            # every alert raised is in the log (via its writer: never blocks)
+            self.log.alert(alert_kind(key, message), level, message)
         if self._pump is not None:
             self._pump.post("alert", message=message, level=level)
 
@@ -296,6 +309,7 @@ class Station:
             "heartbeats": self.heartbeat.beats if self.heartbeat else 0,
             "deadline_misses": pipeline.deadline_misses if pipeline else self._misses,
             "log_dropped": self.log.dropped if self.log else 0,
+            "log_held": self.log.held if self.log else 0,
             "camera_errors": self.feed.errors if self.feed else 0,
             "lighting": self.lighting.state() if self.lighting else None,
             "data_dir": str(self.data_dir),

@@ -8,7 +8,7 @@ from PySide6.QtGui import QAction, QColor, QFont, QIcon, QKeySequence, QPainter,
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QStackedWidget,
                                QWidget)
 
-from studio.gui.style import ACCENT
+from studio.gui.style import ACCENT, app_icon
 
 # (page module, class) in workflow order
 STEPS = [("lighting", "LightingPage", "Lighting"), ("capture", "CapturePage", "Capture"),
@@ -38,6 +38,7 @@ def step_icon(n: int, colour: str = ACCENT) -> QIcon:
 class MainWindow(QMainWindow):
     def __init__(self, project: Any):
         super().__init__()
+        self.setWindowIcon(app_icon())
         self.project: Any = None
         self.pages: list[Any] = []
         self.steps = QListWidget()

@@ -49,7 +49,7 @@ def test_fault_fails_its_check_and_no_other(fault, check):
 
 
 def test_advice_speaks_to_the_fault():
-    assert "lower the exposure" in audit(f"{SCENE},exposure=2.5").check("exposure").advice.lower()
+    assert "reduce the exposure time or gain" in audit(f"{SCENE},exposure=2.5").check("exposure").advice.lower()
     assert "raise the exposure" in audit(f"{SCENE},exposure=0.35").check("exposure").advice.lower()
     assert "right side" in audit(f"{SCENE},uneven=0.6").check("uniformity").advice
     assert "dome" in audit(f"{SCENE},glare=1").check("glare").advice

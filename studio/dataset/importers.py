@@ -2,7 +2,11 @@
 
 Formats are registered by name (``IMPORTERS``). Every importer skips what it
 cannot read (a corrupt image, an unreadable mask), reports it in the
-``ImportReport`` and imports the rest.
+``ImportReport`` and imports the rest. An imported file keeps its name and
+its bytes (a JPEG stays the same JPEG); a name already taken in the project
+gets ``_2``, ``_3``... and is listed in ``ImportReport.renamed``. A label
+file that cannot be parsed is an error naming the file and line: its image
+is never imported as a good part.
 """
 from __future__ import annotations
 
@@ -34,11 +38,13 @@ class ImportReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)   # (file, reason)
     classes_added: list[str] = field(default_factory=list)
     attached: int = 0      # labels given to images already in the project (same pixels)
+    renamed: list[tuple[str, str]] = field(default_factory=list)   # (file, stored name): a name clash
 
     def to_dict(self) -> dict:
         return {"imported": self.imported, "attached": self.attached,
                 "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
-                "classes_added": self.classes_added}
+                "classes_added": self.classes_added,
+                "renamed": [{"file": f, "stored_as": n} for f, n in self.renamed]}
 
 
 @dataclass
@@ -81,6 +87,7 @@ def import_images(project: "Project", source: str, items: list[_Item], *, labele
         for n, item in enumerate(items):
             task.check()
             try:
+                data = item.path.read_bytes()
                 image = read_image(item.path)
                 mask = None
                 if item.mask_path is not None:
@@ -88,6 +95,9 @@ def import_images(project: "Project", source: str, items: list[_Item], *, labele
                     mask = (m if m.ndim == 2 else m[..., 0]) > 127
             except StudioError as e:
                 report.skipped.append((str(item.path), e.message))
+                continue
+            except OSError as e:
+                report.skipped.append((str(item.path), f"cannot be read ({e.strerror or e})"))
                 continue
             digest = pixel_digest(image)
             if index is None:
@@ -101,10 +111,15 @@ def import_images(project: "Project", source: str, items: list[_Item], *, labele
                 rec = project.dataset.get(index[digest])
                 report.attached += 1
             else:
-                stem = f"{item.defect_class or item.verdict}_{item.path.stem}"
-                rec = project.dataset.add_image(image, stem=stem, split=item.split, source=f"import:{source}",
-                                                meta={"original": str(item.path), "pixel_sha1": digest},
-                                                mask=mask, save=False)
+                # the file keeps its name and its bytes (no re-encoding); only a clash with an image
+                # already in the project changes the stored name, and the report says so
+                rec = project.dataset.add_image(image, stem=item.path.stem, split=item.split,
+                                                source=f"import:{source}",
+                                                meta={"original": str(item.path), "original_name": item.path.name,
+                                                      "pixel_sha1": digest},
+                                                mask=mask, save=False, file_bytes=data, file_suffix=item.path.suffix)
+                if Path(rec.file).name != item.path.name:
+                    report.renamed.append((str(item.path), Path(rec.file).name))
                 report.imported += 1      # (identical files within one source stay separate parts)
             shapes = list(item.shapes)
             if item.masks:

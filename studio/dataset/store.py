@@ -139,13 +139,18 @@ class Dataset:
 
     def add_image(self, image: np.ndarray, *, stem: str | None = None, split: str | None = None,
                   source: str = "capture", meta: dict[str, Any] | None = None,
-                  mask: np.ndarray | None = None, save: bool = True) -> ImageRecord:
-        """Store ``image`` as PNG under ``images/`` and record it."""
+                  mask: np.ndarray | None = None, save: bool = True,
+                  file_bytes: bytes | None = None, file_suffix: str = ".png") -> ImageRecord:
+        """Store ``image`` as PNG under ``images/`` and record it.
+
+        ``file_bytes`` (an imported file, ``image`` its decoded pixels) are stored as they
+        are, under the image id and ``file_suffix``: another tool's JPEG stays the same JPEG.
+        """
         with self._lock:
             now = _dt.datetime.now()
             image_id = self._new_id(stem or now.strftime("%Y%m%d-%H%M%S-%f"))
-            rel = f"images/{image_id}.png"
-            atomic_write_bytes(self.root / rel, encode_png(image))
+            rel = f"images/{image_id}{file_suffix if file_bytes is not None else '.png'}"
+            atomic_write_bytes(self.root / rel, file_bytes if file_bytes is not None else encode_png(image))
             mask_rel = None
             if mask is not None:
                 mask_rel = f"masks/{image_id}.png"

@@ -121,11 +121,13 @@ def main(project_path: str | None = None, kiosk: bool = False) -> int:
 
     ``kiosk=True`` starts the project's station straight into the operator's full-screen view.
     """
-    from studio.gui.style import STYLE_SHEET
+    from studio.gui.style import STYLE_SHEET, app_icon
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Inspection Studio")
+    app.setDesktopFileName("inspection-studio")       # the desktop entry: its icon in the task bar
     app.setStyleSheet(STYLE_SHEET)
+    app.setWindowIcon(app_icon())
     install_excepthook()
     project = first_project(project_path)
     if project is None:

@@ -351,12 +351,14 @@ def run_kiosk(station: Any) -> int:
     station (camera, model, PLC) propagate as they are, for the caller to show.
     """
     from studio.gui.app import install_excepthook
-    from studio.gui.style import STYLE_SHEET
+    from studio.gui.style import STYLE_SHEET, app_icon
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setStyleSheet(STYLE_SHEET)
+    app.setWindowIcon(app_icon())
     install_excepthook()
     window = KioskWindow(station, owns_station=True)
+    window.setWindowIcon(app_icon())
     quit_on_close = _QuitOnClose(window, app)
     try:
         station.start()

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Slot
+from PySide6.QtCore import QEvent, QSize, Qt, Slot
 from PySide6.QtGui import QAction, QColor, QFont, QIcon, QKeySequence, QPainter, QPixmap, QShortcut
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QStackedWidget,
-                               QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QScrollArea,
+                               QSizePolicy, QStackedWidget, QWidget)
 
-from studio.gui.style import ACCENT
+from studio.gui.style import ACCENT, app_icon
 
 # (page module, class) in workflow order
 STEPS = [("lighting", "LightingPage", "Lighting"), ("capture", "CapturePage", "Capture"),
@@ -35,9 +35,49 @@ def step_icon(n: int, colour: str = ACCENT) -> QIcon:
     return QIcon(pix)
 
 
+class PageArea(QScrollArea):
+    """Holds the pages: the current page fills the window and scrolls only where the window is smaller
+    than the page's minimum; a page never widens the window."""
+
+    def __init__(self, stack: QStackedWidget):
+        super().__init__()
+        self.setObjectName("page-scroll")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidgetResizable(False)
+        self.setWidget(stack)
+        stack.installEventFilter(self)                # a page whose content grows asks for a new layout
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        if obj is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.fit()
+        return False
+
+    def fit(self) -> None:
+        w = self.widget()
+        if w is None:
+            return
+        need = w.minimumSizeHint().expandedTo(w.minimumSize())
+        view = self.maximumViewportSize()             # the viewport without scroll bars
+        width = max(view.width(), need.width())
+        if width > view.width():                      # a horizontal bar takes height
+            view.setHeight(view.height() - self.horizontalScrollBar().sizeHint().height())
+        height = max(view.height(), need.height())
+        if height > view.height() and width <= view.width():
+            width = max(view.width() - self.verticalScrollBar().sizeHint().width(), need.width())
+        w.resize(width, height)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.fit()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(200, 150)
+
+
 class MainWindow(QMainWindow):
     def __init__(self, project: Any):
         super().__init__()
+        self.setWindowIcon(app_icon())
         self.project: Any = None
         self.pages: list[Any] = []
         self.steps = QListWidget()
@@ -49,12 +89,15 @@ class MainWindow(QMainWindow):
             item.setToolTip(f"Step {i}: {name}   (Ctrl+{i})")
             self.steps.addItem(item)
         self.stack = QStackedWidget()
+        # Pages fit the window, never push it: the stack sits in a scroll area (a page wider or taller
+        # than the window scrolls), and only the current page's size counts (the others are Ignored).
+        self.scroll = PageArea(self.stack)
         central = QWidget()
         lay = QHBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addWidget(self.steps)
-        lay.addWidget(self.stack, 1)
+        lay.addWidget(self.scroll, 1)
         self.setCentralWidget(central)
         self.steps.currentRowChanged.connect(self.show_step)
         for i in range(len(STEPS)):
@@ -129,7 +172,11 @@ class MainWindow(QMainWindow):
         if not 0 <= index < len(self.pages):
             return
         page = self.pages[index]
+        for other in self.pages:
+            policy = QSizePolicy.Policy.Preferred if other is page else QSizePolicy.Policy.Ignored
+            other.setSizePolicy(policy, policy)
         self.stack.setCurrentWidget(page)
+        self.scroll.fit()
         try:
             page.refresh()
         except Exception as e:  # noqa: BLE001  a page that cannot refresh says why

@@ -5,6 +5,11 @@ Importers are registered in ``studio.dataset.importers.IMPORTERS`` (the
 ``EXPORTERS``. Export writes each image's *training label* (reference
 decision > agreement > single label); disputed, borderline and unlabeled
 images are left out and counted in the report.
+
+Every image goes out under its own name (the imported file's name, or the
+stored one for a capture) with its stored bytes; two images that would share
+a name in one folder are told apart with ``_2``... and listed in the
+report's ``renamed``.
 """
 from __future__ import annotations
 
@@ -49,8 +54,40 @@ def exportable(project: Any) -> tuple[list[Exportable], int]:
 
 
 def copy_image(project: Any, item: Exportable, dest: Path) -> None:
+    """The stored file as it is (an imported JPEG goes out as the same bytes)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(project.dataset.path(item.record), dest)
+
+
+def own_name(record: Any) -> str:
+    """The name the image had where it came from (an import's file name), else its stored file name."""
+    name = (record.meta or {}).get("original_name")
+    if not name and str(record.source).startswith("import:") and record.meta.get("original"):
+        name = Path(record.meta["original"]).name       # imported before names were kept
+        if Path(name).suffix.lower() != Path(record.file).suffix.lower():
+            name = Path(name).stem + Path(record.file).suffix   # the stored bytes are PNG: say so
+    return name or Path(record.file).name
+
+
+class ExportNames:
+    """File names for one export: each image's own name; ``_2``, ``_3``... only where two images
+    would share a name (same stem, case-insensitive) in one folder, and then listed in ``renamed``."""
+
+    def __init__(self) -> None:
+        self._taken: set[tuple[str, str]] = set()
+        self.renamed: list[dict[str, str]] = []
+
+    def name(self, item: Exportable, folder: str = "") -> str:
+        want = own_name(item.record)
+        stem, suffix = Path(want).stem, Path(want).suffix
+        cand, n = want, 1
+        while (folder, Path(cand).stem.lower()) in self._taken:
+            n += 1
+            cand = f"{stem}_{n}{suffix}"
+        self._taken.add((folder, Path(cand).stem.lower()))
+        if cand != want:
+            self.renamed.append({"image_id": item.image_id, "name": want, "exported_as": f"{folder}/{cand}".lstrip("/")})
+        return cand
 
 
 def image_size(project: Any, item: Exportable) -> tuple[int, int]:

@@ -17,7 +17,7 @@ import numpy as np
 from studio.core.atomic import atomic_write_json
 from studio.core.errors import ImportProblem
 from studio.dataset.importers import ImportReport, _Item, import_images
-from studio.interchange import copy_image, exportable, image_size, majority_class, prepare_dest
+from studio.interchange import ExportNames, copy_image, exportable, image_size, majority_class, prepare_dest
 from studio.labels.shapes import bbox_of, load_mask
 
 
@@ -131,9 +131,10 @@ def export_coco(project: Any, dest: str | Path) -> dict[str, Any]:
     cats = [{"id": c.id, "name": c.name, "supercategory": "defect"} for c in project.criteria.classes]
     cat_id = {c["name"]: c["id"] for c in cats}
     images, annotations = [], []
+    names = ExportNames()
     for n, item in enumerate(items, 1):
         h, w = image_size(project, item)
-        file_name = f"images/{item.image_id}.png"
+        file_name = f"images/{names.name(item, 'images')}"
         copy_image(project, item, dest / file_name)
         images.append({"id": n, "file_name": file_name, "width": w, "height": h,
                        "studio": {"image_id": item.image_id, "verdict": item.label.verdict,
@@ -160,4 +161,4 @@ def export_coco(project: Any, dest: str | Path) -> dict[str, Any]:
                  "criteria_version": project.criteria.version},
         "images": images, "annotations": annotations, "categories": cats})
     return {"exported": len(images), "annotations": len(annotations), "left_out": left,
-            "file": str(dest / "annotations.json")}
+            "file": str(dest / "annotations.json"), "renamed": names.renamed}

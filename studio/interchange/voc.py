@@ -15,7 +15,7 @@ from typing import Any
 from studio.core.atomic import atomic_write_text
 from studio.core.errors import ImportProblem
 from studio.dataset.importers import ImportReport, _images_in, _Item, import_images
-from studio.interchange import copy_image, exportable, image_size, majority_class, prepare_dest
+from studio.interchange import ExportNames, copy_image, exportable, image_size, majority_class, prepare_dest
 from studio.labels.shapes import bbox_of
 
 
@@ -58,12 +58,13 @@ def import_voc(project: Any, src: str | Path, *, labeler: str = "import:voc", ta
     if not xmls:
         raise ImportProblem("holds no Pascal VOC XML files", file=ann_dir,
                             hint="VOC needs one .xml per image (Annotations/ or beside the images)")
-    items, report_missing = [], []
+    items, report_missing, unreadable = [], [], []
     for x in xmls:
         try:
             fname, boxes, extra = read_xml(x)
-        except (ET.ParseError, TypeError, ValueError) as e:
-            report_missing.append((str(x), f"unreadable XML ({e})"))
+        except (ET.ParseError, TypeError, ValueError, OSError) as e:
+            # its image is not imported at all: without its labels it is neither OK nor NG
+            unreadable.append((str(x), f"unreadable XML ({e}); its image is not imported"))
             continue
         img = by_name.get(fname or "") or by_stem.get(x.stem) or by_stem.get(Path(fname or "").stem)
         if img is None:
@@ -77,20 +78,29 @@ def import_voc(project: Any, src: str | Path, *, labeler: str = "import:voc", ta
         split = extra.get("split") if extra.get("split") in ("train", "test") else None
         items.append(_Item(img, verdict, cls, split, shapes=boxes))
     if not items:
-        raise ImportProblem("has XML files but none matches an image", file=root)
+        if unreadable and not report_missing:
+            shown = "; ".join(f"{Path(f).name}: {r.split('; its image')[0]}" for f, r in unreadable[:3])
+            more = f" (and {len(unreadable) - 3} more)" if len(unreadable) > 3 else ""
+            raise ImportProblem(f"has {len(unreadable)} XML file(s) and none can be read: {shown}{more}",
+                                file=ann_dir, hint="fix or re-export the annotation files (Pascal VOC XML)")
+        problems = unreadable + report_missing
+        shown = "; ".join(f"{Path(f).name}: {r}" for f, r in problems[:3])
+        raise ImportProblem(f"has XML files but none gives a usable image: {shown}", file=root,
+                            hint="each XML's <filename> (or its own name) must match an image in the folder")
     report = import_images(project, "voc", items, labeler=labeler, task=task)
-    report.skipped.extend(report_missing)
+    report.skipped.extend(unreadable + report_missing)
     return report
 
 
 def export_voc(project: Any, dest: str | Path) -> dict[str, Any]:
-    """``JPEGImages/`` (PNG files, named by image id) and ``Annotations/``; polygons and masks as their boxes."""
+    """``JPEGImages/`` (each image under its own name and bytes) and ``Annotations/``; polygons and masks as their boxes."""
     dest = prepare_dest(dest)
     items, left = exportable(project)
     n_obj = 0
+    names = ExportNames()
     for item in items:
         h, w = image_size(project, item)
-        name = f"{item.image_id}.png"
+        name = names.name(item, "JPEGImages")
         copy_image(project, item, dest / "JPEGImages" / name)
         objs = []
         for s in item.label.shapes:
@@ -108,5 +118,5 @@ def export_voc(project: Any, dest: str | Path) -> dict[str, Any]:
                f"  <studio><verdict>{item.label.verdict}</verdict>"
                f"<defect_class>{escape(item.label.defect_class or '')}</defect_class>"
                f"<split>{item.record.split}</split></studio>\n" + "\n".join(objs) + "\n</annotation>\n")
-        atomic_write_text(dest / "Annotations" / f"{item.image_id}.xml", xml)
-    return {"exported": len(items), "annotations": n_obj, "left_out": left}
+        atomic_write_text(dest / "Annotations" / f"{Path(name).stem}.xml", xml)
+    return {"exported": len(items), "annotations": n_obj, "left_out": left, "renamed": names.renamed}

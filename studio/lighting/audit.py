@@ -87,8 +87,13 @@ def _defect_contrast(grays: list[np.ndarray], masks: Sequence[np.ndarray | None]
 def measure_frame(gray: np.ndarray, peak: np.ndarray, lim: dict[str, dict[str, float]]) -> dict[str, Any]:
     """The per-frame audit measures (what the audit costs per frame; the field is fitted once)."""
     ex = lim["exposure"]
-    spots = M.hot_spots(peak, ex["clip_high"], lim["glare"]["max_blob_share"])
-    return {"exposure": M.exposure(gray, peak, ex["clip_low"], ex["clip_high"], spots),
+    clip = M.clipping(peak, ex["clip_high"])
+    over = M.overexposed(clip, lim["glare"])
+    # an over-exposed scene's clipped area is the exposure check's, all of it; glare is for hot spots
+    spots = np.zeros(peak.shape, bool) if over else M.hot_spots(peak, ex["clip_high"], lim["glare"]["max_blob_share"])
+    expo = M.exposure(gray, peak, ex["clip_low"], ex["clip_high"], spots)
+    expo.update(clipped_spread=clip["spread"], scene_top=clip["scene_top"], overexposed=float(over))
+    return {"exposure": expo,
             "glare_pct": float(spots.mean() * 100), "sharp": M.sharpness(gray),
             "spatial_noise": M.spatial_noise(gray), "spots": spots}
 

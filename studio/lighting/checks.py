@@ -52,8 +52,14 @@ def judge_exposure(m: dict[str, float], lim: dict[str, float]) -> Check:
                         "lower the exposure time or gain, or dim the lamp")
     if m["clipped_bright"] > lim["clipped_bright_max"]:
         problems.append(f"{m['clipped_bright'] * 100:.1f}% of the pixels are clipped white "
-                        f"(limit {lim['clipped_bright_max'] * 100:.1f}%): lower the exposure time or gain "
-                        "until the brightest surface stays below full scale")
+                        f"(limit {lim['clipped_bright_max'] * 100:.1f}%): the scene is over-exposed; reduce the "
+                        "exposure time or gain until the brightest surface stays below full scale")
+    elif m.get("overexposed", 0) >= 0.5 and m["clipped_bright"] > lim["clipped_bright_max"] / 10:
+        # little clipping, but all over the view on a scene with no headroom: over-exposure, not glare
+        problems.append(f"the highlights clip all over the view ({m['clipped_bright'] * 100:.2f}% of the pixels in "
+                        f"{m.get('clipped_spread', 0) * 100:.0f}% of the field; the rest reaches "
+                        f"{m.get('scene_top', 0) * 100:.0f}% of full scale): the scene is over-exposed; reduce the "
+                        "exposure time or gain")
     if m["clipped_dark"] > lim["clipped_dark_max"]:
         problems.append(f"{m['clipped_dark'] * 100:.1f}% of the pixels are crushed black "
                         f"(limit {lim['clipped_dark_max'] * 100:.1f}%): raise the exposure or add fill light; "
@@ -88,9 +94,12 @@ def judge_focus(m: dict[str, float], lim: dict[str, float], baseline: dict[str, 
         ok = score >= limit
         why = f"{score / base * 100:.0f}% of the baseline's sharpness"
     else:
+        # no baseline (a new station): the noise-proof detail score against an absolute limit
+        # set from real images (benchmarks/focus_detection.py); the re-blur score takes noise for detail
+        score = m.get("detail", score)
         limit = lim["score_min"]
         ok = score >= limit
-        why = f"sharpness {score:.2f}, limit {limit:.2f}"
+        why = f"edge detail {score:.2f}, limit {limit:.2f} for a scene in focus"
     advice = "" if ok else (f"The image is soft ({why}): refocus the lens and lock its focus ring, check the "
                             "working distance; stop down for more depth of field; for moving parts shorten "
                             "the exposure (motion blur) and add light to make up for it")

@@ -6,7 +6,9 @@ these numbers with the limits. Gray levels are 8-bit (0..255) throughout.
 - exposure: mean level, shares of pixels clipped at the dark and bright end
   (bright clipping inside specular hot spots is counted by glare instead);
 - hot spots (glare): saturated blobs, small against the field, surrounded by
-  clearly darker pixels;
+  clearly darker pixels, on a scene that is otherwise well exposed: a clipped
+  area that is large, spread over the view, or on a scene whose rest is near
+  full scale is over-exposure (``clipping``, ``overexposed``), never glare;
 - illumination field (uniformity): a smooth quadratic shading field fitted
   to a coarse log image jointly with a few reflectance levels (the part and
   its background are different materials; the field is what is left), the
@@ -101,6 +103,39 @@ def hot_spots(peak: np.ndarray, clip_high: float, max_blob_share: float = 0.10,
     return out
 
 
+CLIP_GRID = (8, 6)          # cells the spread of the clipped area is counted on
+CLIP_CELL_MIN_PX = 5        # saturated pixels that make a cell count as clipped
+
+
+def clipping(peak: np.ndarray, clip_high: float) -> dict[str, float]:
+    """Size and spread of the clipped-white area, and the headroom of the rest of the scene.
+
+    ``share``: clipped pixels / all; ``spread``: share of the ``CLIP_GRID`` cells holding
+    clipped pixels; ``scene_top``: 99th percentile of the pixels away (7 px) from any clipped
+    pixel, as a share of ``clip_high``. Specular glare is a few compact spots on a scene with
+    headroom; over-exposure clips all over the view and leaves the rest near full scale.
+    """
+    sat = (peak >= clip_high).astype(np.uint8)
+    n = int(sat.sum())
+    if not n:
+        return {"share": 0.0, "spread": 0.0, "scene_top": float(np.percentile(peak[::2, ::2], 99)) / clip_high}
+    gw, gh = CLIP_GRID
+    per_cell = cv2.resize(sat.astype(np.float32), (gw, gh), interpolation=cv2.INTER_AREA) * (sat.size / (gw * gh))
+    away = cv2.dilate(sat, np.ones((15, 15), np.uint8)) == 0
+    rest = peak[away]
+    top = float(np.percentile(rest, 99)) if rest.size > 100 else float(clip_high)
+    return {"share": n / sat.size, "spread": float((per_cell >= CLIP_CELL_MIN_PX).mean()), "scene_top": top / clip_high}
+
+
+def overexposed(clip: dict[str, float], glare_limits: dict[str, float]) -> bool:
+    """Whether the clipped area is over-exposure (the exposure check's) rather than glare."""
+    if clip["share"] <= 0:
+        return False
+    return (clip["share"] > glare_limits.get("total_share_max", 0.10)
+            or clip["spread"] > glare_limits.get("spread_max", 0.2)
+            or clip["scene_top"] >= glare_limits.get("scene_top_max", 0.9))
+
+
 def exposure(gray: np.ndarray, peak: np.ndarray, clip_low: float, clip_high: float,
              glare: np.ndarray | None = None) -> dict[str, float]:
     hist = histogram(gray)
@@ -192,16 +227,46 @@ def sharpness_score(gray: np.ndarray, k: int = 9) -> float:
     return 1.0 - index
 
 
+DETAIL_PRE_SIGMA = 1.0     # px: the light pre-smoothing that takes sensor noise out of the detail score
+DETAIL_REBLUR = 15         # px: the re-blur the detail score compares with
+DETAIL_CORING = 3.0        # differences below this many (smoothed) noise sigmas are noise, not detail
+
+
+def detail_score(gray: np.ndarray, noise_sigma: float | None = None) -> float:
+    """Noise-proof sharpness 0..1 for the absolute focus limit (a new station has no baseline).
+
+    The re-blur index of ``sharpness_score`` takes sensor noise for fine detail (a camera
+    defocused by a Gaussian of 5 px scores *higher* than in focus once noise of 2 gray
+    levels is added). Here the frame is first smoothed lightly (sigma 1 px) and pixel
+    differences smaller than 3 noise sigmas are cored away before the re-blur comparison,
+    so only real edges count. ``noise_sigma`` defaults to the frame's spatial estimate.
+    Measured on real images across blur strengths: ``benchmarks/focus_detection.py``.
+    """
+    sn = spatial_noise(gray) if noise_sigma is None else float(noise_sigma)
+    g = cv2.GaussianBlur(gray, (0, 0), DETAIL_PRE_SIGMA)
+    t = DETAIL_CORING * sn / (2 * np.sqrt(np.pi) * DETAIL_PRE_SIGMA)   # noise sigma after the smoothing
+    k = DETAIL_REBLUR
+    index = 0.0
+    for axis, ksize in ((1, (k, 1)), (0, (1, k))):
+        d_f = np.maximum(0.0, np.abs(np.diff(g, axis=axis)) - t)
+        d_b = np.maximum(0.0, np.abs(np.diff(cv2.blur(g, ksize), axis=axis)) - t / np.sqrt(k))
+        total = float(d_f.sum())
+        lost = float(np.maximum(0.0, d_f - d_b).sum())
+        index = max(index, 1.0 - lost / total if total > 0 else 1.0)
+    return 1.0 - index
+
+
 def sharpness(gray: np.ndarray) -> dict[str, float]:
-    """``score`` (``sharpness_score``), Tenengrad and Laplacian variance (the last two divided
-    by the squared mean level, so exposure does not change them)."""
+    """``score`` (``sharpness_score``, what a baseline keeps), ``detail`` (``detail_score``, the
+    noise-proof one the absolute limit judges), Tenengrad and Laplacian variance (the last two
+    divided by the squared mean level, so exposure does not change them)."""
     g = gray
     mean2 = max(float(g.mean()) ** 2, 1.0)
     sx = cv2.Sobel(g, cv2.CV_32F, 1, 0)
     sy = cv2.Sobel(g, cv2.CV_32F, 0, 1)
     lap = cv2.Laplacian(g, cv2.CV_32F)
-    return {"score": sharpness_score(g), "tenengrad": float(np.mean(sx * sx + sy * sy)) / mean2,
-            "laplacian_var": float(lap.var()) / mean2}
+    return {"score": sharpness_score(g), "detail": detail_score(g),
+            "tenengrad": float(np.mean(sx * sx + sy * sy)) / mean2, "laplacian_var": float(lap.var()) / mean2}
 
 
 # ---- noise -----------------------------------------------------------------------

@@ -26,6 +26,13 @@ def score_text(score: Any) -> str:
     return "" if not math.isfinite(s) else f"{s:.4f}"
 
 
+
+def plc_spec_tooltip() -> str:
+    """What the PLC field takes: the spec forms of the links the studio has (each one parses)."""
+    from studio.plc.base import spec_help
+
+    return "The link to the PLC; " + spec_help()
+
 class StationPage(Page):
     title = "Station"
     subtitle = "Run the inspection on the line: camera → model → PLC, every part logged."
@@ -43,7 +50,7 @@ class StationPage(Page):
         cam = cam.get("spec") if isinstance(cam, dict) else cam
         self.camera_edit = QLineEdit(cam or project.camera_spec)
         self.plc_edit = QLineEdit(str(settings.get("plc") or "sim"))
-        self.plc_edit.setToolTip("sim (built-in simulated PLC) or e.g. modbus:0.0.0.0:5020")
+        self.plc_edit.setToolTip(plc_spec_tooltip())
         self.model_combo = QComboBox()
         self.model_combo.setMinimumWidth(220)
         self.start_button = QPushButton("Start station")

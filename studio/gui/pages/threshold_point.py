@@ -36,6 +36,21 @@ def interval_words(iv: dict | None, unknown: str) -> str:
     return f"{100 * lo:.1f}–{pct(hi)} {counted}"
 
 
+class _LineWhenSet(QLabel):
+    """A caption that takes no room while it says nothing (so the confusion matrix fits the page)."""
+
+    def __init__(self, role: str = "caption"):
+        super().__init__("")
+        if role:
+            self.setProperty("role", role)
+        self.setWordWrap(True)
+        self.setVisible(False)
+
+    def setText(self, text: str) -> None:  # noqa: N802
+        super().setText(text)
+        self.setVisible(bool(text))
+
+
 class OperatingPointPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -49,9 +64,10 @@ class OperatingPointPanel(QWidget):
         self.save_button = QPushButton("Save threshold")
         self.save_button.setProperty("role", "primary")
         pl.addLayout(row(QLabel("Threshold"), self.spin, self.save_button, stretch_last=True))
-        self.saved_label = caption("")
+        pl.setSpacing(4)
+        self.saved_label = _LineWhenSet()
         pl.addWidget(self.saved_label)
-        self.in_model_label = caption("")
+        self.in_model_label = _LineWhenSet()
         pl.addWidget(self.in_model_label)
         grid = QGridLayout()
         grid.setVerticalSpacing(2)
@@ -73,8 +89,7 @@ class OperatingPointPanel(QWidget):
         pl.addLayout(grid)
         pl.addWidget(caption("Grey: what the true rate is with 95 % confidence (Wilson interval), given how few "
                              "test parts there are. Hover a figure for the exact (Clopper–Pearson) range."))
-        self.per_class_label = QLabel("")
-        self.per_class_label.setWordWrap(True)
+        self.per_class_label = _LineWhenSet(role="")
         pl.addWidget(self.per_class_label)
         self.table = ConfusionTable()
         pl.addWidget(self.table)

@@ -22,8 +22,10 @@ from studio.core.events import Emitter
 from studio.plc import register_map as rm
 from studio.results.schema import FILE_NAME as LOG_FILE
 from studio.station.camera_feed import CameraFeed
+from studio.station.clock import StationClock, describe_step
 from studio.station.data_dir import resolve_data_dir
 from studio.station.dispatch import EventPump
+from studio.station.faults import in_flight_fault, stage_kind
 from studio.station.heartbeat import Heartbeat
 from studio.station.pipeline import Pipeline
 from studio.station.stats import StationStats
@@ -39,7 +41,8 @@ class Station:
     def __init__(self, project: Any, camera_spec: str | None = None, plc_spec: str | None = "sim", *,
                  model: Any = None, model_id: str | None = None, data_dir: str | Path | None = None,
                  max_parts: int | None = None, interval_s: float = 0.0, camera: Any = None, plc: Any = None,
-                 deadline_ms: float = 50.0, heartbeat_s: float = 0.5, hang_s: float = 10.0):
+                 deadline_ms: float = 50.0, heartbeat_s: float = 0.5, hang_s: float = 10.0,
+                 clock: StationClock | None = None):
         self.project = project
         settings = project.station_settings()
         configured = settings.get("camera")
@@ -52,6 +55,9 @@ class Station:
         self.max_parts, self.interval_s = max_parts, interval_s
         self.deadline_s, self.heartbeat_s, self.hang_s = deadline_ms / 1000.0, heartbeat_s, hang_s
         self.model, self.model_id = model, model_id
+        self.clock = clock or StationClock()    # injectable: a test steps the wall clock (clock.py)
+        if self.clock.on_step is None:
+            self.clock.on_step = self._clock_stepped
         self._camera, self._plc_given = camera, plc
         self.plc: Any = plc
         self.events = Emitter()
@@ -100,7 +106,8 @@ class Station:
                 feed=self.feed, model=self.model, model_id=self.model_id, plc=self.plc,
                 deliver=self._deliver, on_end=self._on_end, alert=self._alert, fault=self._fault,
                 first_part=first_part, max_parts=self.max_parts,
-                interval_s=self.interval_s, deadline_s=self.deadline_s, frame_check=self.lighting)
+                interval_s=self.interval_s, deadline_s=self.deadline_s, frame_check=self.lighting,
+                clock=self.clock)
             self.heartbeat = Heartbeat(self.plc, self._healthy, interval_s=self.heartbeat_s,
                                        check=self._watchdog, on_error=self._fault)
             self._set_state("running")
@@ -210,7 +217,7 @@ class Station:
         self._pump.flush(2.0)
         self._ended.set()
 
-    def _fault(self, message: str) -> None:
+    def _fault(self, message: str, key: str = "station") -> None:
         """An internal fault: final. The PLC sees state 2 and a frozen heartbeat."""
         with self._fault_lock:
             if self.fault is not None:
@@ -218,7 +225,7 @@ class Station:
             self.fault = message
         self._plc_state(rm.STATE_FAULTED)
         self._set_state("faulted")
-        self._alert(message, "error")
+        self._alert(message, "error", key=key, always=True)
         if self.pipeline is not None:
             self.pipeline.abort()
         self._ended.set()
@@ -236,21 +243,45 @@ class Station:
                 and not any(s.crashed for s in pipeline.stages) and not self._hung())
 
     def _hung(self) -> str | None:
+        stage = self._hung_stage()
+        return None if stage is None else self._hung_message(stage)
+
+    def _hung_stage(self) -> Any:
         for stage in self.pipeline.stages if self.pipeline else ():
             limit = self.hang_s if stage.done_one else max(self.hang_s, FIRST_PART_HANG_S)
-            busy = stage.busy_for()
-            if busy > limit:
-                return f"the {stage.name} has been busy with part {stage.busy_part} for {busy:.1f} s"
+            if stage.busy_for() > limit:
+                return stage
         return None
+
+    def _hung_message(self, stage: Any) -> str:
+        model = f" (model {self.model_id})" if stage.name == "inference" else ""
+        return f"the {stage.name} has been busy with part {stage.busy_part} for {stage.busy_for():.1f} s{model}"
+
+    def _hang_fault(self, stage: Any) -> None:
+        """A stage is stuck: final fault; the part it hangs on is published to the PLC as a fault."""
+        part, pipeline = stage.busy_part, self.pipeline
+        message = self._hung_message(stage)
+        self._fault(f"{message}: the station is stuck", key=stage_kind(stage.name))
+        if stage.name != "inference" or part is None or pipeline is None:
+            return      # a stuck camera has no part yet; a stuck PLC write cannot take another one
+        pipeline.actuation.thread.join(1.0)     # the parts before it are through: keep the PLC's order
+        result = in_flight_fault(part, f"{message}: no verdict, rejected", model_id=self.model_id,
+                                 t_trigger=self.clock.wall())
+        try:
+            self.plc.publish(part, result.verdict_code, result.score, result.class_id)
+        except Exception as e:
+            result.error += f"; PLC write failed: {e}"
+        self._deliver(result)
 
     def _watchdog(self) -> None:
         """Heartbeat thread, before each beat."""
         pipeline = self.pipeline
         if pipeline is None or self.fault is not None:
             return
-        hung = self._hung()
-        if hung:
-            self._fault(f"{hung}: the station is stuck")
+        self.clock.check()              # an idle line notices a clock step too
+        stage = self._hung_stage()
+        if stage is not None:
+            self._hang_fault(stage)
         now = time.monotonic()
         if self.state in ("running", "faulted") and now - self._last_stats >= STATS_EVERY_S:
             self._last_stats = now
@@ -270,9 +301,10 @@ class Station:
         except Exception as e:
             log.warning("could not write the station state to the PLC: %s", e)
 
-    def _alert(self, message: str, level: str = "warning", key: str | None = None) -> None:
-        """Tell the operator; an alert of the same ``key`` repeats at most every ALERT_REPEAT_S."""
-        if key is not None:
+    def _alert(self, message: str, level: str = "warning", key: str | None = None, always: bool = False) -> None:
+        """Tell the operator; an alert of the same ``key`` repeats at most every ALERT_REPEAT_S
+        (unless ``always``: a final fault, a refused model). ``key`` names the kind of cause (faults.py)."""
+        if key is not None and not always:
             now = time.monotonic()
             last = self._alerted.setdefault(key, [-ALERT_REPEAT_S, 0])
             if now - last[0] < ALERT_REPEAT_S:
@@ -284,7 +316,37 @@ class Station:
         # info, not warning: the event is the channel; a warning would print twice in the CLI
         log.info("%s: %s", level, message)
         if self._pump is not None:
-            self._pump.post("alert", message=message, level=level)
+            self._pump.post("alert", message=message, level=level, key=key)
+
+    def _clock_stepped(self, seconds: float) -> None:
+        self._alert(describe_step(seconds), "warning" if seconds < 0 else "info", key="station")
+
+    def reload_model(self, model_id: str | None = None) -> str:
+        """Load the model again from the project (``model_id``: another one) and use it from the next part.
+
+        A model that cannot be loaded (its file replaced or damaged) is refused with a ``ModelError``
+        naming it, and a ``model`` alert; the station goes on with the model it has."""
+        from studio.core.errors import StudioError
+        from studio.inference import InspectionModel
+
+        target = model_id or self.model_id
+        try:
+            model = InspectionModel.load(self.project, target)
+        except StudioError as e:
+            self._alert(f"model {target} refused: {e.message}; the station keeps running "
+                        f"{self.model_id or 'the model it has'}", "error", key="model", always=True)
+            raise
+        self.model, self.model_id = model, model.model_id
+        if self.pipeline is not None:
+            self.pipeline.model_id = model.model_id
+            self.pipeline.model = model
+        if self.plc is not None:
+            try:
+                self.plc.set_model(model.model_id)
+            except Exception as e:
+                log.warning("could not write the model id to the PLC: %s", e)
+        self._alert(f"model {model.model_id} loaded", "info")
+        return model.model_id
 
     def stats(self) -> dict[str, Any]:
         out = self._counts.snapshot()

@@ -58,19 +58,20 @@ FAULTS: tuple[Fault, ...] = (
           "none: parts go on; latencies come from the monotonic clock, image names from part numbers",
           "nothing to recover: the log's times jump with the clock, part numbers keep the order",
           "clock.py; tests/test_station_faults.py"),
-    Fault("PLC write fails", "`plc`: the PLC write failed for part N",
+    Fault("PLC write fails (or the heartbeat write)", "`plc`: the PLC write failed for part N",
           "the part is logged as a fault (the PLC never got its verdict)",
-          "see the PLC link section (link-modbus): PLC link lost, PLC watchdog, Modbus client mode",
+          "final: the station stops (state 2); restart it. PLC link lost, PLC watchdog, Modbus client mode: "
+          "see the PLC link section",
           "pipeline.py `_actuate`; tests/test_station.py"),
     Fault("PLC link lost (the PLC stops polling; client mode: the PLC's server goes away)", "`plc`",
-          "see the PLC link section", "see the PLC link section (link-modbus)", "studio/plc"),
-    Fault("disk full", "`log`", "see the result log section", "see the result log section (rel-write): "
-          "`on_log_failure: continue | stop`", "studio/results"),
+          "see the PLC link section", "see the PLC link section", "studio/plc"),
+    Fault("disk full", "`log`", "see the result log section", "see the result log section: "
+          "`on_log_failure: continue` or `stop`", "studio/results"),
     Fault("data directory unplugged", "`log`", "see the result log section",
-          "see the result log section (rel-write)", "studio/results"),
+          "see the result log section", "studio/results"),
     Fault("station killed (`kill -9`, power loss)", "the PLC sees a frozen heartbeat",
           "see the result log section", "restart: part numbers continue after the last one the PLC can have "
-          "seen (rel-write)", "studio/results"),
+          "seen (see the result log section)", "studio/results"),
 )
 
 

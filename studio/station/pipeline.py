@@ -65,7 +65,7 @@ class Stage:
 class Pipeline:
     def __init__(self, *, feed: Any, model: Any, model_id: str | None, plc: Any,
                  deliver: Callable[[PartResult], None], on_end: Callable[[], None],
-                 alert: Callable[..., None], fault: Callable[[str], None],
+                 alert: Callable[..., None], fault: Callable[..., None],
                  first_part: int = 1, max_parts: int | None = None, interval_s: float = 0.0,
                  deadline_s: float = 0.05, frame_check: Callable[[Any], Any] | None = None,
                  clock: StationClock | None = None):
@@ -197,7 +197,7 @@ class Pipeline:
                     result.error = f"{result.error + '; ' if result.error else ''}PLC write failed: {e}"
                     result.t_actuated = self._since_trigger(result)
                     self.deliver(result)
-                    self.fault(f"the PLC write failed for part {result.part}: {e}")
+                    self.fault(f"the PLC write failed for part {result.part}: {e}", "plc")
                     return
                 publish_s = time.perf_counter() - t0
             result.t_actuated = self._since_trigger(result)

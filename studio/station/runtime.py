@@ -109,7 +109,7 @@ class Station:
                 interval_s=self.interval_s, deadline_s=self.deadline_s, frame_check=self.lighting,
                 clock=self.clock)
             self.heartbeat = Heartbeat(self.plc, self._healthy, interval_s=self.heartbeat_s,
-                                       check=self._watchdog, on_error=self._fault)
+                                       check=self._watchdog, on_error=lambda m: self._fault(m, "plc"))
             self._set_state("running")
             self.pipeline.start()
             self.heartbeat.start()

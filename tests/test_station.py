@@ -256,7 +256,9 @@ def test_heartbeat_stops_after_max_parts(project, tmp_path):
 
 def test_a_hung_model_faults_the_station_and_freezes_the_heartbeat(project, tmp_path):
     model = FakeModel(hang_on={3})
-    station, events = make(project, tmp_path, model=model, interval_s=0.01, heartbeat_s=0.05, hang_s=0.3)
+    # recover_s=0: a hang is final at once (tests/test_station_faults.py has the recovery)
+    station, events = make(project, tmp_path, model=model, interval_s=0.01, heartbeat_s=0.05, hang_s=0.3,
+                           recover_s=0)
     station.start()
     try:
         assert until(lambda: station.plc.registers()[rm.HEARTBEAT] >= 1)

@@ -275,3 +275,69 @@ def test_the_fault_table_in_the_architecture_is_the_one_in_the_code():
     assert all(any(f"`{k}`" in f.alarm for f in faults.FAULTS) for k in kinds)
     assert faults.stage_kind("inference") == "model" and faults.stage_kind("acquisition") == "camera"
     assert np.isnan(faults.in_flight_fault(3, "hung", model_id="m", t_trigger=1.0).score)
+
+
+# ---- model hang: the station comes back when the model answers ------------------------------
+class HangingModel:
+    """The real model; on call ``at`` it hangs until released (a stuck GPU call that comes back)."""
+
+    def __init__(self, model, at):
+        import threading
+
+        self.model, self.at = model, at
+        self.model_id, self.threshold, self.card = model.model_id, model.threshold, model.card
+        self.release = threading.Event()
+        self.calls = 0
+
+    def predict(self, image):
+        self.calls += 1
+        if self.calls == self.at:
+            self.release.wait(20)
+        return self.model.predict(image)
+
+
+def test_a_model_hang_faults_the_part_and_the_station_recovers_when_the_model_answers(project, tmp_path):
+    from studio.inference import InspectionModel
+
+    model = HangingModel(InspectionModel.load(project), at=4)
+    station, events = start(project, tmp_path, model=model, interval_s=0.005, heartbeat_s=0.05, hang_s=0.3,
+                            max_parts=12)
+    try:
+        assert until(lambda: station.state == "faulted", timeout=10)
+        assert station.plc.registers()[rm.STATE] == rm.STATE_FAULTED
+        # the hung part is rejected as soon as the parts before it are through
+        assert until(lambda: station.plc.registers()[1:3] == [4, rm.VERDICT_FAULT], timeout=2)
+        assert station.wait(0.3) is False                                # waiting for the model, not ended
+        model.release.set()                                              # the model answers again
+        assert station.wait(20) is True, station.stats()                 # ... and the 12 parts get done
+    finally:
+        model.release.set()
+        station.stop()
+    logged = assert_nothing_lost(station)
+    assert [r["part"] for r in logged] == list(range(1, 13))
+    assert [r["part"] for r in logged if r["verdict"] == "fault"] == [4]
+    assert "busy with part 4" in logged[3]["note"] and model.model_id in logged[3]["note"]
+    stuck = [a["message"] for a in alerts(events, "model")]
+    assert stuck and "part 4" in stuck[0] and model.model_id in stuck[0]
+    assert any("answers again" in a["message"] for a in alerts(events, "model-back"))
+    assert station.recoveries == 1 and station.stats()["parts"] == 12
+    states = [p["state"] for k, p in events if k == "state"]
+    assert states == ["starting", "running", "faulted", "running", "stopped"]
+
+
+def test_a_model_that_never_answers_again_leaves_the_station_stopped(project, tmp_path):
+    from studio.inference import InspectionModel
+
+    model = HangingModel(InspectionModel.load(project), at=3)
+    station, events = start(project, tmp_path, model=model, interval_s=0.005, heartbeat_s=0.05, hang_s=0.3,
+                            recover_s=0.5)
+    try:
+        assert station.wait(10) is False and station.state == "faulted"
+        assert station._ended.is_set()                  # final: `station run` exits with its fault code
+        assert any("did not answer within 0.5 s" in a["message"] for a in alerts(events, "model"))
+    finally:
+        model.release.set()
+        station.stop()
+    assert station.plc.registers()[rm.STATE] == rm.STATE_FAULTED
+    logged = assert_nothing_lost(station)
+    assert logged[-1]["part"] == 3 and logged[-1]["verdict"] == "fault"

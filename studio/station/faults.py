@@ -42,8 +42,10 @@ FAULTS: tuple[Fault, ...] = (
           "`model` (inference), `camera` (acquisition) or `plc` (actuation): the stage, the part, the model",
           "the hung part is published as a fault and logged; parts behind it get no verdict (the PLC sees the "
           "station faulted)",
-          "final: the station stops (state 2, heartbeat frozen); restart it (`station run`, the kiosk's Start)",
-          "runtime.py `_watchdog`; tests/test_station.py, tests/test_station_faults.py"),
+          "model: state 2 and a frozen heartbeat until the model answers; then a new pipeline goes on from the "
+          "next part number (`model-back` alert; up to 3 times a run); no answer within `recover_s` (60 s): "
+          "final, restart it. A stuck camera or PLC write: final",
+          "runtime.py `_watchdog`, `_recover`; tests/test_station.py, tests/test_station_faults.py"),
     Fault("model error or unusable answer on one part (exception, NaN, no score)",
           "`model`: part N is a fault, why",
           "fault", "the next part is inspected as usual", "decide.py; tests/test_station.py"),

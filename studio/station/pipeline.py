@@ -83,6 +83,7 @@ class Pipeline:
         self.completed = False              # max_parts were all taken and actuated
         self.ended = False                  # the actuation stage saw the last part through
         self.deadline_misses = 0
+        self.settled: set[int] = set()      # parts the station has already given a verdict (a hang)
         self.last_publish_ms = 0.0
         self.acquisition = Stage("acquisition", self._acquire, self._crashed)
         self.inference = Stage("inference", self._infer, self._crashed)
@@ -129,6 +130,8 @@ class Pipeline:
         return END
 
     def _unfinished(self, result: PartResult, stage: str) -> None:
+        if result.part in self.settled:
+            return
         self.alert(f"part {result.part} was not inspected to the end ({stage} aborted): "
                    "treat it as a reject", "error")
 

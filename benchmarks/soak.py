@@ -27,8 +27,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -197,8 +198,8 @@ class Poller(threading.Thread):
                         client.connect()
                     rr = client.read_holding_registers(0, count=12)
                     if rr.isError():
-                        raise IOError(str(rr))
-                except Exception:       # count it; a PLC retries
+                        raise OSError(str(rr))
+                except Exception:  # noqa: BLE001  count it; a PLC retries
                     self.read_errors += 1
                     self.stop.wait(0.05)
                     continue

@@ -17,9 +17,7 @@ import pytest
 from studio.core.errors import ModelError
 from studio.plc import register_map as rm
 from studio.plc.sim import SimPlc
-from studio.station import Station
-from studio.station import camera_feed
-from studio.station import faults
+from studio.station import Station, camera_feed, faults
 from studio.station.clock import StationClock, SteppableClock
 
 pytest.importorskip("onnx")

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 STEP_TOLERANCE_S = 1.0      # a change of wall - monotonic larger than this between two readings is a step
 

@@ -104,19 +104,22 @@ def test_viky_destroyed_mid_run_faults_the_part_in_flight_and_the_station_reopen
         station.stop()
     logged = assert_nothing_lost(station)
     fault_rows = [r for r in logged if r["verdict"] == "fault"]
-    assert len(fault_rows) == 1                  # the part in flight; none invented during the outage
+    # one fault per outage, the part in flight; none invented during it (a loaded machine may add a
+    # frame timeout of its own: that is another outage with its own part)
+    assert len(fault_rows) == station.feed.missed >= 1
+    assert all("camera failed" in r["note"] for r in fault_rows)
     missed = fault_rows[0]
     assert missed["verdict_code"] == rm.VERDICT_FAULT and missed["image_path"] is None
     assert "camera failed" in missed["note"] and missed["frame_id"] == 0
     assert {p.part: p.verdict_code for p in station.plc.history}[missed["part"]] == rm.VERDICT_FAULT
-    after = [r for r in logged if r["part"] > missed["part"]]
+    after = [r for r in logged if r["part"] > missed["part"] and r["verdict"] != "fault"]
     assert len(after) >= 5 and all(r["image_path"] and r["verdict"] in ("pass", "reject") for r in after)
     assert all((station.data_dir / r["image_path"]).is_file() for r in after)
     camera_alerts = [a["message"] for a in alerts(events, "camera")]
     assert camera_alerts and "the part in front of it is a fault" in camera_alerts[0]
     assert any("camera is back" in a["message"] for a in alerts(events))
     states = [p["state"] for k, p in events if k == "state"]
-    assert states[:5] == ["starting", "running", "faulted", "running", "stopped"]
+    assert states[:4] == ["starting", "running", "faulted", "running"] and states[-1] == "stopped"
 
 
 # ---- model file replaced under a running station -------------------------------------------

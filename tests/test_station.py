@@ -209,8 +209,11 @@ def test_camera_errors_retry_without_inventing_parts(project, tmp_path, monkeypa
     assert station.run(timeout=30) is True
     logged = rows(station)
     assert [r["part"] for r in logged] == [1, 2, 3, 4, 5, 6]
-    assert [r["frame_id"] for r in logged] == [1, 2, 3, 4, 5, 6]    # the failed grabs gave no frame, no part
-    assert camera.grabs == 8 and camera.closed >= 1 and camera.opened >= 2
+    # the part in front of the camera when it failed is a fault; the retry during the outage gave no part
+    assert [r["frame_id"] for r in logged] == [1, 2, 0, 3, 4, 5]
+    assert logged[2]["verdict"] == "fault" and "camera failed" in logged[2]["note"] and logged[2]["image_path"] is None
+    assert {p.part: p.verdict_code for p in station.plc.history}[3] == rm.VERDICT_FAULT
+    assert camera.grabs == 7 and camera.closed >= 1 and camera.opened >= 2
     alerts = [p["message"] for k, p in events if k == "alert"]
     assert any("camera error" in a and "reopening" in a for a in alerts)
     assert any("camera is back" in a for a in alerts)
@@ -253,7 +256,9 @@ def test_heartbeat_stops_after_max_parts(project, tmp_path):
 
 def test_a_hung_model_faults_the_station_and_freezes_the_heartbeat(project, tmp_path):
     model = FakeModel(hang_on={3})
-    station, events = make(project, tmp_path, model=model, interval_s=0.01, heartbeat_s=0.05, hang_s=0.3)
+    # recover_s=0: a hang is final at once (tests/test_station_faults.py has the recovery)
+    station, events = make(project, tmp_path, model=model, interval_s=0.01, heartbeat_s=0.05, hang_s=0.3,
+                           recover_s=0)
     station.start()
     try:
         assert until(lambda: station.plc.registers()[rm.HEARTBEAT] >= 1)
@@ -267,7 +272,13 @@ def test_a_hung_model_faults_the_station_and_freezes_the_heartbeat(project, tmp_
         model.release.set()
         station.stop()
     assert station.plc.registers()[rm.STATE] == rm.STATE_FAULTED     # the post-mortem still shows why
-    assert [r["part"] for r in rows(station)] == [1, 2]
+    # the part the model hung on is a fault, for the PLC and in the log; nothing after it was published
+    assert [(r["part"], r["verdict"]) for r in rows(station)][2:] == [(3, "fault")]
+    assert [r["part"] for r in rows(station)] == [1, 2, 3] and "busy with part 3" in rows(station)[2]["note"]
+    assert station.plc.history[-1].part == 3 and station.plc.history[-1].verdict_code == rm.VERDICT_FAULT
+    assert station.plc.registers()[1:3] == [3, rm.VERDICT_FAULT]
+    assert any(k == "alert" and p["key"] == "model" and "model 20240501-anomaly" in p["message"]
+               for k, p in events)
 
 
 class FlakyPlc(SimPlc):

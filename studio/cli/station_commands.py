@@ -54,7 +54,8 @@ def cmd_station_run(args: argparse.Namespace) -> int:
     else:
         def on_event(kind: str, payload: dict) -> None:
             if kind == "alert":
-                print(f"ALERT: {payload.get('message')}", file=sys.stderr, flush=True)
+                kind_of = f" [{payload['key']}]" if payload.get("key") else ""     # camera, model, plc, log, ...
+                print(f"ALERT{kind_of}: {payload.get('message')}", file=sys.stderr, flush=True)
             elif kind == "part" and not args.json:
                 r = payload["result"]
                 print(f"part {r.part:6d}  {r.verdict:<6}  score {r.score:8.4f}  "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -28,6 +29,14 @@ ONNX_FILE = "model.onnx"
 CARD_FILE = "card.json"
 OUTPUTS = {"anomaly": ["score", "anomaly_map"], "classification": ["probabilities"],
            "detection": ["detections"], "segmentation": ["score", "class_map"]}
+DIGEST_FIELD = "onnx_sha256"     # the card's digest of model.onnx, written at export
+
+
+def onnx_digest(data: bytes) -> str:
+    """The digest a card carries of its model.onnx (hex SHA-256)."""
+    return hashlib.sha256(data).hexdigest()
+
+
 REQUIRED_CARD_FIELDS = ("model_id", "task", "threshold", "preprocessing", "classes")
 TRAIN_HINT = "train a model first: 'studio train PROJECT' or the Train page"
 
@@ -145,9 +154,21 @@ class InspectionModel:
         if not path.is_file():
             raise ModelError("the model file is missing", file=path, hint="delete this model folder and train again")
         try:
-            self.session = ort.InferenceSession(str(path), options, providers=providers)
+            data = path.read_bytes()        # read once: the digest checked is that of the bytes loaded
+        except OSError as e:
+            raise ModelError(f"the model file of {self.model_id} cannot be read ({e})", file=path,
+                             hint="check the disk and the file's permissions") from None
+        expected = self.card.get(DIGEST_FIELD)
+        if expected and onnx_digest(data) != str(expected).lower():
+            raise ModelError(f"the model file of {self.model_id} is not the one its card was written for "
+                             "(its SHA-256 differs from the card's): it was replaced or damaged after export",
+                             file=path, hint="restore the model folder from a backup, or train again; "
+                                             "a station already running keeps the model it loaded")
+        try:
+            self.session = ort.InferenceSession(data, options, providers=providers)
         except Exception as e:
-            raise ModelError(f"ONNX Runtime cannot load the model ({str(e).splitlines()[0][:200]})", file=path,
+            raise ModelError(f"ONNX Runtime cannot load the model {self.model_id} ({str(e).splitlines()[0][:200]})",
+                             file=path,
                              hint="the file is damaged: delete this model folder and train again") from None
         # ONNX Runtime falls back to the CPU silently when CUDA cannot start: report what it really uses
         self.provider: str = self.session.get_providers()[0]

@@ -2,19 +2,37 @@
 
 A lost camera (unplugged cable, driver restart, a frame timeout) must not
 end a shift: the feed reports it, waits a little longer after each failed
-try, reopens the camera and goes on. No part is invented for the time the
-camera was away; the part counter simply continues with the next frame.
+try, reopens the camera and goes on.
+
+The part that was in front of the camera when it failed is a fault: the
+first failed grab of an outage returns a ``MissedFrame`` (no image, the
+error in words), which the pipeline turns into a fault verdict for that
+part, so the PLC rejects it instead of waiting for a verdict that never
+comes. No part is invented for the rest of the outage (the station is
+faulted, the PLC sees state 2); the part counter continues with the next
+frame. A camera on a hardware trigger waits for a part, so its timeouts say
+nothing about a part in flight: there the failed grab gives no part.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 import threading
+from dataclasses import dataclass, field
 from typing import Any, Callable, ContextManager
 
 log = logging.getLogger(__name__)
 
 RETRY_S = (0.5, 1.0, 2.0, 5.0)      # wait before reopening, after the 1st, 2nd, 3rd and later failures
+
+
+@dataclass
+class MissedFrame:
+    """The grab for a part failed: the part gets no image and becomes a fault."""
+    error: str
+    image: Any = None
+    frame_id: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 class CameraFeed:
@@ -32,6 +50,8 @@ class CameraFeed:
         self.retry_s = retry_s or RETRY_S
         self.ok = True
         self.errors = 0
+        self.missed = 0                     # parts that became faults because the camera failed under them
+        self._failures = 0                  # failed grabs in a row (the back-off)
 
     def open(self) -> None:
         """Open the camera once, at start: here an error goes straight to the user."""
@@ -42,27 +62,39 @@ class CameraFeed:
 
     def grab(self, stop: threading.Event,
              busy: Callable[[], ContextManager] = contextlib.nullcontext) -> Any:
-        """The next frame, retrying through camera errors; None once ``stop`` is set."""
-        failures = 0
+        """The next frame, retrying through camera errors; None once ``stop`` is set.
+
+        The first failure of an outage returns a ``MissedFrame`` for the part in flight."""
         while not stop.is_set():
+            if self._failures:
+                if stop.wait(self.retry_s[min(self._failures, len(self.retry_s)) - 1]):
+                    return None
             try:
                 if self.camera is None:
                     self.open()
                 with busy():
                     frame = self.camera.grab(self.grab_timeout)
             except Exception as e:  # every driver fails its own way; all mean "no frame"
-                failures += 1
+                in_flight = self.ok and not self._hardware_triggered()
+                self._failures += 1
                 self.errors += 1
                 self._set_ok(False)
-                delay = self.retry_s[min(failures, len(self.retry_s)) - 1]
-                self.alert(f"camera error: {e} — reopening the camera in {delay:g} s", "error", key="camera")
+                delay = self.retry_s[min(self._failures, len(self.retry_s)) - 1]
+                part = "the part in front of it is a fault; " if in_flight else ""
+                self.alert(f"camera error: {e} — {part}reopening the camera in {delay:g} s", "error", key="camera")
                 self._close_for_retry()
-                if stop.wait(delay):
-                    return None
+                if in_flight:
+                    self.missed += 1
+                    return MissedFrame(f"no image: the camera failed ({e})")
                 continue
+            self._failures = 0
             self._set_ok(True)
             return frame
         return None
+
+    def _hardware_triggered(self) -> bool:
+        camera = self.camera
+        return getattr(camera, "mode", None) == "hardware" or getattr(camera, "trigger", None) == "hardware"
 
     def _set_ok(self, ok: bool) -> None:
         if ok != self.ok:

@@ -30,6 +30,7 @@ class PartResult:
     latency_ms: float = 0.0         # trigger to PLC write
     error: str | None = None        # why the part is a fault, in words
     part_id: str = ""               # the PLC's id of the part, when the PLC gives one
+    t_mono: float = field(default=0.0, repr=False)    # monotonic clock at the trigger: durations only, not logged
 
     @property
     def rejected(self) -> bool:
@@ -38,6 +39,6 @@ class PartResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, without the image."""
-        out = {k: v for k, v in self.__dict__.items() if k != "image"}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("image", "t_mono")}
         out["score"] = None if not math.isfinite(self.score) else float(self.score)
         return out

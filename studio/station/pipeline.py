@@ -19,7 +19,8 @@ import time
 from typing import Any, Callable, Iterator
 
 from studio.plc.register_map import VERDICT_FAULT
-from studio.station.decide import decide
+from studio.station.clock import StationClock
+from studio.station.decide import decide, fault
 from studio.station.part import PartResult
 
 END = None          # sent down the queues after the last part
@@ -65,15 +66,17 @@ class Pipeline:
     def __init__(self, *, feed: Any, model: Any, model_id: str | None, plc: Any,
                  deliver: Callable[[PartResult], None], on_end: Callable[[], None],
                  record: Callable[[PartResult], bool] | None = None,
-                 alert: Callable[..., None], fault: Callable[[str], None],
+                 alert: Callable[..., None], fault: Callable[..., None],
                  first_part: int = 1, max_parts: int | None = None, interval_s: float = 0.0,
-                 deadline_s: float = 0.05, frame_check: Callable[[Any], Any] | None = None):
+                 deadline_s: float = 0.05, frame_check: Callable[[Any], Any] | None = None,
+                 clock: StationClock | None = None):
         self.feed, self.model, self.model_id, self.plc = feed, model, model_id, plc
         self.deliver, self.on_end, self.alert, self.fault = deliver, on_end, alert, fault
         self.record = record                # commits the part's row before the PLC sees its verdict
         self.first_part, self.max_parts = first_part, max_parts
         self.interval_s, self.deadline_s = max(0.0, float(interval_s or 0.0)), deadline_s
         self.frame_check = frame_check      # e.g. the lighting watch; runs after the part is handed on
+        self.clock = clock or StationClock()    # wall time for the log, monotonic for durations (clock.py)
         self.frames: queue.Queue = queue.Queue(maxsize=2)
         self.decided: queue.Queue = queue.Queue(maxsize=2)
         self.stopping = threading.Event()   # no new triggers; finish the parts already taken
@@ -82,6 +85,7 @@ class Pipeline:
         self.completed = False              # max_parts were all taken and actuated
         self.ended = False                  # the actuation stage saw the last part through
         self.deadline_misses = 0
+        self.settled: set[int] = set()      # parts the station has already given a verdict (a hang)
         self.last_publish_ms = 0.0
         self.acquisition = Stage("acquisition", self._acquire, self._crashed)
         self.inference = Stage("inference", self._infer, self._crashed)
@@ -128,8 +132,15 @@ class Pipeline:
         return END
 
     def _unfinished(self, result: PartResult, stage: str) -> None:
+        if result.part in self.settled:
+            return
         self.alert(f"part {result.part} was not inspected to the end ({stage} aborted): "
                    "treat it as a reject", "error")
+
+    def _since_trigger(self, result: PartResult) -> float:
+        """Wall time now, as the trigger's wall time plus the monotonic time since: a clock step
+        mid-part never puts a part's stamps out of order (see clock.py)."""
+        return result.t_trigger + max(0.0, self.clock.monotonic() - result.t_mono)
 
     # ---- the stages ---------------------------------------------------
     def _acquire(self) -> None:
@@ -141,13 +152,14 @@ class Pipeline:
                     break
                 # a fixed rate; after a stall start afresh instead of firing a burst
                 next_trigger = max(next_trigger + self.interval_s, time.monotonic())
-            t_trigger = time.time()
+            t_trigger, m_trigger = self.clock.read()
             frame = self.feed.grab(self.stopping, lambda: self.acquisition.busy(part))
             if frame is None:
                 break
             result = PartResult(part=part, frame_id=int(getattr(frame, "frame_id", 0) or 0),
-                                model_id=self.model_id, image=frame.image,
-                                t_trigger=t_trigger, t_captured=time.time())
+                                model_id=self.model_id, image=frame.image, t_trigger=t_trigger, t_mono=m_trigger,
+                                error=getattr(frame, "error", None))    # a missed frame: the camera failed
+            result.t_captured = self._since_trigger(result)
             if not self._put(self.frames, result):
                 self._unfinished(result, "acquisition")
                 return
@@ -157,17 +169,21 @@ class Pipeline:
 
     def _infer(self) -> None:
         while (result := self._get(self.frames)) is not END:
+            model = self.model                  # one model per part, even across a reload
             with self.inference.busy(result.part):
-                d = decide(self.model, result.image)
+                # a part without a frame (the camera failed under it) is a fault, never judged
+                d = decide(model, result.image) if result.error is None else fault(result.error)
+            result.model_id = getattr(model, "model_id", None) or result.model_id
+            missed = result.error is not None
             result.verdict, result.verdict_code, result.score = d.verdict, d.verdict_code, d.score
             result.defect_class, result.class_id, result.error = d.defect_class, d.class_id, d.error
-            result.t_decided = time.time()
-            if d.error:
+            result.t_decided = self._since_trigger(result)
+            if d.error and not missed:          # the camera feed has already said why
                 self.alert(f"part {result.part} is a fault (rejected): {d.error}", "error", key="model")
             if not self._put(self.decided, result):
                 self._unfinished(result, "inference")
                 return
-            if self.frame_check is not None:    # after the hand-over: never delays actuation
+            if self.frame_check is not None and not missed:    # after the hand-over: never delays actuation
                 try:
                     self.frame_check(result.image)
                 except Exception as e:          # a monitor's bug must not stop inspection
@@ -191,13 +207,13 @@ class Pipeline:
                     # the PLC never got this verdict: the log must not claim it passed
                     result.verdict, result.verdict_code = "fault", VERDICT_FAULT
                     result.error = f"{result.error + '; ' if result.error else ''}PLC write failed: {e}"
-                    result.t_actuated = time.time()
+                    result.t_actuated = self._since_trigger(result)
                     self.deliver(result)
-                    self.fault(f"the PLC write failed for part {result.part}: {e}")
+                    self.fault(f"the PLC write failed for part {result.part}: {e}", "plc")
                     return
                 publish_s = time.perf_counter() - t0
-            result.t_actuated = time.time()
-            result.latency_ms = (result.t_actuated - result.t_trigger) * 1000.0
+            result.t_actuated = self._since_trigger(result)
+            result.latency_ms = (result.t_actuated - result.t_trigger) * 1000.0     # monotonic: never < 0
             self.last_publish_ms = publish_s * 1000.0
             if publish_s > self.deadline_s:
                 self.deadline_misses += 1

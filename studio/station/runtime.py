@@ -6,9 +6,11 @@ pipeline threads and the heartbeat, and tells the world what happens through
 CLI only subscribe; neither drives the pipeline.
 
 States: ``starting`` -> ``running`` -> ``stopped``. ``faulted`` is either
-passing (the camera is lost and being reopened; back to ``running`` when it
-returns) or final (an internal fault: a stage crashed or hung, the PLC write
-failed); either way the heartbeat stops while faulted.
+passing (the camera is lost and being reopened, or the model hung and the
+watchdog waits ``recover_s`` for it to answer; back to ``running`` when the
+cause goes) or final (an internal fault: a stage crashed, the camera or PLC
+write hung, the PLC write failed); either way the heartbeat stops while
+faulted. The faults and their recoveries: ``faults.py``.
 """
 from __future__ import annotations
 
@@ -23,8 +25,10 @@ from studio.plc import register_map as rm
 from studio.results.policy import LogPolicy
 from studio.results.schema import FILE_NAME as LOG_FILE
 from studio.station.camera_feed import CameraFeed
+from studio.station.clock import StationClock, describe_step
 from studio.station.data_dir import resolve_data_dir
 from studio.station.dispatch import EventPump
+from studio.station.faults import in_flight_fault, stage_kind
 from studio.station.heartbeat import Heartbeat
 from studio.station.log_health import LogHealth, alert_kind
 from studio.station.pipeline import Pipeline
@@ -35,13 +39,16 @@ log = logging.getLogger(__name__)
 FIRST_PART_HANG_S = 60.0    # the first part may include model warm-up (CUDA, cuDNN) and camera start
 ALERT_REPEAT_S = 10.0       # the same kind of alert at most this often; the rest are counted
 STATS_EVERY_S = 1.0
+RECOVER_S = 60.0            # after a model hang, how long to wait for the model to answer again
+MAX_RECOVERIES = 3          # hang recoveries per run; after that a hang is final
 
 
 class Station:
     def __init__(self, project: Any, camera_spec: str | None = None, plc_spec: str | None = "sim", *,
                  model: Any = None, model_id: str | None = None, data_dir: str | Path | None = None,
                  max_parts: int | None = None, interval_s: float = 0.0, camera: Any = None, plc: Any = None,
-                 deadline_ms: float = 50.0, heartbeat_s: float = 0.5, hang_s: float = 10.0):
+                 deadline_ms: float = 50.0, heartbeat_s: float = 0.5, hang_s: float = 10.0,
+                 clock: StationClock | None = None, recover_s: float = RECOVER_S):
         self.project = project
         settings = project.station_settings()
         configured = settings.get("camera")
@@ -56,6 +63,12 @@ class Station:
         self.max_parts, self.interval_s = max_parts, interval_s
         self.deadline_s, self.heartbeat_s, self.hang_s = deadline_ms / 1000.0, heartbeat_s, hang_s
         self.model, self.model_id = model, model_id
+        self.clock = clock or StationClock()    # injectable: a test steps the wall clock (clock.py)
+        self.recover_s = recover_s              # 0: a model hang is final at once
+        self.recoveries = 0
+        self._recovering: tuple[Any, float] | None = None     # (the hung pipeline, give up at)
+        if self.clock.on_step is None:
+            self.clock.on_step = self._clock_stepped
         self._camera, self._plc_given = camera, plc
         self.plc: Any = plc
         self.events = Emitter()
@@ -86,6 +99,7 @@ class Station:
             self._pump = EventPump(self.events)
             self._ended.clear()
             self.fault = None
+            self._recovering, self.recoveries = None, 0
             self._finished = self._completed = False
             self._counts = StationStats()       # figures are per run
             self._set_state("starting")
@@ -105,16 +119,20 @@ class Station:
                 self._set_state("stopped")
                 self._pump.close()
                 raise
-            self.pipeline = Pipeline(
-                feed=self.feed, model=self.model, model_id=self.model_id, plc=self.plc,
-                deliver=self._deliver, record=self.log.commit, on_end=self._on_end, alert=self._alert, fault=self._fault,
-                first_part=first_part, max_parts=self.max_parts,
-                interval_s=self.interval_s, deadline_s=self.deadline_s, frame_check=self.lighting)
+            self.pipeline = self._new_pipeline(first_part, self.max_parts)
             self.heartbeat = Heartbeat(self.plc, self._healthy, interval_s=self.heartbeat_s,
-                                       check=self._watchdog, on_error=self._fault)
+                                       check=self._watchdog, on_error=lambda m: self._fault(m, "plc"))
             self._set_state("running")
             self.pipeline.start()
             self.heartbeat.start()
+
+    def _new_pipeline(self, first_part: int, max_parts: int | None) -> Pipeline:
+        return Pipeline(
+            feed=self.feed, model=self.model, model_id=self.model_id, plc=self.plc,
+            deliver=self._deliver, record=self.log.commit, on_end=self._on_end, alert=self._alert,
+            fault=self._fault, first_part=first_part, max_parts=max_parts,
+            interval_s=self.interval_s, deadline_s=self.deadline_s, frame_check=self.lighting,
+            clock=self.clock)
 
     def describe(self) -> str:
         """One line for the operator: what runs and where the results go."""
@@ -221,18 +239,20 @@ class Station:
         self._pump.flush(2.0)
         self._ended.set()
 
-    def _fault(self, message: str) -> None:
-        """An internal fault: final. The PLC sees state 2 and a frozen heartbeat."""
+    def _fault(self, message: str, key: str = "station", final: bool = True) -> None:
+        """An internal fault. The PLC sees state 2 and a frozen heartbeat. Final unless the
+        watchdog waits for a hung model to come back (``final=False``, see ``_recover``)."""
         with self._fault_lock:
             if self.fault is not None:
                 return
             self.fault = message
         self._plc_state(rm.STATE_FAULTED)
         self._set_state("faulted")
-        self._alert(message, "error")
+        self._alert(message, "error", key=key, always=True)
         if self.pipeline is not None:
             self.pipeline.abort()
-        self._ended.set()
+        if final:
+            self._ended.set()
 
     def _camera_health(self, ok: bool) -> None:
         if self.fault is not None or self.state not in ("running", "faulted"):
@@ -247,25 +267,97 @@ class Station:
                 and not any(s.crashed for s in pipeline.stages) and not self._hung())
 
     def _hung(self) -> str | None:
+        stage = self._hung_stage()
+        return None if stage is None else self._hung_message(stage)
+
+    def _hung_stage(self) -> Any:
         for stage in self.pipeline.stages if self.pipeline else ():
             limit = self.hang_s if stage.done_one else max(self.hang_s, FIRST_PART_HANG_S)
-            busy = stage.busy_for()
-            if busy > limit:
-                return f"the {stage.name} has been busy with part {stage.busy_part} for {busy:.1f} s"
+            if stage.busy_for() > limit:
+                return stage
         return None
+
+    def _hung_message(self, stage: Any) -> str:
+        model = f" (model {self.model_id})" if stage.name == "inference" else ""
+        return f"the {stage.name} has been busy with part {stage.busy_part} for {stage.busy_for():.1f} s{model}"
+
+    def _hang_fault(self, stage: Any) -> None:
+        """A stage is stuck: final fault; the part it hangs on is published to the PLC as a fault."""
+        part, pipeline = stage.busy_part, self.pipeline
+        message = self._hung_message(stage)
+        wait = (stage.name == "inference" and pipeline is not None and self.recover_s > 0
+                and self.recoveries < MAX_RECOVERIES)
+        if wait:
+            self._recovering = (pipeline, time.monotonic() + self.recover_s)
+        self._fault(f"{message}: the station is stuck" + (
+            f"; it runs again if the model answers within {self.recover_s:g} s" if wait else ""),
+            key=stage_kind(stage.name), final=not wait)
+        if stage.name != "inference" or part is None or pipeline is None:
+            return      # a stuck camera has no part yet; a stuck PLC write cannot take another one
+        pipeline.settled.add(part)              # its late answer is not news: it is already a fault
+        pipeline.actuation.thread.join(1.0)     # the parts before it are through: keep the PLC's order
+        result = in_flight_fault(part, f"{message}: no verdict, rejected", model_id=self.model_id,
+                                 t_trigger=self.clock.wall())
+        try:
+            self.plc.publish(part, result.verdict_code, result.score, result.class_id)
+        except Exception as e:
+            result.error += f"; PLC write failed: {e}"
+        self._deliver(result)
 
     def _watchdog(self) -> None:
         """Heartbeat thread, before each beat."""
         pipeline = self.pipeline
+        if self._recovering is not None:
+            self._recover()
+            return
         if pipeline is None or self.fault is not None:
             return
-        hung = self._hung()
-        if hung:
-            self._fault(f"{hung}: the station is stuck")
+        self.clock.check()              # an idle line notices a clock step too
+        stage = self._hung_stage()
+        if stage is not None:
+            self._hang_fault(stage)
         now = time.monotonic()
         if self.state in ("running", "faulted") and now - self._last_stats >= STATS_EVERY_S:
             self._last_stats = now
             self._pump.post("stats", stats=self.stats())
+
+    def _recover(self) -> None:
+        """After a model hang: once the hung pipeline's threads are gone (the model answered), run
+        a new pipeline from the next part number; give up (final fault) after ``recover_s``."""
+        old, give_up = self._recovering
+        if not self._lock.acquire(blocking=False):
+            return                      # stop() is running: it ends the station
+        try:
+            if self.pipeline is not old or self._pump is None:
+                self._recovering = None
+                return
+            if not old.join(0):
+                if time.monotonic() > give_up:
+                    self._recovering = None
+                    self._alert(f"the model {self.model_id} did not answer within {self.recover_s:g} s: "
+                                "the station stays stopped; restart it", "error", key="model", always=True)
+                    self._ended.set()
+                return
+            self._recovering = None
+            self.log.flush(10.0)
+            done = self._counts.snapshot()["parts"]
+            left = None if self.max_parts is None else self.max_parts - done
+            # after every number the old pipeline gave out (a row held in memory is not in the file yet)
+            first = max(self.log.last_part(), old.first_part + old.acquired - 1) + 1
+            self.recoveries += 1
+            self.fault = None
+            if left is not None and left <= 0:     # the hung part was the last one
+                old.completed = old.ended = True
+                self._on_end()
+                return
+            self.pipeline = self._new_pipeline(first, left)
+            self._plc_state(rm.STATE_RUNNING)
+            self._set_state("running")
+            self.pipeline.start()
+            self._alert(f"the model {self.model_id} answers again: inspection goes on from part {first} "
+                        f"(recovery {self.recoveries} of {MAX_RECOVERIES})", "info", key="model-back", always=True)
+        finally:
+            self._lock.release()
 
     # ---- events -------------------------------------------------------
     def _set_state(self, state: str) -> None:
@@ -281,9 +373,10 @@ class Station:
         except Exception as e:
             log.warning("could not write the station state to the PLC: %s", e)
 
-    def _alert(self, message: str, level: str = "warning", key: str | None = None) -> None:
-        """Tell the operator; an alert of the same ``key`` repeats at most every ALERT_REPEAT_S."""
-        if key is not None:
+    def _alert(self, message: str, level: str = "warning", key: str | None = None, always: bool = False) -> None:
+        """Tell the operator; an alert of the same ``key`` repeats at most every ALERT_REPEAT_S
+        (unless ``always``: a final fault, a refused model). ``key`` names the kind of cause (faults.py)."""
+        if key is not None and not always:
             now = time.monotonic()
             last = self._alerted.setdefault(key, [-ALERT_REPEAT_S, 0])
             if now - last[0] < ALERT_REPEAT_S:
@@ -297,7 +390,37 @@ class Station:
         if self.log is not None:            # every alert raised is in the log (via its writer: never blocks)
             self.log.alert(alert_kind(key, message), level, message)
         if self._pump is not None:
-            self._pump.post("alert", message=message, level=level)
+            self._pump.post("alert", message=message, level=level, key=key)
+
+    def _clock_stepped(self, seconds: float) -> None:
+        self._alert(describe_step(seconds), "warning" if seconds < 0 else "info", key="station")
+
+    def reload_model(self, model_id: str | None = None) -> str:
+        """Load the model again from the project (``model_id``: another one) and use it from the next part.
+
+        A model that cannot be loaded (its file replaced or damaged) is refused with a ``ModelError``
+        naming it, and a ``model`` alert; the station goes on with the model it has."""
+        from studio.core.errors import StudioError
+        from studio.inference import InspectionModel
+
+        target = model_id or self.model_id
+        try:
+            model = InspectionModel.load(self.project, target)
+        except StudioError as e:
+            self._alert(f"model {target} refused: {e.message}; the station keeps running "
+                        f"{self.model_id or 'the model it has'}", "error", key="model", always=True)
+            raise
+        self.model, self.model_id = model, model.model_id
+        if self.pipeline is not None:
+            self.pipeline.model_id = model.model_id
+            self.pipeline.model = model
+        if self.plc is not None:
+            try:
+                self.plc.set_model(model.model_id)
+            except Exception as e:
+                log.warning("could not write the model id to the PLC: %s", e)
+        self._alert(f"model {model.model_id} loaded", "info")
+        return model.model_id
 
     def stats(self) -> dict[str, Any]:
         out = self._counts.snapshot()

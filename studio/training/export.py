@@ -110,8 +110,11 @@ def write_model(project, task: str, onnx_bytes: bytes, card: dict[str, Any]) -> 
     model_id, folder = new_model_id(project, task)
     try:
         atomic_write_bytes(folder / ONNX_FILE, onnx_bytes)
+        from studio.inference.model import DIGEST_FIELD, onnx_digest
+
         card = {"model_id": model_id, "task": task,
-                "created": _dt.datetime.now().isoformat(timespec="seconds"), **card}
+                "created": _dt.datetime.now().isoformat(timespec="seconds"), **card,
+                DIGEST_FIELD: onnx_digest(onnx_bytes)}      # the station refuses a model.onnx changed since
         atomic_write_json(folder / CARD_FILE, card)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

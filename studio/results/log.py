@@ -206,6 +206,7 @@ class ResultLog:
         reserved = int(self._meta("part_reserved") or 0)
         clean = self._meta("open") != "1"
         self._next_part = last + 1
+        self.highest_part = last      # the highest part number committed (or held) so far
         if not clean and reserved > last:
             # the last run died: it may have published numbers up to its reservation from rows held in memory
             self._next_part = reserved + 1
@@ -273,6 +274,7 @@ class ResultLog:
             row["image_state"] = "pending"
         key = (row["part"] or 0, row["shadow"])
         values = tuple(row[c] for c in schema.COLUMNS)
+        self.highest_part = max(self.highest_part, row["part"] or 0)   # committed or held in memory
         with self._db:
             if self._closed:
                 self._drop(row, "the result log is closed")

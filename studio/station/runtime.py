@@ -298,6 +298,7 @@ class Station:
         pipeline.actuation.thread.join(1.0)     # the parts before it are through: keep the PLC's order
         result = in_flight_fault(part, f"{message}: no verdict, rejected", model_id=self.model_id,
                                  t_trigger=self.clock.wall())
+        self.log.commit(result)                 # the row before the PLC sees the verdict, as for every part
         try:
             self.plc.publish(part, result.verdict_code, result.score, result.class_id)
         except Exception as e:
@@ -342,8 +343,8 @@ class Station:
             self.log.flush(10.0)
             done = self._counts.snapshot()["parts"]
             left = None if self.max_parts is None else self.max_parts - done
-            # after every number the old pipeline gave out (a row held in memory is not in the file yet)
-            first = max(self.log.last_part(), old.first_part + old.acquired - 1) + 1
+            # after every number the PLC can have seen (a row held in memory is not in the file yet)
+            first = max(self.log.last_part(), self.log.highest_part) + 1
             self.recoveries += 1
             self.fault = None
             if left is not None and left <= 0:     # the hung part was the last one

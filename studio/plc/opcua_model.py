@@ -38,6 +38,7 @@ NAMESPACE = "urn:inspection-studio:station"
 MV_NAMESPACE = "urn:inspection-studio:machine-vision"
 STATION = "InspectionStation"
 VISION = "VisionSystem"
+TRIGGER_ACCEPT_S = 2.0      # the station takes a PLC trigger within this, or the PLC gets Bad_Timeout
 
 # name, OPC UA type, initial value, meaning; the result variables are written together
 VARIABLES: list[tuple[str, str, Any, str]] = [
@@ -71,7 +72,7 @@ AUTOMATIC_STATES = ("Initialized", "Ready", "SingleExecution", "ContinuousExecut
 ROWS = [(name, kind, meaning) for name, kind, _, meaning in VARIABLES] + [
     ("Trigger(PartId: String) → ResultPartCounter: UInt32", "Method",
      "inspect one part now: returns the part number the station gave it (Bad_Timeout when the station does "
-     "not take the trigger within 2 s, Bad_InvalidState when halted or not running)"),
+     f"not take the trigger within {TRIGGER_ACCEPT_S:g} s, Bad_InvalidState when halted or not running)"),
     ("ResultReadyEventType", "Event", "one per part, from InspectionStation: PartCounter, PartId, Verdict, Score, "
                                       "DefectClassId, DefectClass (all of one part, in one notification)"),
 ]

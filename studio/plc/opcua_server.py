@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
-TRIGGER_ACCEPT_S = 2.0          # the station takes a PLC trigger within this, or the PLC gets Bad_Timeout
+TRIGGER_ACCEPT_S = model.TRIGGER_ACCEPT_S
 JOBS_KEPT = 1000                # part -> job id of triggered parts, for the Machine Vision events
 APPLICATION_URI = "urn:{host}:inspection-studio:station"
 CERT_DAYS = 3650

@@ -599,3 +599,10 @@ def test_a_station_run_serves_what_it_logs(demo_project, tmp_path, hashed):
         row = by_part[e.PartCounter]
         assert (e.Verdict, e.DefectClassId, e.Score) == (row["verdict_code"], row["class_id"], row["score"])
     assert any("security policy None" in a for a in alerts)                    # said at start
+
+
+def test_readme_shows_the_contract_as_built():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert model.markdown_table() in readme and model.NAMESPACE in readme

@@ -47,7 +47,7 @@ from studio.plc.modbus_server import _bind_problem, parse_address
 
 log = logging.getLogger(__name__)
 
-START_TIMEOUT_S = 30.0
+START_TIMEOUT_S = 60.0           # asyncua loads its standard address space: ~2 s idle, 30 s on a loaded PC
 STOP_TIMEOUT_S = 5.0
 TRIGGER_ACCEPT_S = model.TRIGGER_ACCEPT_S
 JOBS_KEPT = 1000                # part -> job id of triggered parts, for the Machine Vision events
@@ -462,6 +462,14 @@ class OpcUaServerPlc(PlcLink):
             if not pending.cancelled:
                 return pending.trigger
         return None
+
+    def stop_triggers(self) -> None:
+        """The station takes no more triggers now: the waiting ones are withdrawn (their caller gets
+        Bad_Timeout), new ones wait for the next ``wait_trigger``."""
+        parent = getattr(super(), "stop_triggers", None)
+        if parent is not None:
+            parent()
+        self._cancel_waiting()
 
     def plc_heartbeat_age(self) -> float | None:
         seen = self._plc_beat

@@ -475,6 +475,17 @@ def test_no_account_and_no_anonymous_is_refused_at_start(tmp_path):
     assert "plc-user" in str(err.value)
 
 
+def test_port_in_use_is_a_plc_error_at_once(tmp_path, hashed):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        t0 = time.monotonic()
+        with pytest.raises(PlcError, match="already in use") as err:
+            open_plc(f"opcua-server://127.0.0.1:{busy.getsockname()[1]}", data_dir=tmp_path,
+                     settings={"plc_users": hashed})
+    assert time.monotonic() - t0 < 2 and "What to do" in str(err.value)
+
+
 def test_a_plain_password_in_station_yaml_is_refused(tmp_path):
     with pytest.raises(StudioError, match="no Argon2 hash"):
         open_plc(f"opcua-server://127.0.0.1:{free_port()}", data_dir=tmp_path,

@@ -272,6 +272,10 @@ class OpcUaServerPlc(PlcLink):
                            "anonymous access is off", field="plc",
                            hint="add an account: echo PASSWORD | studio station plc-user PROJECT NAME "
                                 f"--password-stdin; or allow anonymous clients with {EXAMPLE}?anonymous=1")
+        what, hint = _bind_problem(self.host, self.port)       # at once, not after asyncua's slow init
+        if what != "the server did not start":
+            raise PlcError(f"cannot serve OPC UA on {self.host}:{self.port}: {what}",
+                           hint=hint.replace("poll it", "connect to it"))
         try:
             created = self.folders.prepare(self.application_uri, self.host)
         except OSError as e:
@@ -299,10 +303,12 @@ class OpcUaServerPlc(PlcLink):
             self.stop()
             what, hint = _bind_problem(self.host, self.port)
             detail = outcome.get("error")
-            raise PlcError(f"cannot serve OPC UA on {self.host}:{self.port}: "
-                           + (what if what != "the server did not start" or not detail else detail)
-                           + (f" ({detail})" if detail and what != "the server did not start" else ""),
-                           hint=hint.replace("Modbus", "OPC UA").replace("pymodbus", "asyncua"))
+            if what == "the server did not start":
+                what, hint = detail or what, "check the address and port, and that asyncua is installed"
+            elif detail:
+                what = f"{what} ({detail})"
+            raise PlcError(f"cannot serve OPC UA on {self.host}:{self.port}: {what}",
+                           hint=hint.replace("poll it", "connect to it"))
 
     def stop(self) -> None:
         loop, thread, stopping = self._loop, self._thread, self._stopping
@@ -442,6 +448,9 @@ class OpcUaServerPlc(PlcLink):
     def set_state(self, code: int) -> None:
         super().set_state(code)
         self._state = STATE_NAMES[code]
+        if code != rm.STATE_RUNNING:
+            with self._jobs_lock:       # parts taken but never published do not stay "in execution"
+                self._in_flight = 0
         self._post(("state", self._state))
 
     def set_model(self, model_id: str | None) -> None:

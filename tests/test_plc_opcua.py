@@ -213,10 +213,12 @@ def test_trigger_returns_the_part_number_and_the_result_follows(server):
                 await asyncio.sleep(0.05)
             values = await read_all(c, ns, station, ["PartCounter", "PartId", "Verdict", "Score",
                                                     "DefectClassId", "DefectClass"])
-            return got, mv_got, values
+            nodes = [await station.get_child(f"{ns}:{n}") for n in model.RESULT_VARIABLES]
+            stamps = [dv.SourceTimestamp for dv in await c.read_attributes(nodes, ua.AttributeIds.Value)]
+            return got, mv_got, values, stamps
 
     try:
-        got, mv_got, values = run(main())
+        got, mv_got, values, stamps = run(main())
     finally:
         line.close()
     assert line.taken == [(100, "A-17"), (101, "A-18")]
@@ -227,6 +229,7 @@ def test_trigger_returns_the_part_number_and_the_result_follows(server):
     assert [(e.ResultId, e.JobId, e.PartId, e.IsPartial, e.ResultState) for e in mv_got.events] == [
         ("100", "single-100", "A-17", False, 2), ("101", "single-101", "A-18", False, 2)]
     assert "Verdict=2" in mv_got.events[0].ResultContent
+    assert len(set(stamps)) == 1                # one update: one source timestamp for the part's variables
     counters = [v for name, v in got.changes if name.endswith("PartCounter")]
     assert counters[-1] == 101 and 100 in counters
     assert server.registers()[1:5] == [101, 2, rm.score_word(0.8125), 3]
@@ -421,6 +424,7 @@ def test_an_unknown_certificate_is_refused_and_filed_under_rejected(server, cert
     assert run(main()) is None
 
 
+@pytest.mark.slow
 def test_default_security_and_anonymous_by_choice(data_dir, certs, server):
     """Without security=none only Basic256Sha256 is offered; anonymous=1 lets a client in without an account."""
     trusted = data_dir / "opcua" / "trusted"

@@ -33,6 +33,7 @@ import socket
 import threading
 import time
 from collections import OrderedDict
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -405,8 +406,6 @@ class OpcUaServerPlc(PlcLink):
             log.warning("OPC UA client '%s' refused: its certificate is not trusted (filed as %s; move it to %s "
                         "to trust it)", name, path, self.folders.trusted)
             raise ServiceError(ua.StatusCodes.BadCertificateUntrusted)
-        from datetime import datetime, timezone
-
         now = datetime.now(timezone.utc)
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
             raise ServiceError(ua.StatusCodes.BadCertificateTimeInvalid)
@@ -511,9 +510,9 @@ class OpcUaServerPlc(PlcLink):
         from asyncua import ua
 
         nodes, server = self._nodes, self._server
-        data = {}
-        for name, value in values.items():
-            data[name] = ua.DataValue(ua.Variant(value, nodes.types[name]), SourceTimestamp=None)
+        now = datetime.now(timezone.utc)        # one timestamp for all values of one update
+        data = {name: ua.DataValue(ua.Variant(value, nodes.types[name]), SourceTimestamp=now, ServerTimestamp=now)
+                for name, value in values.items()}
         aspace = server.iserver.aspace
         for name, dv in data.items():       # phase 1: every read from now on sees the whole update
             node = aspace.get(nodes.variables[name])

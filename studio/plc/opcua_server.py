@@ -48,7 +48,7 @@ from studio.plc.modbus_server import _bind_problem, parse_address
 
 log = logging.getLogger(__name__)
 
-START_TIMEOUT_S = 60.0           # asyncua loads its standard address space: ~2 s idle, 30 s on a loaded PC
+START_TIMEOUT_S = 60.0           # asyncua loads its standard address space: 20-30 s on a loaded PC
 STOP_TIMEOUT_S = 5.0
 TRIGGER_ACCEPT_S = model.TRIGGER_ACCEPT_S
 JOBS_KEPT = 1000                # part -> job id of triggered parts, for the Machine Vision events

@@ -241,6 +241,7 @@ class OpcUaServerPlc(PlcLink):
         self._triggers: "queue.Queue[_Pending]" = queue.Queue()
         self._beats = 0
         self._state = "starting"
+        self._model_id = ""
         self._halted = False            # Halt: no triggers until Reset
         self._automatic = "Initialized"
         self._continuous = False
@@ -324,6 +325,7 @@ class OpcUaServerPlc(PlcLink):
                 log.warning("the OPC UA server did not stop in time")
         self._loop = self._thread = self._stopping = self._updates = None
         self._server = self._nodes = None
+        self._cancel_waiting()
 
     def _serve(self, ready: threading.Event, outcome: dict[str, Any]) -> None:
         loop = asyncio.new_event_loop()
@@ -347,6 +349,7 @@ class OpcUaServerPlc(PlcLink):
     async def _main(self, loop: asyncio.AbstractEventLoop, ready: threading.Event, outcome: dict[str, Any]) -> None:
         from asyncua import Server, ua
 
+        self._loop, self._stopping = loop, asyncio.Event()     # stop() works from here on
         server = Server(user_manager=self._accounts)
         await server.init()
         server.set_endpoint(self.endpoint if self.host != "0.0.0.0" else f"opc.tcp://0.0.0.0:{self.port}")
@@ -374,12 +377,14 @@ class OpcUaServerPlc(PlcLink):
 
         server.subscribe_server_callback(CallbackType.PostWrite, self._on_client_write)
         self._updates = asyncio.Queue()
-        self._stopping = asyncio.Event()
+        if self._stopping.is_set():         # stop() came during the (slow) init: never listen
+            return
         await server.start()
-        self._loop, self._server = loop, server
+        self._server = server
         outcome["listening"] = True
         writer = loop.create_task(self._apply_updates())
-        await self._apply(("state", self._state))
+        await self._apply(("state", self._state))      # what the station said before the server listened
+        await self._apply(("model", self._model_id))
         ready.set()
         try:
             await self._stopping.wait()
@@ -454,7 +459,8 @@ class OpcUaServerPlc(PlcLink):
 
     def set_model(self, model_id: str | None) -> None:
         super().set_model(model_id)
-        self._post(("model", model_id or ""))
+        self._model_id = model_id or ""
+        self._post(("model", self._model_id))
 
     # ---- the PLC's side -------------------------------------------------
     def wait_trigger(self, stop: threading.Event, timeout: float) -> PlcTrigger | None:

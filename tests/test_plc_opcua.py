@@ -621,3 +621,50 @@ def test_readme_shows_the_contract_as_built():
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert model.markdown_table() in readme and model.NAMESPACE in readme
+
+
+@pytest.mark.slow
+def test_plc_triggered_station_run_over_opcua(demo_project, tmp_path, hashed):
+    """The PLC's Trigger fires the station's camera; the part id travels into the log and back to OPC UA.
+    Needs the station's PLC trigger mode (Station(trigger='plc'))."""
+    import inspect
+
+    from studio.core.atomic import atomic_write_yaml
+    from studio.station import Station
+
+    if "trigger" not in inspect.signature(Station).parameters:
+        pytest.skip("this station has no PLC trigger mode yet")
+    atomic_write_yaml(demo_project.root / "station.yaml", {"plc_users": hashed})
+    camera = FrameCamera()
+    camera.go.set()
+    station = Station(demo_project, plc_spec=f"opcua-server://127.0.0.1:{free_port()}?security=none",
+                      model=TinyModel(), camera=camera, data_dir=tmp_path / "data", max_parts=3,
+                      heartbeat_s=0.05, trigger="plc")
+
+    async def plc(link):
+        async with client_for(link) as c:
+            ns, node = await station_node(c)
+            numbers = []
+            for part_id in ("LOT7-001", "LOT7-002", "LOT7-003"):
+                numbers.append(await node.call_method(f"{ns}:Trigger", ua.Variant(part_id, ua.VariantType.String)))
+            for _ in range(100):
+                values = await read_all(c, ns, node, ["PartCounter", "PartId", "Verdict"])
+                if values["PartCounter"] == numbers[-1]:
+                    break
+                await asyncio.sleep(0.05)
+            return numbers, values
+
+    station.start()
+    try:
+        numbers, values = asyncio.run(asyncio.wait_for(plc(station.plc), 60))
+        assert station.wait(20) is True
+    finally:
+        station.stop()
+    con = sqlite3.connect(station.log_path)
+    con.row_factory = sqlite3.Row
+    logged = [dict(r) for r in con.execute("SELECT * FROM results ORDER BY part")]
+    con.close()
+    assert [r["part"] for r in logged] == numbers == [1, 2, 3]
+    if "part_id" in logged[0]:
+        assert [r["part_id"] for r in logged] == ["LOT7-001", "LOT7-002", "LOT7-003"]
+    assert values == {"PartCounter": 3, "PartId": "LOT7-003", "Verdict": logged[-1]["verdict_code"]}

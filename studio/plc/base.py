@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from studio.core.errors import PlcError
 from studio.core.registry import Registry
@@ -41,24 +40,13 @@ def spec_help() -> str:
     return "use one of:\n    " + "\n    ".join(SPEC_FORMS.get(n, n) for n in PLC_LINKS.names())
 
 
-@dataclass
-class PlcTrigger:
-    """The PLC asks for one part to be inspected.
-
-    The station calls ``accepted(part)`` with the part number it assigned, right
-    before it fires the camera; the link tells the PLC that number.
-    """
-    part_id: str
-    accepted: Callable[[int], None]
-
-
 class PlcLink(ABC):
     """One PLC link. ``publish`` and ``beat`` must take microseconds: the
     station calls them under the actuation deadline."""
 
     spec: str = ""
-    supports_trigger: bool = False      # the PLC can ask for a part (wait_trigger)
-    # from_spec takes data_dir= and settings= (station.yaml): certificates, accounts
+    supports_trigger: bool = False      # the PLC can trigger inspections (``wait_trigger``)
+    # from_spec takes data_dir= and settings= (station.yaml): certificates, accounts (open_plc)
     uses_station_files: bool = False
 
     def __init__(self, spec: str = ""):
@@ -114,17 +102,6 @@ class PlcLink(ABC):
     def set_model(self, model_id: str | None) -> None:
         with self._write_lock:
             self._write(rm.MODEL, [rm.model_short_id(model_id)])
-
-    # ---- what the PLC asks -------------------------------------------
-    def wait_trigger(self, stop: threading.Event, timeout: float) -> "PlcTrigger | None":
-        """The PLC's next trigger, or None after ``timeout`` (or when ``stop`` is set).
-        Links that cannot trigger (``supports_trigger`` False) only wait."""
-        stop.wait(timeout)
-        return None
-
-    def plc_heartbeat_age(self) -> float | None:
-        """Seconds since the PLC's own heartbeat last changed; None when it never wrote one."""
-        return None
 
     def __enter__(self) -> "PlcLink":
         self.start()

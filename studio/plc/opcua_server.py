@@ -43,7 +43,18 @@ from studio.core.errors import PlcError
 from studio.plc import accounts
 from studio.plc import opcua_model as model
 from studio.plc import register_map as rm
-from studio.plc.base import PlcLink, PlcTrigger
+from studio.plc.base import PlcLink
+
+try:                                    # the station's PLC trigger (studio.plc.base, with the handshake)
+    from studio.plc.base import PlcTrigger
+except ImportError:                     # a station without PLC triggers: the same two fields
+    from dataclasses import dataclass
+    from typing import Callable
+
+    @dataclass
+    class PlcTrigger:                   # type: ignore[no-redef]
+        part_id: str
+        accepted: Callable[[int], None]
 from studio.plc.modbus_server import _bind_problem, parse_address
 
 log = logging.getLogger(__name__)

@@ -181,6 +181,16 @@ def test_browse_shows_the_fixed_contract(server):
     assert server.registers()[rm.STATE] == rm.STATE_RUNNING      # the register image goes on too
 
 
+def test_the_application_certificate_is_made_once_in_the_data_directory(server, data_dir):
+    own = data_dir / "opcua" / "own"
+    cert = x509.load_der_x509_certificate((own / "cert.der").read_bytes())
+    uris = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+        x509.UniformResourceIdentifier)
+    assert uris == [server.application_uri] and (own / "key.pem").stat().st_mode & 0o077 == 0
+    assert any("created the station's application certificate" in n for n in server.notices)
+    assert (data_dir / "opcua" / "trusted").is_dir() and (data_dir / "opcua" / "rejected").is_dir()
+
+
 def test_trigger_returns_the_part_number_and_the_result_follows(server):
     line = LineStation(server, first_part=100)
 
@@ -458,6 +468,7 @@ def test_default_security_and_anonymous_by_choice(data_dir, certs, server):
     assert refused is not None                  # an unencrypted client gets nowhere
     assert state == "starting"                  # no set_state yet
     assert "anonymous" in " ".join(plc.notices) and "security policy None" not in " ".join(plc.notices)
+    assert not any("created" in n for n in plc.notices)           # the second start keeps the certificate
     assert "security policy None" in " ".join(server.notices)      # the module's server says it at start
 
 

@@ -120,8 +120,10 @@ class CertificateFolders:
 
         key = cert_gen.generate_private_key()
         names = [x509.UniformResourceIdentifier(application_uri), x509.DNSName(socket.gethostname())]
-        if host not in ("0.0.0.0", ""):
-            names.append(x509.DNSName(host))
+        if host not in ("0.0.0.0", ""):    # the address clients use (parse_address: always an IPv4 address)
+            import ipaddress
+
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
         cert = cert_gen.generate_self_signed_app_certificate(
             key, "Inspection Studio station", {"organizationName": "Inspection Studio"}, names,
             [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH], days=CERT_DAYS)

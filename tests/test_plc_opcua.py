@@ -203,7 +203,7 @@ def test_trigger_returns_the_part_number_and_the_result_follows(server):
                 ["0:Types", "0:EventTypes", "0:BaseEventType", f"{ns}:ResultReadyEventType"])
             await sub.subscribe_events(station, etype)
             watched = [await station.get_child(f"{ns}:{n}") for n in ("PartCounter", "Verdict", "Score")]
-            await sub.subscribe_data_change(watched)
+            await sub.subscribe_data_change(watched, queuesize=10)     # every change, none coalesced
             mv = await c.get_namespace_index(model.MV_NAMESPACE)
             results = await c.nodes.objects.get_child([f"{mv}:VisionSystem", f"{mv}:ResultManagement"])
             mv_type = await c.nodes.root.get_child(
@@ -246,6 +246,8 @@ def test_trigger_returns_the_part_number_and_the_result_follows(server):
 
 
 def test_trigger_times_out_when_the_station_takes_none(server):
+    server.wait_trigger(threading.Event(), 0.01)        # a station on PLC triggers, busy elsewhere now
+
     async def main():
         async with client_for(server) as c:
             ns, station = await station_node(c)
@@ -456,9 +458,17 @@ def test_default_security_and_anonymous_by_choice(data_dir, certs, server):
             async with anonymous as c:
                 ns, station = await station_node(c)
                 state = (await read_all(c, ns, station, ["State"]))["State"]
-            return endpoints, refused, state
+                plc.set_state(rm.STATE_RUNNING)     # running free: nobody takes PLC triggers
+                await asyncio.sleep(0.1)
+                t0 = time.monotonic()
+                try:
+                    await station.call_method(f"{ns}:Trigger", ua.Variant("x", ua.VariantType.String))
+                    free_run = None
+                except ua.UaStatusCodeError as e:
+                    free_run = (e.code, time.monotonic() - t0)
+            return endpoints, refused, state, free_run
 
-        endpoints, refused, state = run(main())
+        endpoints, refused, state, free_run = run(main())
     finally:
         plc.stop()
     offered = {(e.SecurityPolicyUri.rsplit("#", 1)[-1], e.SecurityMode) for e in endpoints}
@@ -467,6 +477,7 @@ def test_default_security_and_anonymous_by_choice(data_dir, certs, server):
     assert all(any(t.TokenType == ua.UserTokenType.Anonymous for t in e.UserIdentityTokens) for e in endpoints)
     assert refused is not None                  # an unencrypted client gets nowhere
     assert state == "starting"                  # no set_state yet
+    assert free_run[0] == ua.StatusCodes.BadInvalidState and free_run[1] < 1.5      # said at once, no timeout
     assert "anonymous" in " ".join(plc.notices) and "security policy None" not in " ".join(plc.notices)
     assert not any("created" in n for n in plc.notices)           # the second start keeps the certificate
     assert "security policy None" in " ".join(server.notices)      # the module's server says it at start

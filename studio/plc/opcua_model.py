@@ -72,7 +72,7 @@ AUTOMATIC_STATES = ("Initialized", "Ready", "SingleExecution", "ContinuousExecut
 ROWS = [(name, kind, meaning) for name, kind, _, meaning in VARIABLES] + [
     ("Trigger(PartId: String) → ResultPartCounter: UInt32", "Method",
      "inspect one part now: returns the part number the station gave it (Bad_Timeout when the station does "
-     f"not take the trigger within {TRIGGER_ACCEPT_S:g} s, Bad_InvalidState when halted or not running)"),
+     f"not take the trigger within {TRIGGER_ACCEPT_S:g} s, Bad_InvalidState when halted, not running or running free without PLC triggers)"),
     ("ResultReadyEventType", "Event", "one per part, from InspectionStation: PartCounter, PartId, Verdict, Score, "
                                       "DefectClassId, DefectClass (all of one part, in one notification)"),
 ]

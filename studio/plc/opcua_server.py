@@ -259,6 +259,7 @@ class OpcUaServerPlc(PlcLink):
         self._automatic = "Initialized"
         self._continuous = False
         self._in_flight = 0             # triggered parts accepted, not yet published
+        self._takes_triggers = False    # the station asked for a trigger at least once (not free-running)
         self._jobs: OrderedDict[int, str] = OrderedDict()
         self._jobs_lock = threading.Lock()
         self._plc_beat: tuple[Any, float] | None = None     # (last value, monotonic time it changed)
@@ -338,6 +339,7 @@ class OpcUaServerPlc(PlcLink):
                 log.warning("the OPC UA server did not stop in time")
         self._loop = self._thread = self._stopping = self._updates = None
         self._server = self._nodes = None
+        self._takes_triggers = False
         self._cancel_waiting()
 
     def _serve(self, ready: threading.Event, outcome: dict[str, Any]) -> None:
@@ -477,6 +479,7 @@ class OpcUaServerPlc(PlcLink):
 
     # ---- the PLC's side -------------------------------------------------
     def wait_trigger(self, stop: threading.Event, timeout: float) -> PlcTrigger | None:
+        self._takes_triggers = True         # the station runs on PLC triggers
         deadline = time.monotonic() + timeout
         while not stop.is_set():
             left = deadline - time.monotonic()
@@ -598,8 +601,8 @@ class OpcUaServerPlc(PlcLink):
         """Queue a PLC trigger and wait for the station's part number; a StatusCode when it cannot."""
         from asyncua import ua
 
-        if self._halted or self._state not in ("running", "shadow"):
-            return ua.StatusCode(ua.StatusCodes.BadInvalidState)
+        if self._halted or self._state not in ("running", "shadow") or not self._takes_triggers:
+            return ua.StatusCode(ua.StatusCodes.BadInvalidState)    # halted, not running, or free-running
         text = part_id.Value if isinstance(part_id, ua.Variant) else part_id
         if text is not None and not isinstance(text, str):
             return ua.StatusCode(ua.StatusCodes.BadTypeMismatch)

@@ -690,3 +690,42 @@ def test_plc_triggered_station_run_over_opcua(demo_project, tmp_path, hashed):
     if "part_id" in logged[0]:
         assert [r["part_id"] for r in logged] == ["LOT7-001", "LOT7-002", "LOT7-003"]
     assert values == {"PartCounter": 3, "PartId": "LOT7-003", "Verdict": logged[-1]["verdict_code"]}
+
+
+def test_machine_vision_jobs_map_onto_the_station(server):
+    line = LineStation(server, first_part=500)
+    commands = []
+    server.on_command = commands.append
+
+    async def main():
+        async with client_for(server) as c:
+            mv = await c.get_namespace_index(model.MV_NAMESPACE)
+            machine = await c.nodes.objects.get_child([f"{mv}:VisionSystem", f"{mv}:VisionStateMachine"])
+            auto = await machine.get_child(f"{mv}:AutomaticModeStateMachine")
+            state = await auto.get_child("0:CurrentState")
+            seen = []
+
+            async def look():
+                await asyncio.sleep(0.15)
+                seen.append((await state.read_value()).Text)
+
+            await machine.call_method(f"{mv}:SelectModeAutomatic")
+            await look()
+            job = await auto.call_method(f"{mv}:StartSingleJob", ua.Variant("J-1", ua.VariantType.String))
+            await auto.call_method(f"{mv}:StartContinuous")
+            await look()
+            await auto.call_method(f"{mv}:Stop")
+            await look()
+            await auto.call_method(f"{mv}:StartContinuous")
+            await auto.call_method(f"{mv}:Abort")
+            await look()
+            return job, seen
+
+    try:
+        job, seen = run(main())
+    finally:
+        server.on_command = None
+        line.close()
+    assert job == "single-500" and line.taken == [(500, "J-1")]
+    assert seen == ["Ready", "ContinuousExecution", "Ready", "Ready"]
+    assert commands == ["start_continuous", "stop", "start_continuous", "abort"]

@@ -14,7 +14,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     r = ssub.add_parser("run", help="trigger, capture, infer, signal the PLC, log every part")
     r.add_argument("project")
     r.add_argument("--camera", help="camera spec (default: station.yaml, then the project's)")
-    r.add_argument("--plc", default=None, help="sim or modbus-server://HOST:PORT (default: station.yaml, then sim)")
+    r.add_argument("--plc", default=None, help="sim, modbus-server://HOST:PORT or opcua-server://HOST:PORT "
+                                                "(default: station.yaml, then sim)")
     r.add_argument("--parts", type=int, help="stop after this many parts")
     r.add_argument("--model", help="model id (default: the newest)")
     r.add_argument("--data-dir", help="where the result log and part images go")
@@ -32,6 +33,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--data-dir", help="the station's data directory (default: as 'station run')")
     d.add_argument("--json", action="store_true")
     d.set_defaults(handler=__name__ + ":cmd_station_disagree")
+    u = ssub.add_parser("plc-user", help="add, change or remove a PLC account of the OPC UA server")
+    u.add_argument("project")
+    u.add_argument("name", help="the account name the PLC logs in with")
+    how = u.add_mutually_exclusive_group()
+    how.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    how.add_argument("--remove", action="store_true", help="remove the account")
+    u.add_argument("--json", action="store_true")
+    u.set_defaults(handler=__name__ + ":cmd_station_plc_user")
 
 
 def cmd_station_run(args: argparse.Namespace) -> int:
@@ -87,4 +96,27 @@ def cmd_station_disagree(args: argparse.Namespace) -> int:
     emit(args, out, f"part {out['part']}: station said {out['station_verdict']}, {out['operator']} says "
                     f"{out['operator_verdict']} {out['defect_class'] or ''}".rstrip()
                     + f"; image {out['image_id']} waits in the review queue")
+    return 0
+
+
+def cmd_station_plc_user(args: argparse.Namespace) -> int:
+    from studio.core.errors import StudioError
+    from studio.plc.accounts import set_user
+    from studio.project import Project
+
+    project = Project.open(args.project)
+    password: str | None = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif not args.remove:
+        import getpass
+
+        if not sys.stdin.isatty():
+            raise StudioError("no password given", hint="pipe it in with --password-stdin, or run in a terminal")
+        password = getpass.getpass(f"password for PLC account {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            raise StudioError("the two passwords differ", hint="type the same password twice")
+    out = set_user(project, args.name, password)
+    emit(args, out, f"PLC account {out['user']} {out['action']} in {out['file']} "
+                    f"(accounts: {', '.join(out['users']) or 'none'}); a running station reads it at its next start")
     return 0

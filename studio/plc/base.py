@@ -1,9 +1,11 @@
 """The link from the station to the PLC, by spec string.
 
 A spec names a link and its argument: ``sim`` (registers in memory, for
-running without a PLC) or ``modbus-server://HOST:PORT`` (the station serves
-Modbus TCP holding registers that the PLC polls). Links are found in
-``PLC_LINKS`` and imported only when used, so ``sim`` never loads pymodbus.
+running without a PLC), ``modbus-server://HOST:PORT`` (the station serves
+Modbus TCP holding registers that the PLC polls) or
+``opcua-server://HOST:PORT`` (the station is an OPC UA server). Links are
+found in ``PLC_LINKS`` and imported only when used, so ``sim`` never loads
+pymodbus or asyncua.
 
 Every link keeps the register image of ``register_map``; ``publish``,
 ``beat`` and ``set_state`` are the only writes the station makes.
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
 
 from studio.core.errors import PlcError
 from studio.core.registry import Registry
@@ -20,12 +24,15 @@ from studio.plc import register_map as rm
 PLC_LINKS = Registry("plc")
 PLC_LINKS.register("sim", "studio.plc.sim:SimPlc")
 PLC_LINKS.register("modbus-server", "studio.plc.modbus_server:ModbusServerPlc")
+PLC_LINKS.register("opcua-server", "studio.plc.opcua_server:OpcUaServerPlc")
 
 # What a person can type; shown whenever a spec is wrong.
 SPEC_FORMS = {
     "sim": "sim                              registers in memory, no PLC needed",
     "modbus-server": "modbus-server://HOST:PORT        serve Modbus TCP holding registers the PLC polls "
                      "(e.g. modbus-server://0.0.0.0:5020)",
+    "opcua-server": "opcua-server://HOST:PORT[?anonymous=1&security=none]  serve OPC UA (Basic256Sha256, "
+                    "user accounts) (e.g. opcua-server://0.0.0.0:4840)",
 }
 
 
@@ -38,6 +45,9 @@ class PlcLink(ABC):
     station calls them under the actuation deadline."""
 
     spec: str = ""
+    supports_trigger: bool = False      # the PLC can trigger inspections (``wait_trigger``)
+    # from_spec takes data_dir= and settings= (station.yaml): certificates, accounts (open_plc)
+    uses_station_files: bool = False
 
     def __init__(self, spec: str = ""):
         self.spec = spec
@@ -67,8 +77,12 @@ class PlcLink(ABC):
         """Write consecutive registers in one atomic step (a reader sees all or none)."""
 
     # ---- the station's writes ----------------------------------------
-    def publish(self, part: int, verdict_code: int, score: float, class_id: int) -> None:
-        """The last part's counter, verdict, score and class, in one write (registers 1..4)."""
+    def publish(self, part: int, verdict_code: int, score: float, class_id: int, *,
+                part_id: str = "", defect_class: str = "") -> None:
+        """The last part's counter, verdict, score and class, in one write (registers 1..4).
+
+        ``part_id`` is the PLC's own id of the part (from its trigger), ``defect_class``
+        the class name; links that can carry text show them."""
         words = rm.result_words(part, verdict_code, score, class_id)
         with self._write_lock:
             self._write(rm.PART_COUNTER, words)
@@ -108,11 +122,19 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return name.strip().lower(), arg.strip()
 
 
-def open_plc(spec: str) -> PlcLink:
-    """The link for ``spec``, started. ``PlcError`` says which specs exist."""
+def open_plc(spec: str, *, data_dir: str | Path | None = None,
+             settings: dict[str, Any] | None = None) -> PlcLink:
+    """The link for ``spec``, started. ``PlcError`` says which specs exist.
+
+    ``data_dir`` (the station's data directory) and ``settings`` (station.yaml)
+    reach the links that keep files or accounts (``uses_station_files``)."""
     name, arg = parse_spec(spec)
     if name not in PLC_LINKS:
         raise PlcError(f"unknown PLC link '{spec}'", field="plc", hint=spec_help())
-    link = PLC_LINKS.get(name).from_spec(arg, spec)
+    cls = PLC_LINKS.get(name)
+    if getattr(cls, "uses_station_files", False):
+        link = cls.from_spec(arg, spec, data_dir=data_dir, settings=settings or {})
+    else:
+        link = cls.from_spec(arg, spec)
     link.start()
     return link

@@ -153,9 +153,11 @@ class Station:
         if self.plc is None:
             from studio.plc import open_plc
 
-            self.plc = open_plc(self.plc_spec)
+            self.plc = open_plc(self.plc_spec, data_dir=self.data_dir, settings=self.project.station_settings())
         elif hasattr(self.plc, "start"):
             self.plc.start()
+        for note in getattr(self.plc, "notices", ()):     # e.g. OPC UA without security: said at start
+            self._alert(note, "warning")
         self.feed = CameraFeed(self.camera_spec, dict(self.project.camera_settings), self._camera,
                                alert=self._alert, on_health=self._camera_health)
         self.feed.open()

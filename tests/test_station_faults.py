@@ -342,3 +342,34 @@ def test_a_model_that_never_answers_again_leaves_the_station_stopped(project, tm
     assert station.plc.registers()[rm.STATE] == rm.STATE_FAULTED
     logged = assert_nothing_lost(station)
     assert logged[-1]["part"] == 3 and logged[-1]["verdict"] == "fault"
+
+
+def test_a_hardware_triggered_camera_failing_gives_no_part():
+    """On a hardware trigger a grab waits for a part: its failure says nothing about a part in flight."""
+    import threading
+    from types import SimpleNamespace
+
+    from studio.core.errors import CameraError
+    from studio.station.camera_feed import CameraFeed, MissedFrame
+
+    class Camera:
+        def __init__(self, mode):
+            self.mode, self.grabs = mode, 0
+
+        def open(self):
+            pass
+
+        def close(self):
+            pass
+
+        def grab(self, timeout):
+            self.grabs += 1
+            if self.grabs == 1:
+                raise CameraError("no frame within 2 s")
+            return SimpleNamespace(image=np.zeros((4, 4), np.uint8), frame_id=self.grabs, meta={})
+
+    for mode, first in (("free", MissedFrame), ("hardware", SimpleNamespace)):
+        feed = CameraFeed("x", camera=Camera(mode), retry_s=(0.01,))
+        got = feed.grab(threading.Event())
+        assert isinstance(got, first), mode
+        assert feed.errors == 1 and feed.missed == (1 if mode == "free" else 0)

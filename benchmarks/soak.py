@@ -383,8 +383,8 @@ def run_soak(project: Any, *, parts: int = 100_000, every: int = 10_000, rate: f
     check(last is not None and last[rm.PART_COUNTER] == final_part & rm.WORD,
           f"the client's last read shows part counter {last and last[rm.PART_COUNTER]}, "
           f"the last part was {final_part}")
-    if rate and rate * 2 <= 1.0 / poller.poll_s:      # paced slower than the poll: the client sees every part
-        check(len(poller.seen) >= parts, f"paced at {rate} parts/s the client saw {len(poller.seen)} of {parts}")
+    # (not checked: that the client saw every part. Even paced, parts reach the PLC in bursts after a
+    # stall, and registers 1..4 hold only the last one; a PLC that must see each part needs a handshake.)
     if seconds > 3:
         check(len(poller.heartbeats) >= 2, "the client never saw the heartbeat advance")
     check(integrity == "ok", f"PRAGMA integrity_check: {integrity}")

@@ -106,7 +106,7 @@ def test_viky_destroyed_mid_run_faults_the_part_in_flight_and_the_station_reopen
     fault_rows = [r for r in logged if r["verdict"] == "fault"]
     # one fault per outage, the part in flight; none invented during it (a loaded machine may add a
     # frame timeout of its own: that is another outage with its own part)
-    assert len(fault_rows) == station.feed.missed >= 1
+    assert len(fault_rows) == station.feed.missed == station.stats()["camera_missed"] >= 1
     assert all("camera failed" in r["note"] for r in fault_rows)
     missed = fault_rows[0]
     assert missed["verdict_code"] == rm.VERDICT_FAULT and missed["image_path"] is None
@@ -321,7 +321,7 @@ def test_a_model_hang_faults_the_part_and_the_station_recovers_when_the_model_an
     stuck = [a["message"] for a in alerts(events, "model")]
     assert stuck and "part 4" in stuck[0] and model.model_id in stuck[0]
     assert any("answers again" in a["message"] for a in alerts(events, "model-back"))
-    assert station.recoveries == 1 and station.stats()["parts"] == 12
+    assert station.recoveries == station.stats()["recoveries"] == 1 and station.stats()["parts"] == 12
     states = [p["state"] for k, p in events if k == "state"]
     assert states == ["starting", "running", "faulted", "running", "stopped"]
 
@@ -342,3 +342,34 @@ def test_a_model_that_never_answers_again_leaves_the_station_stopped(project, tm
     assert station.plc.registers()[rm.STATE] == rm.STATE_FAULTED
     logged = assert_nothing_lost(station)
     assert logged[-1]["part"] == 3 and logged[-1]["verdict"] == "fault"
+
+
+def test_a_hardware_triggered_camera_failing_gives_no_part():
+    """On a hardware trigger a grab waits for a part: its failure says nothing about a part in flight."""
+    import threading
+    from types import SimpleNamespace
+
+    from studio.core.errors import CameraError
+    from studio.station.camera_feed import CameraFeed, MissedFrame
+
+    class Camera:
+        def __init__(self, mode):
+            self.mode, self.grabs = mode, 0
+
+        def open(self):
+            pass
+
+        def close(self):
+            pass
+
+        def grab(self, timeout):
+            self.grabs += 1
+            if self.grabs == 1:
+                raise CameraError("no frame within 2 s")
+            return SimpleNamespace(image=np.zeros((4, 4), np.uint8), frame_id=self.grabs, meta={})
+
+    for mode, first in (("free", MissedFrame), ("hardware", SimpleNamespace)):
+        feed = CameraFeed("x", camera=Camera(mode), retry_s=(0.01,))
+        got = feed.grab(threading.Event())
+        assert isinstance(got, first), mode
+        assert feed.errors == 1 and feed.missed == (1 if mode == "free" else 0)

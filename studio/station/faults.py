@@ -8,8 +8,9 @@ already logged is lost. ``FAULTS`` is that table; docs/ARCHITECTURE.md
 copies it (``markdown_table()`` prints it) and a test keeps the two equal.
 
 Alert keys (``Station.events`` ``alert`` payload ``key``): ``camera``,
-``model``, ``plc``, ``log``, ``station`` (the station itself: a stuck stage,
-the clock), ``lighting``, ``deadline``.
+``model``, ``model-back`` (a hung model answered again), ``plc``, ``log``,
+``station`` (the station itself: a crashed stage, the clock), ``lighting``,
+``deadline``.
 """
 from __future__ import annotations
 

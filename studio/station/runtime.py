@@ -437,6 +437,8 @@ class Station:
             "log_dropped": self.log.dropped if self.log else 0,
             "log_held": self.log.held if self.log else 0,
             "camera_errors": self.feed.errors if self.feed else 0,
+            "camera_missed": self.feed.missed if self.feed else 0,     # parts faulted by a camera failure
+            "recoveries": self.recoveries,                              # model hangs survived this run
             "lighting": self.lighting.state() if self.lighting else None,
             "data_dir": str(self.data_dir),
         })

@@ -1,31 +1,43 @@
 """The link from the station to the PLC, by spec string.
 
 A spec names a link and its argument: ``sim`` (registers in memory, for
-running without a PLC) or ``modbus-server://HOST:PORT`` (the station serves
-Modbus TCP holding registers that the PLC polls). Links are found in
+running without a PLC), ``modbus-server://HOST:PORT`` (the station serves
+Modbus TCP holding registers that the PLC polls) or
+``modbus-client://HOST:PORT?unit=1&base=100`` (the PLC is the Modbus server;
+the station writes the same registers into it). Links are found in
 ``PLC_LINKS`` and imported only when used, so ``sim`` never loads pymodbus.
 
 Every link keeps the register image of ``register_map``; ``publish``,
-``beat`` and ``set_state`` are the only writes the station makes.
+``beat`` and ``set_state`` are the only writes the station makes. Links with
+the trigger handshake (``supports_trigger``) also hand PLC triggers to the
+station (``wait_trigger``) and tell the age of the PLC's own heartbeat
+(``plc_heartbeat_age``).
 """
 from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from typing import Callable  # noqa: F401  (PlcTrigger's field type, re-exported)
 
 from studio.core.errors import PlcError
 from studio.core.registry import Registry
 from studio.plc import register_map as rm
+from studio.plc.handshake import Handshake, PlcTrigger
+
+__all__ = ["PLC_LINKS", "PlcLink", "PlcTrigger", "open_plc", "spec_help", "parse_spec"]
 
 PLC_LINKS = Registry("plc")
 PLC_LINKS.register("sim", "studio.plc.sim:SimPlc")
 PLC_LINKS.register("modbus-server", "studio.plc.modbus_server:ModbusServerPlc")
+PLC_LINKS.register("modbus-client", "studio.plc.modbus_client:ModbusClientPlc")
 
 # What a person can type; shown whenever a spec is wrong.
 SPEC_FORMS = {
     "sim": "sim                              registers in memory, no PLC needed",
     "modbus-server": "modbus-server://HOST:PORT        serve Modbus TCP holding registers the PLC polls "
                      "(e.g. modbus-server://0.0.0.0:5020)",
+    "modbus-client": "modbus-client://HOST:PORT?unit=1&base=100  write the registers into the PLC, itself a "
+                     "Modbus TCP server (unit id and first register optional)",
 }
 
 
@@ -38,12 +50,17 @@ class PlcLink(ABC):
     station calls them under the actuation deadline."""
 
     spec: str = ""
+    supports_trigger: bool = False      # the PLC can trigger inspections (``wait_trigger``)
 
     def __init__(self, spec: str = ""):
         self.spec = spec
         self._heartbeat = 0
         # one writer at a time: the actuation and heartbeat threads both write
         self._write_lock = threading.Lock()
+        # the register image 0..47 (12..19 unused); a reader sees a write all or not at all
+        self._image = [0] * rm.IMAGE_SIZE
+        self._image_lock = threading.Lock()
+        self.handshake = Handshake(self._write)
 
     # ---- what each link provides -------------------------------------
     @abstractmethod
@@ -54,24 +71,68 @@ class PlcLink(ABC):
     def stop(self) -> None:
         """Close the link and free what it holds (ports, threads). Idempotent."""
 
-    @abstractmethod
     def registers(self) -> list[int]:
         """A snapshot of registers 0..REGISTER_COUNT-1."""
+        with self._image_lock:
+            return self._image[:rm.REGISTER_COUNT]
+
+    def handshake_registers(self) -> list[int]:
+        """A snapshot of the handshake block, addresses 20..47."""
+        with self._image_lock:
+            return self._image[rm.HANDSHAKE:rm.HANDSHAKE_END]
 
     @abstractmethod
     def describe(self) -> str:
         """One line for a person: what the PLC should connect to."""
 
-    @abstractmethod
     def _write(self, address: int, values: list[int]) -> None:
         """Write consecutive registers in one atomic step (a reader sees all or none)."""
+        with self._image_lock:
+            self._image[address:address + len(values)] = values
 
     # ---- the station's writes ----------------------------------------
-    def publish(self, part: int, verdict_code: int, score: float, class_id: int) -> None:
-        """The last part's counter, verdict, score and class, in one write (registers 1..4)."""
+    def publish(self, part: int, verdict_code: int, score: float, class_id: int, *,
+                part_id: str = "", defect_class: str = "") -> None:
+        """The last part's counter, verdict, score and class, in one write (registers 1..4), then the
+        handshake's result (33..45) with its part id and the ResultValid toggle, in one write."""
         words = rm.result_words(part, verdict_code, score, class_id)
         with self._write_lock:
             self._write(rm.PART_COUNTER, words)
+            self.handshake.publish(part, verdict_code, score, class_id, part_id)
+
+    # ---- what the PLC tells the station -------------------------------
+    def wait_trigger(self, stop: threading.Event, timeout: float) -> PlcTrigger | None:
+        """The PLC's next trigger; None after ``timeout`` seconds or once ``stop`` is set.
+
+        A link without a trigger just waits."""
+        if not self.supports_trigger:
+            stop.wait(timeout)
+            return None
+        return self.handshake.wait_trigger(stop, timeout)
+
+    def stop_triggers(self) -> None:
+        """The station takes no more triggers (TriggerReady 0)."""
+        self.handshake.stop_waiting()
+
+    def plc_heartbeat_age(self) -> float | None:
+        """Seconds since the PLC's own heartbeat (register 20) last changed; None when it never did."""
+        return self.handshake.plc_heartbeat_age()
+
+    def poll_age(self) -> float | None:
+        """Seconds since a PLC last asked the station anything (server links); None when never or unknown."""
+        return None
+
+    def link_problem(self) -> str | None:
+        """Why the link to the PLC is down right now, in words; None while it works."""
+        return None
+
+    def handshake_counts(self) -> dict[str, int]:
+        """Trigger overruns and results replaced before the PLC acknowledged them."""
+        return self.handshake.counts()
+
+    def plc_write(self, address: int, values: list[int]) -> None:
+        """What a PLC writes into the handshake block: the sim's way in, and the Modbus server's hook."""
+        self.handshake.plc_wrote(address, [int(v) & rm.WORD for v in values])
 
     def beat(self) -> None:
         """Advance the heartbeat register by one (wraps at 65536)."""

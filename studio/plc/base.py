@@ -131,8 +131,15 @@ class PlcLink(ABC):
         return self.handshake.counts()
 
     def plc_write(self, address: int, values: list[int]) -> None:
-        """What a PLC writes into the handshake block: the sim's way in, and the Modbus server's hook."""
-        self.handshake.plc_wrote(address, [int(v) & rm.WORD for v in values])
+        """What a PLC writes into the handshake block (the sim's way in, the Modbus server's hook, what
+        the Modbus client read): into the image, so the PLC reads back what it wrote, and to the handshake.
+        Only the PLC's words (20..30) are taken; the station's are never the PLC's to change."""
+        values = [int(v) & rm.WORD for v in values]
+        with self._image_lock:
+            for i, value in enumerate(values):
+                if address + i in rm.PLC_WORDS:
+                    self._image[address + i] = value
+        self.handshake.plc_wrote(address, values)
 
     def beat(self) -> None:
         """Advance the heartbeat register by one (wraps at 65536)."""

@@ -217,7 +217,8 @@ class KioskWindow(QWidget):
         self.counts["reject" if verdict == "review" else verdict] += 1     # review: not passed, on the reject tile
         self.verdict.set_verdict(verdict)
         part = getattr(result, "part", "?")
-        self.part_label.setText(f"Part {part}")
+        part_id = getattr(result, "part_id", "") or ""       # the PLC's id of the part, when it gave one
+        self.part_label.setText(f"Part {part}  ·  ID {part_id}" if part_id else f"Part {part}")
         self.last_part = (part, verdict) if isinstance(part, int) and verdict != "fault" else None
         self.wrong_button.setEnabled(self.last_part is not None)
         defect = getattr(result, "defect_class", None)
@@ -226,7 +227,7 @@ class KioskWindow(QWidget):
         image = getattr(result, "image", None)
         if image is not None:
             self.view.set_image(image)
-        self.recent.appendleft((image, verdict, f"{part}  {VERDICT_TEXT[verdict]}"))
+        self.recent.appendleft((image, verdict, f"{part_id or part}  {VERDICT_TEXT[verdict]}"))
         for thumb, item in zip(self.thumbs, list(self.recent) + [None] * STRIP):
             thumb.set_part(*(item or (None, None, "")))
         self._show_counts()

@@ -55,7 +55,7 @@ def _to_row(result: Any) -> dict[str, Any]:
     for c in schema.REALS:
         value = row[c]
         row[c] = None if value is None or not math.isfinite(float(value)) else float(value)
-    for c in ("verdict", "defect_class", "model_id", "note"):
+    for c in ("part_id", "verdict", "defect_class", "model_id", "note"):
         row[c] = None if row[c] is None else str(row[c])
     return row
 

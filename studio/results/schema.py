@@ -13,7 +13,7 @@ from studio.core.errors import StudioError
 SCHEMA_VERSION = 1
 FILE_NAME = "results.sqlite"
 
-COLUMNS = ("part", "frame_id", "verdict", "verdict_code", "score", "defect_class", "class_id",
+COLUMNS = ("part", "part_id", "frame_id", "verdict", "verdict_code", "score", "defect_class", "class_id",
            "model_id", "image_path", "t_trigger", "t_captured", "t_decided", "t_actuated",
            "latency_ms", "shadow", "note")
 INTEGERS = {"part", "frame_id", "verdict_code", "class_id", "shadow"}
@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS results (
     id INTEGER PRIMARY KEY,
     part INTEGER,
+    part_id TEXT,               -- the PLC's id of the part (PLC trigger); empty when none was given
     frame_id INTEGER,
     verdict TEXT,               -- 'pass' | 'reject' | 'fault'
     verdict_code INTEGER,       -- as sent to the PLC: 1 pass, 2 reject, 3 fault
@@ -51,6 +52,10 @@ INSERT = f"INSERT INTO results ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * l
 def create(conn: sqlite3.Connection, path: str) -> None:
     """Create the tables, or check that an existing log is one this studio can write."""
     conn.executescript(CREATE)
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(results)")}
+    if "part_id" not in columns:        # a log from before part ids: the column is added, rows keep NULL
+        with conn:
+            conn.execute("ALTER TABLE results ADD COLUMN part_id TEXT")
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if row is None:
         with conn:

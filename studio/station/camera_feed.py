@@ -4,6 +4,12 @@ A lost camera (unplugged cable, driver restart, a frame timeout) must not
 end a shift: the feed reports it, waits a little longer after each failed
 try, reopens the camera and goes on. No part is invented for the time the
 camera was away; the part counter simply continues with the next frame.
+
+A camera that waits for its hardware trigger (``waits_for_trigger``) gets no
+frame while the line pauses: there a grab timeout (``CameraTimeout``) is no
+fault. The feed asks the camera a feature (``ping``) and, when it answers,
+simply waits on; only a real loss (device lost, stream error, no answer to
+the feature read) is a camera error.
 """
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ import contextlib
 import logging
 import threading
 from typing import Any, Callable, ContextManager
+
+from studio.core.errors import CameraTimeout
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +29,8 @@ class CameraFeed:
     def __init__(self, spec: str | None, settings: dict[str, Any] | None = None, camera: Any = None, *,
                  alert: Callable[..., None] = lambda *a, **k: None,
                  on_health: Callable[[bool], None] = lambda ok: None,
-                 grab_timeout: float = 2.0, retry_s: tuple[float, ...] | None = None):
+                 grab_timeout: float = 2.0, retry_s: tuple[float, ...] | None = None,
+                 waits_for_trigger: bool = False):
         self.spec = spec
         self.settings = settings or {}
         self.camera = camera
@@ -30,8 +39,10 @@ class CameraFeed:
         self.on_health = on_health
         self.grab_timeout = grab_timeout
         self.retry_s = retry_s or RETRY_S
+        self.waits_for_trigger = waits_for_trigger
         self.ok = True
         self.errors = 0
+        self.pauses = 0                     # grab timeouts of a waiting camera: the line paused
 
     def open(self) -> None:
         """Open the camera once, at start: here an error goes straight to the user."""
@@ -50,18 +61,42 @@ class CameraFeed:
                     self.open()
                 with busy():
                     frame = self.camera.grab(self.grab_timeout)
+            except CameraTimeout as e:
+                if self.waits_for_trigger:
+                    problem = self._no_answer()
+                    if problem is None:     # alive and waiting: the line pauses
+                        self.pauses += 1
+                        continue
+                    e = problem
+                if self._failed(e, failures := failures + 1, stop):
+                    return None
+                continue
             except Exception as e:  # every driver fails its own way; all mean "no frame"
-                failures += 1
-                self.errors += 1
-                self._set_ok(False)
-                delay = self.retry_s[min(failures, len(self.retry_s)) - 1]
-                self.alert(f"camera error: {e} — reopening the camera in {delay:g} s", "error", key="camera")
-                self._close_for_retry()
-                if stop.wait(delay):
+                if self._failed(e, failures := failures + 1, stop):
                     return None
                 continue
             self._set_ok(True)
             return frame
+        return None
+
+    def _failed(self, error: Exception, failures: int, stop: threading.Event) -> bool:
+        """Report, close, wait before the next try. True when ``stop`` came meanwhile."""
+        self.errors += 1
+        self._set_ok(False)
+        delay = self.retry_s[min(failures, len(self.retry_s)) - 1]
+        self.alert(f"camera error: {error} — reopening the camera in {delay:g} s", "error", key="camera")
+        self._close_for_retry()
+        return stop.wait(delay)
+
+    def _no_answer(self) -> Exception | None:
+        """The camera's answer to a feature read: None when it answers (or has nothing to ask)."""
+        ping = getattr(self.camera, "ping", None)
+        if ping is None:
+            return None
+        try:
+            ping()
+        except Exception as e:
+            return e
         return None
 
     def _set_ok(self, ok: bool) -> None:

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from studio.core.errors import StudioError
 from studio.core.events import Emitter
 from studio.plc import register_map as rm
 from studio.results.schema import FILE_NAME as LOG_FILE
@@ -26,7 +27,9 @@ from studio.station.data_dir import resolve_data_dir
 from studio.station.dispatch import EventPump
 from studio.station.heartbeat import Heartbeat
 from studio.station.pipeline import Pipeline
+from studio.station.plc_watch import POLICIES, PlcWatch
 from studio.station.stats import StationStats
+from studio.station.triggers import PartWatch, check_plc_trigger, resolve_trigger, seconds_setting, wait_for_plc
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,8 @@ class Station:
     def __init__(self, project: Any, camera_spec: str | None = None, plc_spec: str | None = "sim", *,
                  model: Any = None, model_id: str | None = None, data_dir: str | Path | None = None,
                  max_parts: int | None = None, interval_s: float = 0.0, camera: Any = None, plc: Any = None,
-                 deadline_ms: float = 50.0, heartbeat_s: float = 0.5, hang_s: float = 10.0):
+                 deadline_ms: float = 50.0, heartbeat_s: float = 0.5, hang_s: float = 10.0,
+                 trigger: str | None = None, grab_timeout_s: float = 2.0):
         self.project = project
         settings = project.station_settings()
         configured = settings.get("camera")
@@ -48,6 +52,18 @@ class Station:
         self.camera_spec = camera_spec or configured or project.camera_spec
         self.plc_spec = plc_spec or settings.get("plc") or "sim"
         self.data_dir = resolve_data_dir(project, data_dir, settings)
+        # what starts an inspection, and how the station watches the line (triggers.py, plc_watch.py)
+        self.trigger = resolve_trigger(trigger, settings, dict(project.camera_settings))
+        self.trigger_timeout_s = seconds_setting(settings, "trigger_timeout_s")
+        self.plc_timeout_s = seconds_setting(settings, "plc_timeout_s")
+        self.plc_timeout_policy = str(settings.get("plc_timeout_policy") or "alert").strip().lower()
+        if self.plc_timeout_policy not in POLICIES:
+            raise StudioError(f"plc_timeout_policy '{self.plc_timeout_policy}' is not known",
+                              field="plc_timeout_policy",
+                              hint="use alert (tell the operator, go on) or halt (the station stops with a fault)")
+        self.grab_timeout_s = grab_timeout_s
+        self.plc_watch: PlcWatch | None = None
+        self.part_watch: PartWatch | None = None
         self.log_path = self.data_dir / LOG_FILE
         self.max_parts, self.interval_s = max_parts, interval_s
         self.deadline_s, self.heartbeat_s, self.hang_s = deadline_ms / 1000.0, heartbeat_s, hang_s
@@ -87,6 +103,7 @@ class Station:
             self._set_state("starting")
             try:
                 self._open()
+                check_plc_trigger(self.trigger, self.plc)
                 first_part = self.log.last_part() + 1      # part numbers go on across runs
                 self.plc.set_model(self.model_id)
                 self.plc.set_state(rm.STATE_RUNNING)
@@ -100,18 +117,25 @@ class Station:
                 feed=self.feed, model=self.model, model_id=self.model_id, plc=self.plc,
                 deliver=self._deliver, on_end=self._on_end, alert=self._alert, fault=self._fault,
                 first_part=first_part, max_parts=self.max_parts,
-                interval_s=self.interval_s, deadline_s=self.deadline_s, frame_check=self.lighting)
+                interval_s=self.interval_s, deadline_s=self.deadline_s, frame_check=self.lighting,
+                trigger=(lambda stop: wait_for_plc(self.plc, stop)) if self.trigger == "plc" else None,
+                on_part=self.part_watch.part)
             self.heartbeat = Heartbeat(self.plc, self._healthy, interval_s=self.heartbeat_s,
                                        check=self._watchdog, on_error=self._fault)
             self._set_state("running")
+            note = self.plc_watch.opening_note()
+            if note:
+                self._alert(note, "warning")
             self.pipeline.start()
             self.heartbeat.start()
 
     def describe(self) -> str:
         """One line for the operator: what runs and where the results go."""
         plc = self.plc.describe() if self.plc is not None else self.plc_spec
-        return (f"camera {self.camera_spec}; PLC: {plc}; model {self.model_id or '(not loaded)'}; "
-                f"results in {self.data_dir}")
+        watch = (f"PLC heartbeat watched ({self.plc_timeout_s:g} s, then {self.plc_timeout_policy})"
+                 if self.plc_timeout_s else "PLC heartbeat not watched")
+        return (f"camera {self.camera_spec}; trigger {self.trigger}; PLC: {plc}; {watch}; "
+                f"model {self.model_id or '(not loaded)'}; results in {self.data_dir}")
 
     def _open(self) -> None:
         from studio.results.log import ResultLog
@@ -129,7 +153,11 @@ class Station:
         elif hasattr(self.plc, "start"):
             self.plc.start()
         self.feed = CameraFeed(self.camera_spec, dict(self.project.camera_settings), self._camera,
-                               alert=self._alert, on_health=self._camera_health)
+                               alert=self._alert, on_health=self._camera_health,
+                               grab_timeout=self.grab_timeout_s, waits_for_trigger=self.trigger == "hardware")
+        self.plc_watch = PlcWatch(self.plc, self.plc_timeout_s, self.plc_timeout_policy,
+                                  alert=self._alert, halt=self._fault)
+        self.part_watch = PartWatch(self.trigger_timeout_s, self._alert)
         self.feed.open()
         from studio.lighting.drift import watch_for
 
@@ -251,6 +279,12 @@ class Station:
         hung = self._hung()
         if hung:
             self._fault(f"{hung}: the station is stuck")
+        for watch in (self.plc_watch, self.part_watch):
+            if watch is not None and self.fault is None and self.state in ("running", "faulted"):
+                try:
+                    watch.check()
+                except Exception as e:      # a watch's bug must not stop the heartbeat
+                    log.warning("station watch %s: %s", type(watch).__name__, e)
         now = time.monotonic()
         if self.state in ("running", "faulted") and now - self._last_stats >= STATS_EVERY_S:
             self._last_stats = now
@@ -267,6 +301,8 @@ class Station:
         try:
             if self.plc is not None:
                 self.plc.set_state(code)
+                if code != rm.STATE_RUNNING and hasattr(self.plc, "stop_triggers"):
+                    self.plc.stop_triggers()        # TriggerReady 0: no trigger is taken now
         except Exception as e:
             log.warning("could not write the station state to the PLC: %s", e)
 
@@ -297,6 +333,13 @@ class Station:
             "deadline_misses": pipeline.deadline_misses if pipeline else self._misses,
             "log_dropped": self.log.dropped if self.log else 0,
             "camera_errors": self.feed.errors if self.feed else 0,
+            "trigger": self.trigger,
+            "trigger_pauses": self.feed.pauses if self.feed else 0,
+            "no_part_alerts": self.part_watch.alerts if self.part_watch else 0,
+            "plc_listening": self.plc_watch.listening() if self.plc_watch else None,
+            "plc_timeouts": self.plc_watch.timeouts if self.plc_watch else 0,
+            "plc_link": self.plc.link_problem() if self.plc is not None and hasattr(self.plc, "link_problem")
+                        else None,
             "lighting": self.lighting.state() if self.lighting else None,
             "data_dir": str(self.data_dir),
         })

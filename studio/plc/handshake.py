@@ -42,6 +42,7 @@ class Handshake:
         self._result_valid = 0
         self._overruns = 0
         self._unacked = 0
+        self._ack_used = False                  # the PLC has changed ResultAck at least once
         self._beat_value: int | None = None
         self._beat_changed: float | None = None  # monotonic time the PLC heartbeat last changed
         self.ready = False
@@ -61,6 +62,8 @@ class Handshake:
                     if a == rm.PLC_HEARTBEAT and (self._beat_value is None or value != self._beat_value):
                         changed_beat = self._beat_value is not None or not first_read
                         self._beat_value = int(value)
+                    if a == rm.RESULT_ACK and not first_read and value != self._plc[a - lo]:
+                        self._ack_used = True     # this PLC acknowledges results: count the ones it misses
                     self._plc[a - lo] = int(value) & rm.WORD
             if changed_beat:
                 self._beat_changed = time.monotonic()
@@ -116,11 +119,12 @@ class Handshake:
         """Addresses 33..45 in one write: ResultValid toggled, the result, the part id.
 
         A previous result the PLC has not acknowledged is counted (register 47), never waited for:
-        the line does not stop for a PLC that reads late."""
+        the line does not stop for a PLC that reads late. Only once the PLC has shown it acknowledges
+        (changed ResultAck once): a PLC that only polls the result registers is not told off."""
         result = rm.result_words(part, verdict_code, score, class_id)
         with self._cond:
             ack = self._plc[rm.RESULT_ACK - rm.PLC_WORDS.start]
-            if self._published and self._result_valid != ack:
+            if self._published and self._ack_used and self._result_valid != ack:
                 self._unacked += 1
                 self._write(rm.RESULTS_UNACKED, [self._unacked & rm.WORD])
             self._published = True

@@ -155,6 +155,11 @@ class ModbusServerPlc(PlcLink):
                     outcome: dict[str, Any]) -> None:
         from pymodbus.server import ModbusTcpServer
 
+        # pymodbus logs every malformed frame as an error with a hex dump: a broken or hostile client
+        # would flood the station's log. What matters (bind errors, the PLC's silence) the station
+        # reports itself.
+        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+
         server = ModbusTcpServer(self._simdevice(), address=(self.host, self.port),
                                  trace_connect=self._count_connection)
         if not await server.listen():

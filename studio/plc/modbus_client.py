@@ -163,8 +163,10 @@ class ModbusClientPlc(PlcLink):
         self.handshake.plc_wrote(rm.PLC_WORDS.start, words, first_read=True)
         self.connects += 1
         self.connected, self._problem = True, None
-        while not self._stop.is_set():
+        while True:
             self._flush(client)
+            if self._stop.is_set():     # the last state (stopped, TriggerReady 0) is written first
+                return
             self.plc_write(rm.PLC_WORDS.start, self._read_plc(client))
             self._wake.wait(self.poll_s)
             self._wake.clear()

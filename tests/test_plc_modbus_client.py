@@ -105,6 +105,8 @@ def test_lost_link_is_reported_and_the_link_comes_back(plc_server):
         assert link.wait_connected(5)
         link.publish(1, rm.VERDICT_PASS, 0.1, 0)
         assert until(lambda: plc_server.read(BASE + 1, 1) == [1])
+        plc_server.write(BASE + rm.TRIGGER, [1])                # one trigger taken before the PLC goes
+        link.wait_trigger(threading.Event(), 5.0).accepted(1)
         plc_server.stop()
         problem = until(lambda: link.link_problem(), timeout=5)
         assert problem and "lost link to the PLC at 127.0.0.1" in problem and "trying again" in problem
@@ -120,6 +122,11 @@ def test_lost_link_is_reported_and_the_link_comes_back(plc_server):
             # the whole image is written again, with the part that came while the PLC was away
             assert until(lambda: back.read(BASE + 1, 4) == [2, 2, 900, 1])
             assert until(lambda: rm.part_id_text(back.read(BASE + rm.RESULT_PART_ID, 8)) == "B-2")
+            # its restarted memory (Trigger 0) is no trigger: only a toggle seen happening is one
+            assert link.wait_trigger(threading.Event(), 0.3) is None
+            assert until(lambda: back.read(BASE + rm.TRIGGER_ACK, 1) == [0])
+            back.write(BASE + rm.TRIGGER, [1])
+            assert link.wait_trigger(threading.Event(), 5.0) is not None
         finally:
             back.stop()
     finally:

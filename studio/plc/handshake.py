@@ -36,7 +36,6 @@ class Handshake:
         self._write = write
         self._cond = threading.Condition()
         self._plc = [0] * len(rm.PLC_WORDS)     # what the PLC wrote, addresses 20..30
-        self._baseline = False                  # the first sight of the PLC's words sets the trigger baseline
         self._trigger_seen = 0                  # the Trigger value last taken (or the baseline)
         self._pending: tuple[int, str] | None = None     # (Trigger value, part id) not accepted yet
         self._result_valid = 0
@@ -51,8 +50,9 @@ class Handshake:
     def plc_wrote(self, address: int, values: list[int], *, first_read: bool = False) -> None:
         """Words the PLC wrote (server) or the station read from the PLC (client), from ``address``.
 
-        ``first_read``: the client's first look at the PLC's memory, which sets the baseline
-        (a trigger toggled before the station looked is not a trigger, an old heartbeat not a beat)."""
+        ``first_read``: the client's first look at the PLC's memory after each connect, which sets the
+        baseline (a trigger toggled before the station looked is not a trigger, an old heartbeat not a
+        beat). A server sees every write happen, so it has no first read."""
         lo, hi = rm.PLC_WORDS.start, rm.PLC_WORDS.stop
         with self._cond:
             changed_beat = False
@@ -68,12 +68,13 @@ class Handshake:
             if changed_beat:
                 self._beat_changed = time.monotonic()
             trigger = self._plc[rm.TRIGGER - lo]
-            if not self._baseline:
-                self._baseline = True
-                if first_read:
-                    self._trigger_seen = trigger
-                    self._write(rm.TRIGGER_ACK, [trigger])
-                    return
+            if first_read:
+                # every (re)connect: only a toggle the station sees happen is a trigger. One made while
+                # the link was down is as likely a PLC restart as a request; the PLC's result timeout
+                # covers the rare lost one, and TriggerAck = Trigger tells it the station is in step.
+                self._trigger_seen = trigger
+                self._write(rm.TRIGGER_ACK, [trigger])
+                return
             if trigger != self._trigger_seen:
                 if self._pending is not None:
                     self._overruns += 1

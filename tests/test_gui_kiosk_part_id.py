@@ -27,5 +27,8 @@ def test_the_kiosk_shows_the_part_id(qtbot):
         assert w.part_label.text() == "Part 41  ·  ID LOT7-0041"
         station.post(result(42))                    # a part without a PLC id: just its number
         qtbot.waitUntil(lambda: w.part_label.text() == "Part 42", timeout=5_000)
+        from PySide6.QtCore import Qt
+
+        assert w.part_label.textFormat() == Qt.TextFormat.PlainText    # an id like "<b>x" is shown as typed
     finally:
         w.close()

@@ -40,6 +40,7 @@ class _Thumb(QFrame):
         self.view = ImageView(placeholder="", background="#111111")
         self.view.setMinimumSize(60, 45)
         self.text = QLabel("")
+        self.text.setTextFormat(Qt.TextFormat.PlainText)   # the caption may hold the PLC's part id
         self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.text)
@@ -95,6 +96,7 @@ class KioskWindow(QWidget):
         self.verdict.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.verdict.setMinimumSize(200, 100)
         self.part_label = QLabel("")
+        self.part_label.setTextFormat(Qt.TextFormat.PlainText)     # a part id from the PLC is text, never markup
         self.defect_label = QLabel("")
         for lab in (self.part_label, self.defect_label):
             lab.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -306,3 +306,25 @@ def test_a_plc_that_stops_polling_is_noticed(project, tmp_path):
 
 def test_a_link_without_a_plc_heartbeat_reads_as_never_written(project, tmp_path):
     assert PlcLink.plc_heartbeat_age(SimPlc()) is None
+
+
+def test_a_genicam_camera_answers_a_feature_read_until_it_is_gone():
+    """The real feature read behind "is the camera still there?" (viky: the virtual GenICam producer)."""
+    pytest.importorskip("harvesters.core")
+    import importlib.util
+    from pathlib import Path
+
+    from studio.capture.camera import open_camera
+
+    spec = importlib.util.find_spec("genicam")
+    if spec is None or not (Path(spec.origin).parent / "viky.cti").is_file():
+        pytest.skip("the genicam wheel has no viky.cti here")
+    cam = open_camera("genicam:viky#1")
+    try:
+        cam.grab(timeout=3)
+        cam.ping()                                  # alive: answers
+        cam._acquirer.destroy()                     # the device goes away
+        with pytest.raises(CameraError, match="does not answer a feature read"):
+            cam.ping()
+    finally:
+        cam.close()

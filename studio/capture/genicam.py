@@ -318,7 +318,9 @@ class GenICamCamera(Camera):
         name = f"{self._device.get('model')} #{self._device.get('serial')}"
         try:
             nm = self._acquirer.remote_device.node_map
-            _ = nm.TriggerMode.value if nm.has_node("TriggerMode") else nm.DeviceModelName.value
+            node = next((n for n in ("TriggerMode", "DeviceTemperature", "Width") if nm.has_node(n)), None)
+            if node is not None:        # SFNC makes Width mandatory; a camera with none has nothing to ask
+                _ = getattr(nm, node).value
         except Exception as e:
             raise CameraError(f"camera {name} does not answer a feature read ({type(e).__name__}: {e})",
                               hint="check power and cable, then open the camera again") from None

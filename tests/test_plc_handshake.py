@@ -158,3 +158,17 @@ def test_the_sim_plays_the_plc_side_too():
     assert sim.history[-1].part_id == "S-7"
     sim.plc_write(rm.PLC_HEARTBEAT, [1])
     assert sim.plc_heartbeat_age() < 1.0
+
+
+def test_the_pymodbus_here_is_one_the_project_allows():
+    """The read-only rule is pymodbus' own (SimData readonly): these tests vouch only for the pinned range."""
+    import importlib.metadata
+    import tomllib
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    pin = next(Requirement(r) for r in pyproject["project"]["dependencies"] if r.startswith("pymodbus"))
+    assert pin.specifier.contains(importlib.metadata.version("pymodbus")), (pin, importlib.metadata.version("pymodbus"))
+    assert not pin.specifier.contains("3.15.0")         # before SimDevice's action hook and readonly blocks

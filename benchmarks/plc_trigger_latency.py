@@ -16,7 +16,12 @@ other, same model:
   client calls ``InspectionStation.Trigger(PartId)`` and polls ``PartId`` /
   ``PartCounter`` until they show that part.
 
+With ``--stand-in-model`` the model is a mean-brightness score (microseconds,
+no training): the figures are then the trigger path's own — link, handshake,
+camera, log — without inference.
+
     .venv/bin/python benchmarks/plc_trigger_latency.py [--parts 200] [--interval 0.1] [--images 60]
+                                                      [--stand-in-model]
 """
 from __future__ import annotations
 
@@ -76,12 +81,29 @@ def paced(parts: int, interval: float, one_part: Callable[[int, str], float | No
     return figures(latencies, missed, time.perf_counter() - t_start)
 
 
+class StandInModel:
+    """Score = mean brightness / 255: no inference cost, so the figures show the trigger path alone."""
+    model_id = "stand-in"
+    task = "anomaly"
+    threshold = 0.99
+    card: dict = {}
+
+    def predict(self, image):
+        from types import SimpleNamespace
+
+        score = float(image[::8, ::8].mean()) / 255.0
+        return SimpleNamespace(score=score, defective=score >= self.threshold, defect_class=None, class_id=0,
+                               anomaly_map=None)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--parts", type=int, default=200)
     ap.add_argument("--interval", type=float, default=0.1, help="seconds between PLC triggers")
     ap.add_argument("--images", type=int, default=60, help="simulated images to train on")
     ap.add_argument("--timeout", type=float, default=5.0, help="seconds a PLC waits for one result")
+    ap.add_argument("--stand-in-model", action="store_true",
+                    help="a mean-brightness score instead of the trained model: the trigger path alone")
     args = ap.parse_args()
 
     from studio.capture.acquire import capture_to_project
@@ -95,13 +117,16 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="studio-bench-"))
     project = Project.create(tmp / "demo", template="demo")
-    with open_camera(project.camera_spec) as cam:
-        capture_to_project(project, cam, args.images, label_truth=True)
-    trained = run_training(project.root, "anomaly")
+    if args.stand_in_model:
+        model, model_id = StandInModel(), "stand-in (mean brightness)"
+    else:
+        with open_camera(project.camera_spec) as cam:
+            capture_to_project(project, cam, args.images, label_truth=True)
+        model, model_id = None, run_training(project.root, "anomaly")["model_id"]
     status_at = rm.TRIGGER_READY
 
     def station_with(data: str, **kw) -> Station:
-        station = Station(project, data_dir=tmp / data, trigger="plc", **kw)
+        station = Station(project, data_dir=tmp / data, trigger="plc", model=model, **kw)
         station.start()
         return station
 
@@ -200,7 +225,7 @@ def main() -> None:
     report = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "providers": session_providers(), "image": project.camera_spec,
-        "model_input": project.preprocessing.size, "model_id": trained["model_id"],
+        "model_input": project.preprocessing.size, "model_id": model_id,
         "paced_parts_per_s": round(1 / args.interval, 2), "parts_per_run": args.parts,
         "sim": run_sim(),
         "modbus_handshake": run_modbus(),

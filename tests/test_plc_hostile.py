@@ -156,7 +156,7 @@ def test_a_running_station_survives_hostile_modbus_traffic(project, tmp_path):
         assert polls > 0 and station.state == "running" and station.fault is None
         # the pipeline went on at its pace all the while
         during = [t for t in parts_seen if t0 <= t <= t0 + attack_s]
-        assert len(during) >= max(3, int(attack_s / 0.02 * 0.3)), (len(during), attack_s)
+        assert len(during) >= max(3, int(attack_s / 0.02 * 0.1)), (len(during), attack_s)
         gaps = [b - a for a, b in zip(during, during[1:])]
         assert not gaps or max(gaps) < 1.0, max(gaps)
         assert len(rows(station)) > parts_before

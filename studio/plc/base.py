@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from typing import Callable  # noqa: F401  (PlcTrigger's field type, re-exported)
+from dataclasses import dataclass
+from typing import Callable
 
 from studio.core.errors import PlcError
 from studio.core.registry import Registry
 from studio.plc import register_map as rm
-from studio.plc.handshake import Handshake, PlcTrigger
+from studio.plc.handshake import Handshake
 
 __all__ = ["PLC_LINKS", "PlcLink", "PlcTrigger", "open_plc", "spec_help", "parse_spec"]
 
@@ -39,6 +40,13 @@ SPEC_FORMS = {
     "modbus-client": "modbus-client://HOST:PORT?unit=1&base=100  write the registers into the PLC, itself a "
                      "Modbus TCP server (unit id and first register optional)",
 }
+
+
+@dataclass
+class PlcTrigger:
+    """One trigger from the PLC: the part id it gave, and what to call when the camera fires for it."""
+    part_id: str
+    accepted: Callable[[int], None]     # called with the station's part number, right before the camera fires
 
 
 def spec_help() -> str:
@@ -108,7 +116,8 @@ class PlcLink(ABC):
         if not self.supports_trigger:
             stop.wait(timeout)
             return None
-        return self.handshake.wait_trigger(stop, timeout)
+        got = self.handshake.wait_trigger(stop, timeout)
+        return None if got is None else PlcTrigger(*got)
 
     def stop_triggers(self) -> None:
         """The station takes no more triggers (TriggerReady 0)."""

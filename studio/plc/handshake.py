@@ -16,17 +16,9 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 from studio.plc import register_map as rm
-
-
-@dataclass
-class PlcTrigger:
-    """One trigger from the PLC: the part id it gave, and what to call when the camera fires for it."""
-    part_id: str
-    accepted: Callable[[int], None]     # called with the station's part number, right before the camera fires
 
 
 class Handshake:
@@ -92,8 +84,10 @@ class Handshake:
             return {"trigger_overruns": self._overruns, "results_unacked": self._unacked}
 
     # ---- the station's side ------------------------------------------
-    def wait_trigger(self, stop: threading.Event, timeout: float) -> PlcTrigger | None:
-        """The next trigger, or None after ``timeout`` or once ``stop`` is set. TriggerReady is 1 meanwhile."""
+    def wait_trigger(self, stop: threading.Event,
+                     timeout: float) -> tuple[str, Callable[[int], None]] | None:
+        """The next trigger as (part id, accepted), or None after ``timeout`` or once ``stop`` is set.
+        TriggerReady is 1 meanwhile; ``accepted(part)`` sets TriggerAck (``PlcLink`` wraps it in a PlcTrigger)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             if not self.ready:
@@ -107,7 +101,7 @@ class Handshake:
             if self._pending is None:
                 return None
             value, part_id = self._pending
-        return PlcTrigger(part_id, lambda part, value=value: self._accept(value))
+        return part_id, (lambda part, value=value: self._accept(value))
 
     def _accept(self, value: int) -> None:
         with self._cond:

@@ -164,12 +164,12 @@ class ModbusClientPlc(PlcLink):
         self.connects += 1
         self.connected, self._problem = True, None
         while True:
+            self._wake.clear()          # before the flush: a write after it wakes the wait below at once
             self._flush(client)
             if self._stop.is_set():     # the last state (stopped, TriggerReady 0) is written first
                 return
             self.plc_write(rm.PLC_WORDS.start, self._read_plc(client))
             self._wake.wait(self.poll_s)
-            self._wake.clear()
 
     def _store_plc(self, words: list[int]) -> None:
         with self._image_lock:

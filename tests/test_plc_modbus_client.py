@@ -81,6 +81,10 @@ def test_the_station_writes_its_registers_into_the_plc(plc_server):
         assert until(lambda: plc_server.read(BASE + rm.TRIGGER_ACK, 1) == [1])
         plc_server.write(BASE + rm.PLC_HEARTBEAT, [9])
         assert until(lambda: (age := link.plc_heartbeat_age()) is not None and age < 1.0)
+        link.set_state(rm.STATE_STOPPED)
+        link.stop_triggers()
+        link.stop()                                     # the last state reaches the PLC before the link closes
+        assert plc_server.read(BASE + rm.STATE, 1) == [rm.STATE_STOPPED]
     finally:
         link.stop()
 

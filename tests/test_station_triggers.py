@@ -328,3 +328,19 @@ def test_a_genicam_camera_answers_a_feature_read_until_it_is_gone():
             cam.ping()
     finally:
         cam.close()
+
+
+def test_trigger_hardware_arms_a_genicam_cameras_trigger_input(project, tmp_path):
+    """station.yaml's trigger: hardware reaches the GenICam camera (viky has no trigger input: said clearly)."""
+    pytest.importorskip("harvesters.core")
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("genicam")
+    if spec is None or not (Path(spec.origin).parent / "viky.cti").is_file():
+        pytest.skip("the genicam wheel has no viky.cti here")
+    station_yaml(project, trigger="hardware")
+    station, _ = make(project, tmp_path, camera=None, camera_spec="genicam:viky")
+    with pytest.raises(CameraError, match="no trigger input"):
+        station.start()
+    assert station.state == "stopped"

@@ -152,7 +152,10 @@ class Station:
             self.plc = open_plc(self.plc_spec)
         elif hasattr(self.plc, "start"):
             self.plc.start()
-        self.feed = CameraFeed(self.camera_spec, dict(self.project.camera_settings), self._camera,
+        camera_settings = dict(self.project.camera_settings)
+        if self.trigger == "hardware" and str(self.camera_spec or "").startswith("genicam"):
+            camera_settings.setdefault("trigger", "hardware")   # station.yaml's trigger arms the camera's input
+        self.feed = CameraFeed(self.camera_spec, camera_settings, self._camera,
                                alert=self._alert, on_health=self._camera_health,
                                grab_timeout=self.grab_timeout_s, waits_for_trigger=self.trigger == "hardware")
         self.plc_watch = PlcWatch(self.plc, self.plc_timeout_s, self.plc_timeout_policy,

@@ -33,7 +33,6 @@ import platform
 import socket
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Callable

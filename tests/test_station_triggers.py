@@ -13,7 +13,7 @@ from studio.plc import register_map as rm
 from studio.plc.base import PlcLink
 from studio.plc.sim import SimPlc
 from tests.modbus_plc import PlcServer, PollingPlc, free_port
-from tests.test_station import FakeModel, expected_verdict, make, rows, until
+from tests.test_station import expected_verdict, make, rows, until
 
 
 @pytest.fixture

@@ -61,14 +61,14 @@ class CameraFeed:
                     self.open()
                 with busy():
                     frame = self.camera.grab(self.grab_timeout)
-            except CameraTimeout as e:
+            except CameraTimeout as timeout:
+                problem: Exception | None = timeout
                 if self.waits_for_trigger:
-                    problem = self._no_answer()
-                    if problem is None:     # alive and waiting: the line pauses
+                    problem = self._no_answer()     # a feature read: None when the camera answers
+                    if problem is None:             # alive and waiting: the line pauses
                         self.pauses += 1
                         continue
-                    e = problem
-                if self._failed(e, failures := failures + 1, stop):
+                if self._failed(problem, failures := failures + 1, stop):
                     return None
                 continue
             except Exception as e:  # every driver fails its own way; all mean "no frame"

@@ -85,7 +85,7 @@ def test_a_hardware_trigger_waits_out_long_pauses_without_a_fault(project, tmp_p
     stats = station.stats()
     assert stats["camera_errors"] == 0 and stats["trigger_pauses"] == camera.timeouts
     assert not alerts(events, "error")
-    assert [a for a in alerts(events, "warning") if "cannot tell whether the PLC listens" not in a] == []
+    assert [a for a in alerts(events) if "camera" in a or "no part" in a or "trigger" in a] == []
     logged = rows(station)
     assert [r["frame_id"] for r in logged] == [1, 2, 3, 4, 5, 6]       # every frame exactly one part
     assert [r["part"] for r in logged] == [1, 2, 3, 4, 5, 6]
@@ -125,13 +125,13 @@ def test_a_camera_lost_during_a_pause_is_a_camera_fault(project, tmp_path):
 
 
 def test_trigger_timeout_alerts_once_per_pause(project, tmp_path):
-    station_yaml(project, trigger="hardware", trigger_timeout_s=0.4)
-    camera = PausingCamera([0.0, 1.2, 1.25])
+    station_yaml(project, trigger="hardware", trigger_timeout_s=0.6)
+    camera = PausingCamera([0.0, 1.8, 1.85])
     station, events = make(project, tmp_path, camera=camera, grab_timeout_s=0.2, max_parts=3, heartbeat_s=0.05)
-    assert station.trigger_timeout_s == 0.4
+    assert station.trigger_timeout_s == 0.6
     assert station.run(timeout=20) is True
     no_part = [a for a in alerts(events, "warning") if "no part for" in a]
-    assert len(no_part) == 1 and "trigger_timeout_s: 0.4" in no_part[0]
+    assert len(no_part) == 1 and "trigger_timeout_s: 0.6" in no_part[0]
     assert any("parts come again" in a for a in alerts(events, "info"))
     assert station.fault is None and station.stats()["no_part_alerts"] == 1
     assert len(rows(station)) == 3

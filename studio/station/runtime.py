@@ -126,6 +126,7 @@ class Station:
             note = self.plc_watch.opening_note()
             if note:
                 self._alert(note, "warning")
+            self.part_watch.restart()
             self.pipeline.start()
             self.heartbeat.start()
 

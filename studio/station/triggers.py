@@ -87,6 +87,11 @@ class PartWatch:
         self.alerted = False
         self.alerts = 0
 
+    def restart(self) -> None:
+        """The pipeline starts now: the quiet time counts from here."""
+        self.last_part = time.monotonic()
+        self.alerted = False
+
     def part(self) -> None:
         """A part came (acquisition thread)."""
         now = time.monotonic()

@@ -9,9 +9,10 @@ to the moment it sees the result with its part id. Same run, one after the
 other, same model:
 
 - ``sim``: the simulated PLC (no network): the station's own share;
-- ``modbus``: a real pymodbus client against the station's Modbus server:
-  writes part id + Trigger in one request (21..30), polls 31..47 every 1 ms
-  until ResultValid toggles, checks the part id, writes ResultAck;
+- ``modbus``: a real pymodbus client against the station's Modbus server, in a
+  process of its own (a PLC does not share the station's interpreter): writes
+  part id + Trigger in one request (21..30), polls 31..47 every 1 ms until
+  ResultValid toggles, checks the part id, writes ResultAck;
 - ``opcua`` (only when ``studio.plc.opcua_server`` is importable): an asyncua
   client calls ``InspectionStation.Trigger(PartId)`` and polls ``PartId`` /
   ``PartCounter`` until they show that part.
@@ -80,6 +81,40 @@ def paced(parts: int, interval: float, one_part: Callable[[int, str], float | No
     return figures(latencies, missed, time.perf_counter() - t_start)
 
 
+def modbus_plc_program(port: int, parts: int, interval: float, timeout: float, out) -> None:
+    """The PLC, in a process of its own: part id + Trigger in one write (21..30), poll 31..47 every 1 ms
+    until ResultValid toggles, check the part id, write ResultAck. Puts the figures on ``out``."""
+    from pymodbus.client import ModbusTcpClient
+
+    from studio.plc import register_map as rm
+
+    status_at = rm.TRIGGER_READY
+    client = ModbusTcpClient("127.0.0.1", port=port, timeout=2)
+    client.connect()
+    state = {"trigger": 0, "valid": 0}
+
+    def one_part(n: int, part_id: str) -> float | None:
+        t0 = time.perf_counter()
+        state["trigger"] ^= 1
+        client.write_registers(rm.TRIGGER, [state["trigger"], state["valid"]] + rm.part_id_words(part_id))
+        deadline = t0 + timeout
+        while time.perf_counter() < deadline:
+            st = client.read_holding_registers(status_at, count=len(rm.STATION_WORDS)).registers
+            valid = st[rm.RESULT_VALID - status_at]
+            if valid != state["valid"]:
+                ms = (time.perf_counter() - t0) * 1000.0
+                state["valid"] = valid
+                client.write_registers(rm.RESULT_ACK, [valid])
+                return ms if rm.part_id_text(st[rm.RESULT_PART_ID - status_at:]) == part_id else None
+            time.sleep(0.001)
+        return None
+
+    try:
+        out.put(paced(parts, interval, one_part))
+    finally:
+        client.close()
+
+
 class StandInModel:
     """Score = mean brightness / 255: no inference cost, so the figures show the trigger path alone."""
     model_id = "stand-in"
@@ -122,7 +157,6 @@ def main() -> None:
         with open_camera(project.camera_spec) as cam:
             capture_to_project(project, cam, args.images, label_truth=True)
         model, model_id = None, run_training(project.root, "anomaly")["model_id"]
-    status_at = rm.TRIGGER_READY
 
     def station_with(data: str, **kw) -> Station:
         station = Station(project, data_dir=tmp / data, trigger="plc", model=model, **kw)
@@ -156,35 +190,21 @@ def main() -> None:
         finally:
             station.stop(timeout=10)
 
-    # ---- a real Modbus client polling the station's server ------------------
+    # ---- a real Modbus client polling the station's server, in its own process (as a PLC is) ----
     def run_modbus() -> dict:
-        from pymodbus.client import ModbusTcpClient
+        import multiprocessing
 
         port = free_port()
         station = station_with("modbus", plc_spec=f"modbus-server://127.0.0.1:{port}")
-        client = ModbusTcpClient("127.0.0.1", port=port, timeout=2)
-        client.connect()
-        state = {"trigger": 0, "valid": 0}
         try:
-            def one_part(n: int, part_id: str) -> float | None:
-                t0 = time.perf_counter()
-                state["trigger"] ^= 1
-                # Trigger, ResultAck (unchanged) and the part id in one request
-                client.write_registers(rm.TRIGGER, [state["trigger"], state["valid"]] + rm.part_id_words(part_id))
-                deadline = t0 + args.timeout
-                while time.perf_counter() < deadline:
-                    st = client.read_holding_registers(status_at, count=len(rm.STATION_WORDS)).registers
-                    valid = st[rm.RESULT_VALID - status_at]
-                    if valid != state["valid"]:
-                        ms = (time.perf_counter() - t0) * 1000.0
-                        state["valid"] = valid
-                        client.write_registers(rm.RESULT_ACK, [valid])
-                        return ms if rm.part_id_text(st[rm.RESULT_PART_ID - status_at:]) == part_id else None
-                    time.sleep(0.001)
-                return None
-            return paced(args.parts, args.interval, one_part)
+            ctx = multiprocessing.get_context("spawn")
+            out = ctx.Queue()
+            plc = ctx.Process(target=modbus_plc_program, args=(port, args.parts, args.interval, args.timeout, out))
+            plc.start()
+            result = out.get(timeout=args.parts * (args.interval + args.timeout) + 60)
+            plc.join(10)
+            return result
         finally:
-            client.close()
             station.stop(timeout=10)
 
     # ---- OPC UA Trigger, when the OPC UA link is there ------------------------

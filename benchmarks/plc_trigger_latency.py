@@ -81,9 +81,9 @@ def paced(parts: int, interval: float, one_part: Callable[[int, str], float | No
     return figures(latencies, missed, time.perf_counter() - t_start)
 
 
-def modbus_plc_program(port: int, parts: int, interval: float, timeout: float, out) -> None:
-    """The PLC, in a process of its own: part id + Trigger in one write (21..30), poll 31..47 every 1 ms
-    until ResultValid toggles, check the part id, write ResultAck. Puts the figures on ``out``."""
+def modbus_plc_program(port: int, parts: int, interval: float, timeout: float, out, poll_s: float = 0.001) -> None:
+    """The PLC, in a process of its own: part id + Trigger in one write (21..30), poll 31..47 every
+    ``poll_s`` until ResultValid toggles, check the part id, write ResultAck. Puts the figures on ``out``."""
     from pymodbus.client import ModbusTcpClient
 
     from studio.plc import register_map as rm
@@ -106,7 +106,7 @@ def modbus_plc_program(port: int, parts: int, interval: float, timeout: float, o
                 state["valid"] = valid
                 client.write_registers(rm.RESULT_ACK, [valid])
                 return ms if rm.part_id_text(st[rm.RESULT_PART_ID - status_at:]) == part_id else None
-            time.sleep(0.001)
+            time.sleep(poll_s)
         return None
 
     try:
@@ -136,6 +136,8 @@ def main() -> None:
     ap.add_argument("--interval", type=float, default=0.1, help="seconds between PLC triggers")
     ap.add_argument("--images", type=int, default=60, help="simulated images to train on")
     ap.add_argument("--timeout", type=float, default=5.0, help="seconds a PLC waits for one result")
+    ap.add_argument("--plc-poll-ms", type=float, default=1.0,
+                    help="how often the Modbus PLC program polls for the result (a PLC scan: 1..10 ms)")
     ap.add_argument("--stand-in-model", action="store_true",
                     help="a mean-brightness score instead of the trained model: the trigger path alone")
     args = ap.parse_args()
@@ -156,7 +158,11 @@ def main() -> None:
     else:
         with open_camera(project.camera_spec) as cam:
             capture_to_project(project, cam, args.images, label_truth=True)
-        model, model_id = None, run_training(project.root, "anomaly")["model_id"]
+        from studio.inference import InspectionModel
+
+        model_id = run_training(project.root, "anomaly")["model_id"]
+        # one model for every run: a second ONNX Runtime session (and its threads) would compete with the first
+        model = InspectionModel.load(project, model_id)
 
     def station_with(data: str, **kw) -> Station:
         station = Station(project, data_dir=tmp / data, trigger="plc", model=model, **kw)
@@ -199,7 +205,8 @@ def main() -> None:
         try:
             ctx = multiprocessing.get_context("spawn")
             out = ctx.Queue()
-            plc = ctx.Process(target=modbus_plc_program, args=(port, args.parts, args.interval, args.timeout, out))
+            plc = ctx.Process(target=modbus_plc_program, args=(port, args.parts, args.interval, args.timeout, out,
+                                                                 args.plc_poll_ms / 1000.0))
             plc.start()
             result = out.get(timeout=args.parts * (args.interval + args.timeout) + 60)
             plc.join(10)
@@ -246,6 +253,7 @@ def main() -> None:
         "providers": session_providers(), "image": project.camera_spec,
         "model_input": project.preprocessing.size, "model_id": model_id,
         "paced_parts_per_s": round(1 / args.interval, 2), "parts_per_run": args.parts,
+        "modbus_plc_poll_ms": args.plc_poll_ms,
         "sim": run_sim(),
         "modbus_handshake": run_modbus(),
         "opcua_trigger": run_opcua(),

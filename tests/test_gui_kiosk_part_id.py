@@ -32,3 +32,16 @@ def test_the_kiosk_shows_the_part_id(qtbot):
         assert w.part_label.textFormat() == Qt.TextFormat.PlainText    # an id like "<b>x" is shown as typed
     finally:
         w.close()
+
+
+def test_the_station_page_shows_the_part_id(qtbot, demo_project):
+    from studio.gui.pages.station import StationPage
+
+    page = StationPage(demo_project)
+    qtbot.addWidget(page)
+    page.on_part(result(7, "LOT7-0007"))
+    assert "ID LOT7-0007" in page.part_label.text()
+    assert page.recent.item(0, 0).text() == "7 (LOT7-0007)"
+    page.on_part(result(8))
+    assert page.part_label.text().startswith("Part 8") and "ID" not in page.part_label.text()
+    assert page.recent.item(0, 0).text() == "8"

@@ -344,3 +344,26 @@ def test_trigger_hardware_arms_a_genicam_cameras_trigger_input(project, tmp_path
     with pytest.raises(CameraError, match="no trigger input"):
         station.start()
     assert station.state == "stopped"
+
+
+def test_a_result_log_from_before_part_ids_gets_the_column(tmp_path):
+    import sqlite3
+
+    from studio.results import schema
+    from studio.results.log import ResultLog
+    from studio.station.part import PartResult
+
+    path = tmp_path / "results.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript("\n".join(line for line in schema.CREATE.splitlines() if "part_id" not in line))
+    old.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
+    old.execute("INSERT INTO results (part, verdict) VALUES (1, 'pass')")
+    old.commit()
+    old.close()
+    log = ResultLog(path)
+    log.append(PartResult(part=2, frame_id=2, part_id="LOT-2", verdict="pass", verdict_code=1, score=0.1))
+    assert log.flush(10)
+    log.close()
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT part, part_id FROM results ORDER BY part").fetchall() == [(1, None), (2, "LOT-2")]
+    con.close()

@@ -286,10 +286,10 @@ class FlakyPlc(SimPlc):
         super().__init__()
         self.fail_on_part = fail_on_part
 
-    def publish(self, part, verdict_code, score, class_id):
+    def publish(self, part, verdict_code, score, class_id, **kw):
         if part == self.fail_on_part:
             raise ConnectionError("PLC link lost")
-        super().publish(part, verdict_code, score, class_id)
+        super().publish(part, verdict_code, score, class_id, **kw)
 
 
 def test_a_failed_plc_write_faults_the_station(project, tmp_path):
@@ -310,9 +310,9 @@ def test_a_failed_plc_write_faults_the_station(project, tmp_path):
 
 def test_a_slow_plc_write_is_a_deadline_alert(project, tmp_path):
     class SlowPlc(SimPlc):
-        def publish(self, *args):
+        def publish(self, *args, **kw):
             time.sleep(0.03)
-            super().publish(*args)
+            super().publish(*args, **kw)
 
     station, events = make(project, tmp_path, plc=SlowPlc(), max_parts=2, deadline_ms=10)
     assert station.run(timeout=30) is True

@@ -73,6 +73,13 @@ class Camera(ABC):
     def grab(self, timeout: float = 2.0) -> Frame:
         """The next frame; ``CameraError`` on timeout or a lost camera."""
 
+    def ping(self) -> None:
+        """Ask the camera something (a feature read); ``CameraError`` when it does not answer.
+
+        The station asks while a hardware-triggered camera waits, to tell a pause of the line
+        from a lost camera. A backend with nothing to ask answers by returning."""
+        self._require_open()
+
     @abstractmethod
     def close(self) -> None:
         ...

@@ -28,7 +28,7 @@ from typing import Any
 from studio.capture.camera import Camera, Frame, now
 from studio.capture.features import LOCKED_WHILE_STREAMING, read_features, write_feature
 from studio.capture.pixel_formats import to_numpy
-from studio.core.errors import CameraError
+from studio.core.errors import CameraError, CameraTimeout
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +287,7 @@ class GenICamCamera(Camera):
                 frame_id, device_time = int(buffer.frame_id), int(buffer.timestamp)
         except TimeoutException:
             self._stats["timeouts"] += 1
-            raise CameraError(f"no frame from camera {name} within {timeout:g} s",
+            raise CameraTimeout(f"no frame from camera {name} within {timeout:g} s",
                               hint="check power and cable; if the camera waits for a hardware trigger, "
                                    "set TriggerMode: Off in the camera settings") from None
         except CameraError:
@@ -311,6 +311,19 @@ class GenICamCamera(Camera):
                 "pixel_format": fmt, "device_timestamp": device_time, "trigger": self.mode,
                 "dropped_before": gap if self.mode != "free" else 0}
         return Frame(image, frame_id, t, meta)
+
+    def ping(self) -> None:
+        """A feature read: ``CameraError`` when the camera does not answer (lost, not just untriggered)."""
+        self._require_open()
+        name = f"{self._device.get('model')} #{self._device.get('serial')}"
+        try:
+            nm = self._acquirer.remote_device.node_map
+            node = next((n for n in ("TriggerMode", "DeviceTemperature", "Width") if nm.has_node(n)), None)
+            if node is not None:        # SFNC makes Width mandatory; a camera with none has nothing to ask
+                _ = getattr(nm, node).value
+        except Exception as e:
+            raise CameraError(f"camera {name} does not answer a feature read ({type(e).__name__}: {e})",
+                              hint="check power and cable, then open the camera again") from None
 
     # ---- features and counters ------------------------------------------
     def stats(self) -> dict[str, Any]:

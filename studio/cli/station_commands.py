@@ -14,8 +14,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     r = ssub.add_parser("run", help="trigger, capture, infer, signal the PLC, log every part")
     r.add_argument("project")
     r.add_argument("--camera", help="camera spec (default: station.yaml, then the project's)")
-    r.add_argument("--plc", default=None, help="sim, modbus-server://HOST:PORT or opcua-server://HOST:PORT "
-                                                "(default: station.yaml, then sim)")
+    r.add_argument("--plc", default=None, help="sim, modbus-server://HOST:PORT, modbus-client://HOST:PORT?unit=1"
+                                               "&base=0 or opcua-server://HOST:PORT (default: station.yaml, then sim)")
+    r.add_argument("--trigger", choices=["free", "hardware", "plc"], default=None,
+                   help="what starts an inspection (default: station.yaml's trigger, else free)")
     r.add_argument("--parts", type=int, help="stop after this many parts")
     r.add_argument("--model", help="model id (default: the newest)")
     r.add_argument("--data-dir", help="where the result log and part images go")
@@ -51,7 +53,8 @@ def cmd_station_run(args: argparse.Namespace) -> int:
     settings = project.station_settings()
     plc = args.plc or settings.get("plc", "sim")
     station = Station(project, camera_spec=args.camera, plc_spec=plc, model_id=args.model,
-                      data_dir=args.data_dir, max_parts=args.parts, interval_s=args.interval)
+                      data_dir=args.data_dir, max_parts=args.parts, interval_s=args.interval,
+                      trigger=args.trigger)
 
     if args.kiosk:
         from studio.core.display import require_display
@@ -67,7 +70,7 @@ def cmd_station_run(args: argparse.Namespace) -> int:
                 print(f"ALERT{kind_of}: {payload.get('message')}", file=sys.stderr, flush=True)
             elif kind == "part" and not args.json:
                 r = payload["result"]
-                print(f"part {r.part:6d}  {r.verdict:<6}  score {r.score:8.4f}  "
+                print(f"part {r.part:6d}  {(r.part_id or '-'):<16} {r.verdict:<6}  score {r.score:8.4f}  "
                       f"{r.defect_class or '':<12} {r.latency_ms:6.1f} ms", flush=True)
 
         station.events.subscribe(on_event)

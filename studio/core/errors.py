@@ -40,6 +40,12 @@ class CameraError(StudioError):
     """A camera could not be opened, or stopped delivering frames."""
 
 
+class CameraTimeout(CameraError):
+    """No frame came within the grab timeout, and nothing says the camera is gone.
+
+    For a camera that waits for a hardware trigger this is a pause of the line, not a fault."""
+
+
 class PlcError(StudioError):
     """The PLC link could not be started or was lost."""
 

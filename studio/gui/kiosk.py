@@ -40,6 +40,7 @@ class _Thumb(QFrame):
         self.view = ImageView(placeholder="", background="#111111")
         self.view.setMinimumSize(60, 45)
         self.text = QLabel("")
+        self.text.setTextFormat(Qt.TextFormat.PlainText)   # the caption may hold the PLC's part id
         self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.text)
@@ -95,6 +96,7 @@ class KioskWindow(QWidget):
         self.verdict.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.verdict.setMinimumSize(200, 100)
         self.part_label = QLabel("")
+        self.part_label.setTextFormat(Qt.TextFormat.PlainText)     # a part id from the PLC is text, never markup
         self.defect_label = QLabel("")
         for lab in (self.part_label, self.defect_label):
             lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -217,7 +219,8 @@ class KioskWindow(QWidget):
         self.counts["reject" if verdict == "review" else verdict] += 1     # review: not passed, on the reject tile
         self.verdict.set_verdict(verdict)
         part = getattr(result, "part", "?")
-        self.part_label.setText(f"Part {part}")
+        part_id = getattr(result, "part_id", "") or ""       # the PLC's id of the part, when it gave one
+        self.part_label.setText(f"Part {part}  ·  ID {part_id}" if part_id else f"Part {part}")
         self.last_part = (part, verdict) if isinstance(part, int) and verdict != "fault" else None
         self.wrong_button.setEnabled(self.last_part is not None)
         defect = getattr(result, "defect_class", None)
@@ -226,7 +229,7 @@ class KioskWindow(QWidget):
         image = getattr(result, "image", None)
         if image is not None:
             self.view.set_image(image)
-        self.recent.appendleft((image, verdict, f"{part}  {VERDICT_TEXT[verdict]}"))
+        self.recent.appendleft((image, verdict, f"{part_id or part}  {VERDICT_TEXT[verdict]}"))
         for thumb, item in zip(self.thumbs, list(self.recent) + [None] * STRIP):
             thumb.set_part(*(item or (None, None, "")))
         self._show_counts()

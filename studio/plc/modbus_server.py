@@ -1,27 +1,36 @@
 """The station serves Modbus TCP holding registers; the PLC polls them.
 
 Serving (rather than writing into the PLC as a client) means the PLC
-programmer only configures a poll of registers 0..11 and the station never
-depends on the PLC's own memory layout. Any unit id is answered. The
-registers are read-only for the PLC: a write is refused (illegal address).
+programmer only configures a poll of registers 0..11 (and the handshake
+block 20..47) and the station never depends on the PLC's own memory layout.
+Any unit id is answered. Registers 0..11 and the station's half of the
+handshake (31..47) are read-only for the PLC: a write there is refused
+(illegal address). Only 20..30 (PLC heartbeat, Trigger, ResultAck, part id)
+accept writes. Coil and discrete-input requests are refused (illegal
+function): the station has no bits.
 
 pymodbus runs in its own thread with its own asyncio loop, so the station's
 threads never wait on the network: ``publish`` and ``beat`` only update an
-in-process register image under a lock (microseconds), and the server copies
-that image into its answer when the PLC reads. pymodbus >= 3.16 serves a
-``SimDevice`` whose ``action`` hook does the copy; older 3.x versions serve a
-``ModbusSequentialDataBlock`` written with one ``setValues`` per update.
+in-process register image under a lock (microseconds), and the server's
+request hook copies that image into its answer when the PLC reads, and hands
+what the PLC wrote to the handshake. The hook is pymodbus >= 3.16's
+``SimDevice.action``; the read-only flags are its ``SimData(readonly=True)``
+(the project pins pymodbus to the versions where both exist and are tested).
+
+A hostile or broken client (malformed frames, unknown function codes,
+absurd lengths, random bytes) gets a Modbus exception or its connection
+dropped by pymodbus; it never reaches the station's threads.
 """
 from __future__ import annotations
 
 import asyncio
 import errno
-import inspect
 import ipaddress
 import logging
 import socket
 import threading
-from typing import Any, Callable
+import time
+from typing import Any
 
 from studio.core.errors import PlcError
 from studio.plc import register_map as rm
@@ -73,24 +82,18 @@ def _bind_problem(host: str, port: int) -> tuple[str, str]:
     return "the server did not start", "check the address and port, and that pymodbus is installed"
 
 
-def _serves_simdevice() -> bool:
-    """pymodbus >= 3.16: the server takes a SimDevice with an ``action`` hook."""
-    try:
-        from pymodbus.server import ModbusTcpServer
-        from pymodbus.simulator import SimDevice
-    except ImportError:
-        return False
-    annotation = inspect.signature(ModbusTcpServer.__init__).parameters["context"].annotation
-    return "action" in getattr(SimDevice, "__dataclass_fields__", {}) and "SimDevice" in str(annotation)
+REGISTER_FUNCTIONS = {3, 4, 6, 16, 22, 23}     # read holding/input, write single/multiple, mask, read-write
 
 
 class ModbusServerPlc(PlcLink):
+    supports_trigger = True
+
     def __init__(self, host: str, port: int, spec: str = ""):
         super().__init__(spec or f"modbus-server://{host}:{port}")
         self.host, self.port = host, port
-        self._image = [0] * rm.REGISTER_COUNT
-        self._image_lock = threading.Lock()
-        self._legacy_write: Callable[[int, list[int]], None] | None = None
+        self._last_request: float | None = None     # monotonic time of the last request from any client
+        self.requests = 0
+        self.connections = 0                        # open client connections
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -152,8 +155,13 @@ class ModbusServerPlc(PlcLink):
                     outcome: dict[str, Any]) -> None:
         from pymodbus.server import ModbusTcpServer
 
-        context = self._simdevice() if _serves_simdevice() else self._legacy_context()
-        server = ModbusTcpServer(context, address=(self.host, self.port))
+        # pymodbus logs every malformed frame as an error with a hex dump: a broken or hostile client
+        # would flood the station's log. What matters (bind errors, the PLC's silence) the station
+        # reports itself.
+        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+
+        server = ModbusTcpServer(self._simdevice(), address=(self.host, self.port),
+                                 trace_connect=self._count_connection)
         if not await server.listen():
             outcome["listening"] = False
             ready.set()
@@ -163,41 +171,43 @@ class ModbusServerPlc(PlcLink):
         ready.set()
         await server.serving
 
-    # ---- the two ways pymodbus keeps registers ----------------------------
+    # ---- the registers pymodbus serves ---------------------------------
     def _simdevice(self) -> Any:
+        from pymodbus.constants import ExcCodes
         from pymodbus.simulator import DataType, SimData, SimDevice
 
-        async def copy_image(_fc, _start, _address, _count, current: list[int], _set_values) -> None:
-            # called by the server for each PLC request, before it answers
-            with self._image_lock:
-                current[:rm.REGISTER_COUNT] = self._image
+        async def on_request(fc, _start, address, count, current: list[int], set_values) -> Any:
+            # called by the server for each valid request, before it answers; never raises
+            self._last_request = time.monotonic()
+            self.requests += 1
+            if fc not in REGISTER_FUNCTIONS:
+                return ExcCodes.ILLEGAL_FUNCTION
+            try:
+                if set_values:          # only 20..30 get here: the rest is read-only
+                    self.plc_write(address, list(set_values))
+                with self._image_lock:
+                    current[:rm.IMAGE_SIZE] = self._image
+            except Exception:           # a station bug must not take the server down
+                log.exception("Modbus request %s at %s", fc, address)
+                return ExcCodes.DEVICE_FAILURE
+            return None
 
-        block = SimData(0, values=[0] * rm.REGISTER_COUNT, datatype=DataType.REGISTERS, readonly=True)
-        return SimDevice(0, simdata=[block], action=copy_image)   # id 0: answers every unit id
+        blocks = [
+            SimData(0, values=[0] * rm.REGISTER_COUNT, datatype=DataType.REGISTERS, readonly=True),
+            SimData(rm.PLC_WORDS.start, values=[0] * len(rm.PLC_WORDS), datatype=DataType.REGISTERS),
+            SimData(rm.STATION_WORDS.start, values=[0] * len(rm.STATION_WORDS), datatype=DataType.REGISTERS,
+                    readonly=True),
+        ]
+        return SimDevice(0, simdata=blocks, action=on_request)   # id 0: answers every unit id
 
-    def _legacy_context(self) -> Any:
-        from pymodbus import datastore
+    def _count_connection(self, connected: bool) -> None:
+        self.connections += 1 if connected else -1
 
-        device_cls = getattr(datastore, "ModbusDeviceContext", None) or datastore.ModbusSlaveContext
-        # one spare word: these versions shift addresses by one inside the device context
-        device = device_cls(hr=datastore.ModbusSequentialDataBlock(0, [0] * (rm.REGISTER_COUNT + 1)))
-        with self._image_lock:
-            device.setValues(3, 0, list(self._image))
-            self._legacy_write = lambda address, values: device.setValues(3, address, values)
-        return datastore.ModbusServerContext(device, single=True)
-
-    # ---- registers ----------------------------------------------------
-    def _write(self, address: int, values: list[int]) -> None:
-        with self._image_lock:
-            self._image[address:address + len(values)] = values
-            if self._legacy_write is not None:
-                self._legacy_write(address, values)
-
-    def registers(self) -> list[int]:
-        with self._image_lock:
-            return list(self._image)
+    def poll_age(self) -> float | None:
+        last = self._last_request
+        return None if last is None else time.monotonic() - last
 
     def describe(self) -> str:
         where = "all networks" if self.host == "0.0.0.0" else self.host
         return (f"Modbus TCP server on {where}, port {self.port}: holding registers "
-                f"0..{rm.REGISTER_COUNT - 1}, any unit id")
+                f"0..{rm.REGISTER_COUNT - 1} and handshake {rm.HANDSHAKE}..{rm.HANDSHAKE_END - 1}, any unit id")

@@ -18,7 +18,28 @@ This table is the contract with the PLC programmer; the README copies it
 Registers 1..4 change together in one write, so a PLC that polls 0..4 in one
 read never sees the counter of one part with the verdict of another. The PLC
 detects a new part by a change of the part counter, and a dead station by a
-heartbeat that stops changing. The registers are read-only for the PLC.
+heartbeat that stops changing. Registers 0..11 are read-only for the PLC.
+
+The handshake block (addresses 20..47) is how smart cameras talk to a PLC:
+
+| address | written by | meaning |
+|---|---|---|
+| 20 | PLC | PLC heartbeat: the PLC changes it at least every `plc_timeout_s` (station watchdog) |
+| 21 | PLC | Trigger: the PLC toggles it (0 <-> 1) to ask for one inspection |
+| 22 | PLC | ResultAck: the PLC copies ResultValid (33) here once it has read a result |
+| 23-30 | PLC | part id for the next trigger: 16 ASCII characters, two per word (high byte first), NUL-padded |
+| 31 | station | TriggerReady: 1 while the station waits for a trigger |
+| 32 | station | TriggerAck: the station copies Trigger (21) here when it fires the camera for it |
+| 33 | station | ResultValid: toggles (0 <-> 1) with every result, after 34..45 hold it |
+| 34 | station | result: part counter (low 16 bits) |
+| 35 | station | result: verdict (as register 2) |
+| 36 | station | result: score x 1000 (as register 3) |
+| 37 | station | result: defect class id (as register 4) |
+| 38-45 | station | result: the part id the PLC gave with the trigger (as 23..30; empty when none) |
+| 46 | station | trigger overruns: the PLC toggled Trigger again before TriggerAck (low 16 bits) |
+| 47 | station | results not acknowledged: a result replaced before the PLC acknowledged it (low 16 bits) |
+
+Only 20..30 accept writes; every other address refuses one (illegal address).
 """
 from __future__ import annotations
 
@@ -33,7 +54,29 @@ DEFECT_CLASS = 4
 RESERVED = range(5, 10)
 STATE = 10
 MODEL = 11
-REGISTER_COUNT = 12          # addresses 0..11; a read past 11 is an illegal address
+REGISTER_COUNT = 12          # addresses 0..11; a read of 12..19 is an illegal address
+
+# ---- the handshake block (from address 20) ----
+PLC_HEARTBEAT = 20
+TRIGGER = 21
+RESULT_ACK = 22
+PART_ID_IN = 23
+PART_ID_WORDS = 8            # 16 ASCII characters
+PLC_WORDS = range(20, 31)    # the only addresses the PLC may write
+TRIGGER_READY = 31
+TRIGGER_ACK = 32
+RESULT_VALID = 33
+RESULT_PART_COUNTER = 34
+RESULT_VERDICT = 35
+RESULT_SCORE = 36
+RESULT_CLASS = 37
+RESULT_PART_ID = 38
+TRIGGER_OVERRUNS = 46
+RESULTS_UNACKED = 47
+HANDSHAKE = 20               # first address of the block
+HANDSHAKE_END = 48           # one past the last
+STATION_WORDS = range(31, 48)
+IMAGE_SIZE = HANDSHAKE_END   # the register image: 0..11, a gap, 20..47
 
 VERDICT_PASS = 1
 VERDICT_REJECT = 2
@@ -63,11 +106,54 @@ REGISTERS = [
     ("11", "model version short id (1..65535, shown with the model in the studio), 0 none"),
 ]
 
+HANDSHAKE_REGISTERS = [
+    ("20", "PLC", "PLC heartbeat: the PLC changes it at least every `plc_timeout_s` (station watchdog)"),
+    ("21", "PLC", "Trigger: the PLC toggles it (0 ↔ 1) to ask for one inspection"),
+    ("22", "PLC", "ResultAck: the PLC copies ResultValid (33) here once it has read a result"),
+    ("23–30", "PLC", "part id for the next trigger: 16 ASCII characters, two per word (high byte first), "
+                     "NUL-padded"),
+    ("31", "station", "TriggerReady: 1 while the station waits for a trigger"),
+    ("32", "station", "TriggerAck: the station copies Trigger (21) here when it fires the camera for it"),
+    ("33", "station", "ResultValid: toggles (0 ↔ 1) with every result, once 34–45 hold it"),
+    ("34", "station", "result: part counter (low 16 bits)"),
+    ("35", "station", "result: verdict (as register 2)"),
+    ("36", "station", "result: score × 1000 (as register 3)"),
+    ("37", "station", "result: defect class id (as register 4)"),
+    ("38–45", "station", "result: the part id the PLC gave with the trigger (as 23–30; empty when none)"),
+    ("46", "station", "trigger overruns: the PLC toggled Trigger again before TriggerAck (low 16 bits)"),
+    ("47", "station", "results not acknowledged: a result replaced before the PLC acknowledged it "
+                      "(low 16 bits)"),
+]
+
 
 def markdown_table() -> str:
     lines = ["| address | meaning |", "|---|---|"]
     lines += [f"| {address} | {meaning} |" for address, meaning in REGISTERS]
     return "\n".join(lines)
+
+
+def handshake_table() -> str:
+    lines = ["| address | written by | meaning |", "|---|---|---|"]
+    lines += [f"| {address} | {who} | {meaning} |" for address, who, meaning in HANDSHAKE_REGISTERS]
+    return "\n".join(lines)
+
+
+def part_id_words(part_id: str | None) -> list[int]:
+    """A part id as PART_ID_WORDS words: ASCII, two characters a word, high byte first, NUL-padded.
+
+    Longer ids are cut to 16 characters; a character outside ASCII becomes '?'."""
+    data = (part_id or "").encode("ascii", errors="replace")[:PART_ID_WORDS * 2]
+    data = data.ljust(PART_ID_WORDS * 2, b"\0")
+    return [(data[i] << 8) | data[i + 1] for i in range(0, len(data), 2)]
+
+
+def part_id_text(words: list[int]) -> str:
+    """The part id in PART_ID_WORDS words (see ``part_id_words``); stops at the first NUL."""
+    data = bytearray()
+    for w in words[:PART_ID_WORDS]:
+        data += bytes(((int(w) >> 8) & 0xFF, int(w) & 0xFF))
+    data = bytes(data).split(b"\0", 1)[0]
+    return "".join(chr(b) if 32 <= b < 127 else "?" for b in data).strip()
 
 
 def word(value: int) -> int:

@@ -6,7 +6,6 @@ PLC would have been told, part by part.
 """
 from __future__ import annotations
 
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -26,13 +25,16 @@ class Publish:
     score: float
     class_id: int
     words: tuple[int, ...]  # registers 1..4 as written
+    part_id: str = ""       # the PLC's id of the part, when it triggered it
 
 
 class SimPlc(PlcLink):
+    """``plc_write`` plays the PLC's part of the handshake (heartbeat, part id, Trigger, ResultAck)."""
+
+    supports_trigger = True
+
     def __init__(self, spec: str = "sim"):
         super().__init__(spec)
-        self._image = [0] * rm.REGISTER_COUNT
-        self._read_lock = threading.Lock()
         self.history: deque[Publish] = deque(maxlen=HISTORY)
         self.started = False
 
@@ -49,18 +51,11 @@ class SimPlc(PlcLink):
         # the registers stay readable: after a run they show the last part
         self.started = False
 
-    def _write(self, address: int, values: list[int]) -> None:
-        with self._read_lock:
-            self._image[address:address + len(values)] = values
-
-    def publish(self, part: int, verdict_code: int, score: float, class_id: int) -> None:
-        super().publish(part, verdict_code, score, class_id)
+    def publish(self, part: int, verdict_code: int, score: float, class_id: int, *,
+                part_id: str = "", defect_class: str = "") -> None:
+        super().publish(part, verdict_code, score, class_id, part_id=part_id, defect_class=defect_class)
         self.history.append(Publish(time.time(), int(part), verdict_code, float(score), int(class_id or 0),
-                                    tuple(rm.result_words(part, verdict_code, score, class_id))))
-
-    def registers(self) -> list[int]:
-        with self._read_lock:
-            return list(self._image)
+                                    tuple(rm.result_words(part, verdict_code, score, class_id)), part_id))
 
     def describe(self) -> str:
         return "simulated PLC (registers in memory, no network)"

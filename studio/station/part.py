@@ -14,6 +14,7 @@ from studio.plc.register_map import VERDICT_FAULT
 class PartResult:
     part: int                       # station part number, counts on across runs of one data directory
     frame_id: int
+    part_id: str = ""               # the PLC's id of the part (PLC trigger); empty when none was given
     # an undecided part is a fault: nothing can leave the pipeline as a pass by default
     verdict: str = "fault"          # 'pass' | 'reject' | 'fault'
     verdict_code: int = VERDICT_FAULT   # as sent to the PLC: 1 pass, 2 reject, 3 fault

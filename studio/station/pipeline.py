@@ -69,7 +69,9 @@ class Pipeline:
                  alert: Callable[..., None], fault: Callable[..., None],
                  first_part: int = 1, max_parts: int | None = None, interval_s: float = 0.0,
                  deadline_s: float = 0.05, frame_check: Callable[[Any], Any] | None = None,
-                 clock: StationClock | None = None):
+                 clock: StationClock | None = None,
+                 trigger: Callable[[threading.Event], Any] | None = None,
+                 on_part: Callable[[], None] | None = None):
         self.feed, self.model, self.model_id, self.plc = feed, model, model_id, plc
         self.deliver, self.on_end, self.alert, self.fault = deliver, on_end, alert, fault
         self.record = record                # commits the part's row before the PLC sees its verdict
@@ -77,6 +79,8 @@ class Pipeline:
         self.interval_s, self.deadline_s = max(0.0, float(interval_s or 0.0)), deadline_s
         self.frame_check = frame_check      # e.g. the lighting watch; runs after the part is handed on
         self.clock = clock or StationClock()    # wall time for the log, monotonic for durations (clock.py)
+        self.trigger = trigger              # PLC trigger: waits for the PLC's next PlcTrigger (None: stopping)
+        self.on_part = on_part              # a part was taken (the "no part for too long" watch)
         self.frames: queue.Queue = queue.Queue(maxsize=2)
         self.decided: queue.Queue = queue.Queue(maxsize=2)
         self.stopping = threading.Event()   # no new triggers; finish the parts already taken
@@ -152,14 +156,24 @@ class Pipeline:
                     break
                 # a fixed rate; after a stall start afresh instead of firing a burst
                 next_trigger = max(next_trigger + self.interval_s, time.monotonic())
+            part_id = ""
+            if self.trigger is not None:        # the PLC says when, and which part
+                plc_trigger = self.trigger(self.stopping)
+                if plc_trigger is None:
+                    break
+                part_id = plc_trigger.part_id
+                plc_trigger.accepted(part)      # TriggerAck, right before the camera fires
             t_trigger, m_trigger = self.clock.read()
             frame = self.feed.grab(self.stopping, lambda: self.acquisition.busy(part))
             if frame is None:
                 break
             result = PartResult(part=part, frame_id=int(getattr(frame, "frame_id", 0) or 0),
-                                model_id=self.model_id, image=frame.image, t_trigger=t_trigger, t_mono=m_trigger,
+                                model_id=self.model_id, image=frame.image, part_id=part_id,
+                                t_trigger=t_trigger, t_mono=m_trigger,
                                 error=getattr(frame, "error", None))    # a missed frame: the camera failed
             result.t_captured = self._since_trigger(result)
+            if self.on_part is not None:
+                self.on_part()
             if not self._put(self.frames, result):
                 self._unfinished(result, "acquisition")
                 return
@@ -202,7 +216,8 @@ class Pipeline:
                     result.verdict, result.verdict_code = "fault", VERDICT_FAULT
                     result.error = f"{result.error + '; ' if result.error else ''}not logged: the result log failed"
                 try:
-                    self.plc.publish(result.part, result.verdict_code, result.score, result.class_id)
+                    self.plc.publish(result.part, result.verdict_code, result.score, result.class_id,
+                                     part_id=result.part_id, defect_class=result.defect_class or "")
                 except Exception as e:
                     # the PLC never got this verdict: the log must not claim it passed
                     result.verdict, result.verdict_code = "fault", VERDICT_FAULT

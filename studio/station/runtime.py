@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from studio.core.errors import StudioError
 from studio.core.events import Emitter
 from studio.plc import register_map as rm
 from studio.results.policy import LogPolicy
@@ -32,7 +33,9 @@ from studio.station.faults import in_flight_fault, stage_kind
 from studio.station.heartbeat import Heartbeat
 from studio.station.log_health import LogHealth, alert_kind
 from studio.station.pipeline import Pipeline
+from studio.station.plc_watch import POLICIES, PlcWatch
 from studio.station.stats import StationStats
+from studio.station.triggers import PartWatch, check_plc_trigger, resolve_trigger, seconds_setting, wait_for_plc
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,8 @@ class Station:
                  model: Any = None, model_id: str | None = None, data_dir: str | Path | None = None,
                  max_parts: int | None = None, interval_s: float = 0.0, camera: Any = None, plc: Any = None,
                  deadline_ms: float = 50.0, heartbeat_s: float = 0.5, hang_s: float = 10.0,
-                 clock: StationClock | None = None, recover_s: float = RECOVER_S):
+                 clock: StationClock | None = None, recover_s: float = RECOVER_S,
+                 trigger: str | None = None, grab_timeout_s: float = 2.0):
         self.project = project
         settings = project.station_settings()
         configured = settings.get("camera")
@@ -57,6 +61,18 @@ class Station:
         self.camera_spec = camera_spec or configured or project.camera_spec
         self.plc_spec = plc_spec or settings.get("plc") or "sim"
         self.data_dir = resolve_data_dir(project, data_dir, settings)
+        # what starts an inspection, and how the station watches the line (triggers.py, plc_watch.py)
+        self.trigger = resolve_trigger(trigger, settings, dict(project.camera_settings))
+        self.trigger_timeout_s = seconds_setting(settings, "trigger_timeout_s")
+        self.plc_timeout_s = seconds_setting(settings, "plc_timeout_s")
+        self.plc_timeout_policy = str(settings.get("plc_timeout_policy") or "alert").strip().lower()
+        if self.plc_timeout_policy not in POLICIES:
+            raise StudioError(f"plc_timeout_policy '{self.plc_timeout_policy}' is not known",
+                              field="plc_timeout_policy",
+                              hint="use alert (tell the operator, go on) or halt (the station stops with a fault)")
+        self.grab_timeout_s = grab_timeout_s
+        self.plc_watch: PlcWatch | None = None
+        self.part_watch: PartWatch | None = None
         self.log_path = self.data_dir / LOG_FILE
         self.log_policy = LogPolicy.from_settings(settings, file=Path(project.root) / "station.yaml")
         self._log_health = LogHealth(self, self.log_policy.on_failure)
@@ -105,6 +121,7 @@ class Station:
             self._set_state("starting")
             try:
                 self._open()
+                check_plc_trigger(self.trigger, self.plc)
                 first_part = self.log.next_part()      # after any number the PLC can have seen
                 if self.log.skipped_parts:
                     first, last = self.log.skipped_parts
@@ -123,6 +140,10 @@ class Station:
             self.heartbeat = Heartbeat(self.plc, self._healthy, interval_s=self.heartbeat_s,
                                        check=self._watchdog, on_error=lambda m: self._fault(m, "plc"))
             self._set_state("running")
+            note = self.plc_watch.opening_note()
+            if note:
+                self._alert(note, "warning")
+            self.part_watch.restart()
             self.pipeline.start()
             self.heartbeat.start()
 
@@ -132,13 +153,17 @@ class Station:
             deliver=self._deliver, record=self.log.commit, on_end=self._on_end, alert=self._alert,
             fault=self._fault, first_part=first_part, max_parts=max_parts,
             interval_s=self.interval_s, deadline_s=self.deadline_s, frame_check=self.lighting,
-            clock=self.clock)
+            clock=self.clock,
+            trigger=(lambda stop: wait_for_plc(self.plc, stop)) if self.trigger == "plc" else None,
+            on_part=self.part_watch.part if self.part_watch is not None else None)
 
     def describe(self) -> str:
         """One line for the operator: what runs and where the results go."""
         plc = self.plc.describe() if self.plc is not None else self.plc_spec
-        return (f"camera {self.camera_spec}; PLC: {plc}; model {self.model_id or '(not loaded)'}; "
-                f"results in {self.data_dir}")
+        watch = (f"PLC heartbeat watched ({self.plc_timeout_s:g} s, then {self.plc_timeout_policy})"
+                 if self.plc_timeout_s else "PLC heartbeat not watched")
+        return (f"camera {self.camera_spec}; trigger {self.trigger}; PLC: {plc}; {watch}; "
+                f"model {self.model_id or '(not loaded)'}; results in {self.data_dir}")
 
     def _open(self) -> None:
         from studio.results.log import ResultLog
@@ -158,8 +183,15 @@ class Station:
             self.plc.start()
         for note in getattr(self.plc, "notices", ()):     # e.g. OPC UA without security: said at start
             self._alert(note, "warning")
-        self.feed = CameraFeed(self.camera_spec, dict(self.project.camera_settings), self._camera,
-                               alert=self._alert, on_health=self._camera_health)
+        camera_settings = dict(self.project.camera_settings)
+        if self.trigger == "hardware" and str(self.camera_spec or "").startswith("genicam"):
+            camera_settings.setdefault("trigger", "hardware")   # station.yaml's trigger arms the camera's input
+        self.feed = CameraFeed(self.camera_spec, camera_settings, self._camera,
+                               alert=self._alert, on_health=self._camera_health,
+                               grab_timeout=self.grab_timeout_s, waits_for_trigger=self.trigger == "hardware")
+        self.plc_watch = PlcWatch(self.plc, self.plc_timeout_s, self.plc_timeout_policy,
+                                  alert=self._alert, halt=lambda m: self._fault(m, "plc"))
+        self.part_watch = PartWatch(self.trigger_timeout_s, self._alert)
         self.feed.open()
         from studio.lighting.drift import watch_for
 
@@ -319,6 +351,12 @@ class Station:
         stage = self._hung_stage()
         if stage is not None:
             self._hang_fault(stage)
+        for watch in (self.plc_watch, self.part_watch):
+            if watch is not None and self.fault is None and self.state in ("running", "faulted"):
+                try:
+                    watch.check()
+                except Exception as e:      # a watch's bug must not stop the heartbeat
+                    log.warning("station watch %s: %s", type(watch).__name__, e)
         now = time.monotonic()
         if self.state in ("running", "faulted") and now - self._last_stats >= STATS_EVERY_S:
             self._last_stats = now
@@ -373,6 +411,8 @@ class Station:
         try:
             if self.plc is not None:
                 self.plc.set_state(code)
+                if code != rm.STATE_RUNNING and hasattr(self.plc, "stop_triggers"):
+                    self.plc.stop_triggers()        # TriggerReady 0: no trigger is taken now
         except Exception as e:
             log.warning("could not write the station state to the PLC: %s", e)
 
@@ -439,6 +479,13 @@ class Station:
             "camera_errors": self.feed.errors if self.feed else 0,
             "camera_missed": self.feed.missed if self.feed else 0,     # parts faulted by a camera failure
             "recoveries": self.recoveries,                              # model hangs survived this run
+            "trigger": self.trigger,
+            "trigger_pauses": self.feed.pauses if self.feed else 0,
+            "no_part_alerts": self.part_watch.alerts if self.part_watch else 0,
+            "plc_listening": self.plc_watch.listening() if self.plc_watch else None,
+            "plc_timeouts": self.plc_watch.timeouts if self.plc_watch else 0,
+            "plc_link": self.plc.link_problem() if self.plc is not None and hasattr(self.plc, "link_problem")
+                        else None,
             "lighting": self.lighting.state() if self.lighting else None,
             "data_dir": str(self.data_dir),
         })

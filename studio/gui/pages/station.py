@@ -85,6 +85,7 @@ class StationPage(Page):
         self.badge = VerdictBadge(point_size=30, idle_text="WAITING")
         self.part_label = caption("")
         self.part_label.setWordWrap(False)
+        self.part_label.setTextFormat(Qt.TextFormat.PlainText)     # a part id from the PLC is text, never markup
         left.addLayout(row(self.badge, self.part_label, stretch_last=True))
         self.view = ImageView(placeholder="The last inspected part appears here.")
         left.addWidget(self.view, 1)
@@ -220,14 +221,17 @@ class StationPage(Page):
         self.counts[{"pass": "pass", "reject": "reject", "review": "reject"}.get(verdict, "fault")] += 1
         self.badge.set_verdict(verdict)
         defect = getattr(result, "defect_class", None)
+        part_id = getattr(result, "part_id", "") or ""     # the PLC's id of the part (PLC trigger)
         self.part_label.setText(f"Part {getattr(result, 'part', '?')}"
+                                + (f" · ID {part_id}" if part_id else "")
                                 + (f" · {defect}" if defect else "")
                                 + (f" · score {score_text(result.score)}" if score_text(getattr(result, 'score', None)) else ""))
         image = getattr(result, "image", None)
         if image is not None:
             self.view.set_image(image)
         self.recent.insertRow(0)
-        values = [str(getattr(result, "part", "")), verdict.upper(), score_text(getattr(result, "score", None)),
+        part = str(getattr(result, "part", ""))
+        values = [f"{part} ({part_id})" if part_id else part, verdict.upper(), score_text(getattr(result, "score", None)),
                   defect or "", f"{float(getattr(result, 'latency_ms', 0.0)):.1f}"]
         for c, v in enumerate(values):
             item = QTableWidgetItem(v)

@@ -355,7 +355,7 @@ def test_a_result_log_from_before_part_ids_gets_the_column(tmp_path):
 
     path = tmp_path / "results.sqlite"
     old = sqlite3.connect(path)
-    old.executescript("\n".join(line for line in schema.CREATE.splitlines() if "part_id" not in line))
+    old.executescript(schema._RESULTS_V1)          # the schema before part ids (version 1)
     old.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
     old.execute("INSERT INTO results (part, verdict) VALUES (1, 'pass')")
     old.commit()
@@ -365,5 +365,5 @@ def test_a_result_log_from_before_part_ids_gets_the_column(tmp_path):
     assert log.flush(10)
     log.close()
     con = sqlite3.connect(path)
-    assert con.execute("SELECT part, part_id FROM results ORDER BY part").fetchall() == [(1, None), (2, "LOT-2")]
+    assert con.execute("SELECT part, part_id FROM results ORDER BY part").fetchall() == [(1, ""), (2, "LOT-2")]
     con.close()

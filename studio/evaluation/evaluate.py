@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from studio.core.atomic import atomic_write_json
 from studio.core.errors import ModelError
 from studio.core.task import TaskContext, null_task
 from studio.evaluation import metrics as M
@@ -128,7 +127,7 @@ def set_threshold(project, model_id: str | None, threshold: float, *,
     Without it any band is removed. ``chosen`` records how the point was
     picked (cost model, recall target, ...) and its figures then.
     """
-    from studio.inference.model import CARD_FILE, InspectionModel, read_card
+    from studio.inference.model import InspectionModel, read_card
 
     value = _number(threshold, "threshold")
     high = None if review_up_to is None else _number(review_up_to, "review band's upper end")
@@ -153,8 +152,10 @@ def set_threshold(project, model_id: str | None, threshold: float, *,
     else:
         card.pop("review_band", None)
     card["operating_point"] = {"how": how, **(chosen or {}), "threshold": value, "time": now}
-    atomic_write_json(folder / CARD_FILE, card)
-    return card
+    from studio.project import model_card
+
+    model_card.write(folder, card)      # an older card is kept as card.json.v<N>.bak
+    return model_card.load(folder)
 
 
 def _number(v: Any, what: str) -> float:

@@ -1,1 +1,1 @@
-from studio.project.project import Project, check  # noqa: F401
+from studio.project.project import Project, check, check_all  # noqa: F401

@@ -37,6 +37,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 def cmd_station_run(args: argparse.Namespace) -> int:
     from studio.project import Project
     from studio.station import Station
+    from studio.station import exit_codes
 
     project = Project.open(args.project)
     settings = project.station_settings()
@@ -44,13 +45,18 @@ def cmd_station_run(args: argparse.Namespace) -> int:
     station = Station(project, camera_spec=args.camera, plc_spec=plc, model_id=args.model,
                       data_dir=args.data_dir, max_parts=args.parts, interval_s=args.interval)
 
+    def announce(kind: str, payload: dict) -> None:      # what runs, once it runs: camera, PLC, model, data
+        if kind == "state" and payload.get("state") == "running":
+            print(f"station running: {station.describe()}", file=sys.stderr, flush=True)
+
+    station.events.subscribe(announce)
     if args.kiosk:
         from studio.core.display import require_display
 
         require_display()
         from studio.gui.kiosk import run_kiosk
 
-        code = run_kiosk(station)
+        code = run_kiosk(station)       # exit_codes.for_station, as below
     else:
         def on_event(kind: str, payload: dict) -> None:
             if kind == "alert":
@@ -61,8 +67,8 @@ def cmd_station_run(args: argparse.Namespace) -> int:
                       f"{r.defect_class or '':<12} {r.latency_ms:6.1f} ms", flush=True)
 
         station.events.subscribe(on_event)
-        completed = station.run()
-        code = 0 if completed or station.fault is None else 3
+        station.run()
+        code = exit_codes.for_station(station)
         if station.fault:
             print(f"station stopped: {station.fault}", file=sys.stderr, flush=True)
     stats = station.stats()

@@ -63,7 +63,7 @@ def validate(card: Any, file: str | Path = CARD_FILE) -> list[Problem]:
         bad("task", f"is {card['task']!r}, not a task this studio runs", f"use a model trained for {' or '.join(TASKS)}")
     if "threshold" in card and not _number(card["threshold"]):
         bad("threshold", f"is {card['threshold']!r}, not a number",
-            "set the threshold again on the Threshold page or with 'studio threshold set', or " + RETRAIN)
+            "set the threshold again: the Threshold page, or 'studio threshold PROJECT --model ID --value V'")
     if "preprocessing" in card and not isinstance(card["preprocessing"], dict):
         bad("preprocessing", f"is {card['preprocessing']!r}, not a mapping")
     if "classes" in card and not (isinstance(card["classes"], list) and card["classes"]

@@ -66,7 +66,7 @@ def validate(card: Any, file: str | Path = CARD_FILE) -> list[Problem]:
             "set the threshold again: the Threshold page, or 'studio threshold PROJECT --model ID --value V'")
     if "preprocessing" in card and not isinstance(card["preprocessing"], dict):
         bad("preprocessing", f"is {card['preprocessing']!r}, not a mapping")
-    if "classes" in card and not (isinstance(card["classes"], list) and card["classes"]
+    if "classes" in card and not (isinstance(card["classes"], list)
                                   and all(isinstance(c, str) for c in card["classes"])):
         bad("classes", f"is {card['classes']!r}, not a list of class names")
     ids = card.get("class_ids", {})

@@ -297,7 +297,22 @@ class StationPage(Page):
             self.model_combo.setCurrentIndex(self.model_combo.findData(keep))
         if cards and self.banner.property("role") == "banner-info":
             self.banner.clear_message()
+        if cards:
+            self._warn_unusable_newest()
         self._update_controls()
+
+    def _warn_unusable_newest(self) -> None:
+        """An unreadable newest card is never passed over in silence: the list offers the older models only."""
+        from studio.core.errors import ModelError
+        from studio.inference.model import newest_model_id
+
+        try:
+            newest_model_id(self.project)
+        except ModelError as e:
+            self.banner.show_error(f"{e.message}. The list offers the older models: choose one on purpose, "
+                                   f"or fix it ({e.hint})")
+        except Exception:  # noqa: BLE001  a banner must never break the page
+            pass
 
     def shutdown(self) -> None:
         self.runner.shutdown()

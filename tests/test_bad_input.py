@@ -209,3 +209,24 @@ def test_an_unreadable_newest_card_is_refused_unless_a_model_is_named(project, t
 def test_yaml_station_settings_are_kept_as_written(project):
     (project.root / "station.yaml").write_text(yaml.safe_dump({"plc": "sim", "camera": {"spec": "sim:3"}}))
     assert Project.open(project.root).station_settings()["camera"] == {"spec": "sim:3"}
+
+
+def test_the_bundled_demo_project_checks_clean_file_by_file():
+    demo = Path(__file__).resolve().parents[1] / "projects" / "demo"
+    assert check_all(demo) == []
+    r = run_cli("project", "check", demo, "--json")
+    assert r.returncode == 0 and json.loads(r.stdout.splitlines()[-1])["valid"] is True
+
+
+def test_a_broken_lighting_baseline_is_reported_and_the_station_is_told_its_watch_is_off(project):
+    from studio.lighting.drift import watch_for
+
+    (project.root / "audits" / "baseline.json").write_text('{"audit_id": "x"}')     # no summary
+    (project.root / "audits" / "20260101-000000").mkdir()
+    (project.root / "audits" / "20260101-000000" / "audit.json").write_text("{ torn")
+    problems = check_all(project.root)
+    assert [(Path(p.file).name, p.level) for p in problems] == [("baseline.json", "error"),
+                                                               ("audit.json", "warning")]
+    alerts = []
+    assert watch_for(project, lambda m, level="warning": alerts.append((m, level))) is None
+    assert alerts and "no lighting watch" in alerts[0][0] and "baseline.json" in alerts[0][0]

@@ -135,6 +135,7 @@ FILE_CHECKS: list[tuple[str, str]] = [
     ("labeling.yaml", "studio.labels.assignment:check_file"),
     ("station.yaml", "studio.project.project:check_station_file"),
     ("audits/limits.yaml", "studio.lighting.limits:check_file"),
+    ("audits/baseline.json", "studio.lighting.store:check_files"),
     ("test_split.json", "studio.dataset.splits:check_file"),
     ("models/*/card.json", "studio.project.project:check_model_cards"),
 ]

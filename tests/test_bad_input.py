@@ -120,9 +120,9 @@ def test_a_valid_project_with_every_file_checks_clean(project):
 def test_a_station_yaml_typo_is_named_with_did_you_mean_and_the_station_refuses_to_start(project, tmp_path):
     from studio.station import Station
 
-    (project.root / "station.yaml").write_text("plc_spec: modbus-server://127.0.0.1:0\ndurability: max\n")
+    (project.root / "station.yaml").write_text("plc_spec: modbus-server://127.0.0.1:0\non_log_failure: pause\n")
     problems = check_all(project.root)
-    assert fields(problems, "station.yaml") == {"plc_spec", "durability"}
+    assert fields(problems, "station.yaml") == {"plc_spec", "on_log_failure"}
     typo = next(p for p in problems if p.field == "plc_spec")
     assert "did you mean 'plc'" in typo.message and "simulated PLC" in typo.hint
     with pytest.raises(ProjectError, match="plc_spec"):

@@ -96,8 +96,9 @@ _TABLE = [
     Setting("mode", ("text",), "how the station runs (reserved)"),
     Setting("station_id", ("text", "whole number"), "this station's name on the line and in central reports"),
     # ---- the result log (reliability) ----
-    Setting("durability", ("text",), "normal, or power-loss (synchronous=FULL: every row survives a power cut)",
-            choices=("normal", "power-loss")),
+    # (choices for durability are left to the result log's owner: it checks the word itself)
+    Setting("durability", ("text",), "how hard the result log commits: e.g. power-loss (synchronous=FULL: "
+            "every row survives a power cut)"),
     Setting("on_log_failure", ("text",), "when the result log cannot be written: continue (inspect on, rows held "
             "in memory) or stop (halt the line)", choices=("continue", "stop")),
     Setting("retention", ("mapping",), "image retention: share of pass images kept, disk quota, ..."),
@@ -110,7 +111,7 @@ _TABLE = [
     Setting("plc_users", ("list", "mapping"), "which PLC clients may write"),
     # ---- models and outside systems ----
     Setting("shadow", ("text", "list", "mapping"), "shadow model(s): run on every part, logged, never sent to the PLC"),
-    Setting("web", ("mapping", "yes/no"), "the station's web dashboard"),
+    Setting("web", ("mapping", "yes/no", "whole number", "text"), "the station's web dashboard (port, address, ...)"),
     Setting("central", ("text", "mapping"), "the central server the station reports to"),
     Setting("mqtt", ("text", "mapping"), "an MQTT broker for results and alerts"),
     Setting("shifts", ("list", "mapping"), "shift times, for per-shift figures"),

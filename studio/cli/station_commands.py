@@ -75,6 +75,7 @@ def cmd_station_run(args: argparse.Namespace) -> int:
     emit(args, stats, f"{stats['parts']} parts: {stats['passed']} pass, {stats['rejected']} reject, "
                       f"{stats['faults']} fault"
                       + (f", {stats['reviewed']} review" if stats.get("reviewed") else "")
+                      + f"; reject rate {100 * stats['reject_rate']:.1f} %"
                       + f"; latency median {stats['latency_ms_median']} ms, "
                       f"p99 {stats['latency_ms_p99']} ms")
     return code

@@ -72,6 +72,11 @@ def test_a_missing_brush_mask_is_reported_and_training_data_refuses_it(project):
     with pytest.raises(ModelError) as err:
         image_mask(project, rec, label)
     assert rec.id in str(err.value) and "label_masks/gone.png" in str(err.value)
+    (project.root / "label_masks").mkdir(exist_ok=True)
+    (project.root / "label_masks" / "gone.png").write_bytes(b"\x00garbage")      # there, but damaged
+    assert any("is not a PNG" in p.message for p in check_all(project.root))
+    with pytest.raises(ModelError, match="gone.png"):
+        image_mask(project, rec, label)
 
 
 # ---- dataset.json, labeling.yaml, limits, test split --------------------------------------------

@@ -126,6 +126,21 @@ def parse_line(line: str) -> Label:
     return label
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _mask_problem(path: Path) -> str | None:
+    """Why a brush-mask file cannot be used (missing, or not a PNG: the studio writes PNGs), or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(PNG_SIGNATURE))
+    except FileNotFoundError:
+        return "is missing"
+    except OSError as e:
+        return f"cannot be read ({e.strerror})"
+    return None if head == PNG_SIGNATURE else "is not a PNG image (damaged)"
+
+
 def check_file(root: str | Path) -> list[Problem]:
     """Every line of ``labels.jsonl`` that the studio cannot count, by line number, and missing brush masks."""
     path = Path(root) / FILE_NAME
@@ -156,9 +171,12 @@ def check_file(root: str | Path) -> list[Problem]:
             out.append(Problem(str(path), f"line {n}", "has no line end: a write was interrupted after it",
                                "nothing is lost; the next label starts a fresh line", "warning"))
         for shape in label.shapes:
-            if shape["type"] == "mask" and not (Path(root) / shape["file"]).is_file():
+            if shape["type"] != "mask":
+                continue
+            why = _mask_problem(Path(root) / shape["file"])
+            if why:
                 out.append(Problem(str(path), f"line {n}", f"image {label.image_id}: the brush mask "
-                                   f"{shape['file']} is missing",
+                                   f"{shape['file']} {why}",
                                    "restore label_masks/ from a backup, or paint the mask again on the Label page"))
     return out
 

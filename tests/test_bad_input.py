@@ -235,3 +235,20 @@ def test_a_broken_lighting_baseline_is_reported_and_the_station_is_told_its_watc
     alerts = []
     assert watch_for(project, lambda m, level="warning": alerts.append((m, level))) is None
     assert alerts and "no lighting watch" in alerts[0][0] and "baseline.json" in alerts[0][0]
+
+
+def test_the_label_page_says_when_label_lines_are_not_counted(qtbot, project):
+    pytest.importorskip("PySide6")
+    import numpy as np
+
+    from studio.gui.pages.label import LabelPage
+
+    rec = project.dataset.add_image(np.full((30, 40), 90, np.uint8), stem="plate")
+    project.labels.add(rec.id, "ok")
+    with open(project.root / "labels.jsonl", "a") as f:
+        f.write("42\n")
+    fresh = Project.open(project.root)
+    page = LabelPage(fresh)
+    qtbot.addWidget(page)
+    page.refresh()
+    assert "1 line(s) cannot be read" in page.message.text() and "line 2" in page.message.text()

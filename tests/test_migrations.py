@@ -154,3 +154,23 @@ def test_labeling_plan_test_split_limits_and_station_yaml_carry_their_version(tm
         p.station_settings()
     (p.root / "station.yaml").write_text("plc: sim\n")                    # unversioned: version 0, fine
     assert p.station_settings()["schema_version"] == 1
+
+
+def test_criteria_yaml_carries_a_layout_version_apart_from_its_rule_version(tmp_path):
+    from studio.criteria.document import CriteriaDocument
+
+    p = Project.create(tmp_path / "p", template="demo")
+    saved = yaml.safe_load((p.root / "criteria.yaml").read_text())
+    assert saved["schema_version"] == 1 and saved["version"] == 1
+    saved.pop("schema_version")
+    old = yaml.safe_dump(saved)
+    (p.root / "criteria.yaml").write_text(old)                 # a project from before layout versions
+    doc = CriteriaDocument.load(p.root / "criteria.yaml")
+    doc.new_version("anna", "stain limit")
+    doc.save(p.root / "criteria.yaml")
+    assert (p.root / "criteria.yaml.v0.bak").read_text() == old
+    assert yaml.safe_load((p.root / "criteria.yaml").read_text())["schema_version"] == 1
+    saved["schema_version"] = 4
+    (p.root / "criteria.yaml").write_text(yaml.safe_dump(saved))
+    with pytest.raises(ProjectError, match="newer"):
+        Project.open(p.root)

@@ -221,8 +221,8 @@ def test_figures_for_the_dashboard(log):
     assert [r["part"] for r in log.recent(3)] == [12, 11, 10]
     assert log.last_part() == 13
     rates = log.reject_rate_per_hour(hours=3, now=hour + 3600 + 100)
-    assert rates == [{"hour": hour, "parts": 10, "rejected": 4, "rate": 0.4},
-                     {"hour": hour + 3600, "parts": 2, "rejected": 0, "rate": 0.0}]
+    assert rates == [{"hour": hour, "parts": 10, "rejected": 4, "review": 0, "rate": 0.4},
+                     {"hour": hour + 3600, "parts": 2, "rejected": 0, "review": 0, "rate": 0.0}]
     assert log.reject_rate_per_hour(hours=1, now=hour + 3600 + 100)[0]["hour"] == hour + 3600
 
 

@@ -80,19 +80,25 @@ def cmd_project_new(args: argparse.Namespace) -> int:
 
 
 def cmd_project_check(args: argparse.Namespace) -> int:
-    from studio.project import check
+    """Every file of the project; exit 0 when nothing is wrong (warnings allowed), else 1."""
+    from studio.project import check_all
 
-    problems = check(args.path)
-    result = {"path": args.path, "valid": not problems,
-              "problems": [{"file": p.file, "field": p.field, "message": p.message, "hint": p.hint}
-                           for p in problems]}
-    if args.json or not problems:
-        emit(args, result, "project is valid")
+    problems = check_all(args.path)
+    errors = [p for p in problems if p.level != "warning"]
+    result = {"path": args.path, "valid": not errors,
+              "problems": [{"file": p.file, "field": p.field, "message": p.message, "hint": p.hint,
+                            "level": p.level} for p in problems]}
+    if args.json:
+        emit(args, result, "")
     else:
         import sys
 
-        print("\n".join(str(p) for p in problems), file=sys.stderr)
-    return 0 if not problems else 1
+        if problems:
+            print("\n".join(str(p) for p in problems), file=sys.stderr)
+        if not errors:
+            emit(args, result, "project is valid" + (f" ({len(problems)} warning{'s' if len(problems) > 1 else ''})"
+                                                     if problems else ""))
+    return 0 if not errors else 1
 
 
 def _console_task(quiet: bool) -> TaskContext:

@@ -48,6 +48,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 def cmd_station_run(args: argparse.Namespace) -> int:
     from studio.project import Project
     from studio.station import Station
+    from studio.station import exit_codes
 
     project = Project.open(args.project)
     settings = project.station_settings()
@@ -56,13 +57,18 @@ def cmd_station_run(args: argparse.Namespace) -> int:
                       data_dir=args.data_dir, max_parts=args.parts, interval_s=args.interval,
                       trigger=args.trigger)
 
+    def announce(kind: str, payload: dict) -> None:      # what runs, once it runs: camera, PLC, model, data
+        if kind == "state" and payload.get("state") == "running":
+            print(f"station running: {station.describe()}", file=sys.stderr, flush=True)
+
+    station.events.subscribe(announce)
     if args.kiosk:
         from studio.core.display import require_display
 
         require_display()
         from studio.gui.kiosk import run_kiosk
 
-        code = run_kiosk(station)
+        code = run_kiosk(station)       # exit_codes.for_station, as below
     else:
         def on_event(kind: str, payload: dict) -> None:
             if kind == "alert":
@@ -74,14 +80,15 @@ def cmd_station_run(args: argparse.Namespace) -> int:
                       f"{r.defect_class or '':<12} {r.latency_ms:6.1f} ms", flush=True)
 
         station.events.subscribe(on_event)
-        completed = station.run()
-        code = 0 if completed or station.fault is None else 3
+        station.run()
+        code = exit_codes.for_station(station)
         if station.fault:
             print(f"station stopped: {station.fault}", file=sys.stderr, flush=True)
     stats = station.stats()
     emit(args, stats, f"{stats['parts']} parts: {stats['passed']} pass, {stats['rejected']} reject, "
                       f"{stats['faults']} fault"
                       + (f", {stats['reviewed']} review" if stats.get("reviewed") else "")
+                      + f"; reject rate {100 * stats['reject_rate']:.1f} %"
                       + f"; latency median {stats['latency_ms_median']} ms, "
                       f"p99 {stats['latency_ms_p99']} ms")
     return code

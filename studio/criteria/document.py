@@ -15,9 +15,15 @@ import yaml
 
 from studio.core.atomic import atomic_write_yaml
 from studio.core.errors import ProjectError
+from studio.core.migrations import FIELD, Migrator
 from studio.core.problems import Problem
 
 FILE_NAME = "criteria.yaml"
+# the file's layout version (``version`` is the criteria's own, bumped with every rule change):
+# 0 before schema_version; 1 schema_version added (same fields)
+SCHEMA_VERSION = 1
+MIGRATOR = Migrator(FILE_NAME, SCHEMA_VERSION)
+MIGRATOR.step(0)(lambda d: d)
 MEASURES = ("length", "width", "diameter", "area", "count")
 
 
@@ -68,6 +74,7 @@ class CriteriaDocument:
         problems = validate(data, str(path))
         if problems:
             raise ProjectError("\n".join(str(p) for p in problems))
+        data, _ = MIGRATOR.migrate(data, path)
         px = data.get("pixel_size_mm")
         return cls(version=int(data.get("version", 1)),
                    classes=[DefectClass(**{k: c[k] for k in c if k in DefectClass.__dataclass_fields__})
@@ -76,7 +83,7 @@ class CriteriaDocument:
                    pixel_size_mm=float(px) if px else None)
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"version": self.version}
+        d: dict[str, Any] = {FIELD: SCHEMA_VERSION, "version": self.version}
         if self.pixel_size_mm:
             d["pixel_size_mm"] = self.pixel_size_mm
         d["classes"] = [c.to_dict() for c in self.classes]
@@ -87,6 +94,11 @@ class CriteriaDocument:
         """Write the document; the old version stays readable in ``criteria_versions/``."""
         from studio.criteria.versions import archive
 
+        if Path(path).exists():
+            try:
+                MIGRATOR.backup(path, MIGRATOR.version_of(yaml.safe_load(Path(path).read_text(encoding="utf-8"))))
+            except (OSError, yaml.YAMLError, UnicodeDecodeError):
+                pass
         atomic_write_yaml(path, self.to_dict())
         archive(path, self)
 
@@ -128,6 +140,10 @@ def validate(data: Any, file: str = FILE_NAME) -> list[Problem]:
     if not isinstance(data, dict):
         return [Problem(file, "(top level)", "is not a mapping",
                         "restore criteria.yaml from a backup")]
+    why = MIGRATOR.problem(data)
+    if why:
+        problems.append(Problem(file, FIELD, why, "open it with a newer Inspection Studio" if "newer" in why
+                                else f"set 'schema_version: {SCHEMA_VERSION}'"))
     if not isinstance(data.get("version", 1), int):
         problems.append(Problem(file, "version", "is not a whole number", "set 'version: 1'"))
     classes = data.get("classes", [])

@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.atomic import atomic_write_json
+from studio.core.migrations import Migrator
+from studio.core.problems import Problem
 from studio.core.errors import ProjectError
 
 
@@ -45,6 +47,12 @@ def split_for(image_id: str, test_fraction: float, seed: int = 0) -> str:
     return "test" if int.from_bytes(h[:4], "big") / 2**32 < test_fraction else "train"
 
 FROZEN_FILE = "test_split.json"
+# 0: before schema_version; 1: schema_version added (same fields)
+SCHEMA_VERSION = 1
+MIGRATOR = Migrator(FROZEN_FILE, SCHEMA_VERSION)
+MIGRATOR.step(0)(lambda d: d)
+RESTORE = ("restore it from a backup, or delete it and freeze the test split again "
+           "(figures measured before are then not comparable)")
 _VIEW = re.compile(r"^(?P<group>.+?)[_\-. ](?:view|cam|camera|angle|side|shot|light|lighting|img|image|v)"
                    r"[_\-]?\d+$", re.IGNORECASE)
 # a part imaged against its reference: DeepPCB's 00041001_temp.jpg / 00041001_test.jpg are one board
@@ -87,12 +95,25 @@ def read_frozen(root: str | Path) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
+        data, _ = MIGRATOR.migrate(data, path)
         data["images"] = dict(data["images"])
+        str(data["frozen"]), str(data["digest"])        # KeyError when missing
+        if not all(isinstance(v, dict) for v in data["images"].values()):
+            raise TypeError("an image entry is not an object")
         return data
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-        raise ProjectError(f"the frozen test split is unreadable ({e})", file=path,
-                           hint="restore it from a backup, or delete it and freeze the test split again "
-                                "(figures measured before are then not comparable)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as e:
+        raise ProjectError(f"the frozen test split is unreadable ({e})", file=path, hint=RESTORE) from None
+
+
+def check_file(root: str | Path) -> list[Problem]:
+    """Every problem with ``test_split.json`` (none when the test split is not frozen)."""
+    try:
+        read_frozen(root)
+    except ProjectError as e:
+        return [Problem(e.file or str(frozen_path(root)), e.field or "(file)", e.message, e.hint or RESTORE)]
+    return []
 
 
 def _group_index(dataset) -> dict[str, str]:
@@ -135,7 +156,7 @@ def freeze(project) -> dict[str, Any]:
     images = {r.id: {"verdict": verdicts.get(r.id), "group": group_of(r.id, r.meta)}
               for r in project.dataset.records("test")}
     rows = sorted((i, v["verdict"] or "") for i, v in images.items())
-    record = {"frozen": _dt.datetime.now().isoformat(timespec="seconds"), "n": len(images),
+    record = {"schema_version": SCHEMA_VERSION, "frozen": _dt.datetime.now().isoformat(timespec="seconds"), "n": len(images),
               "digest": hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16], "images": images}
     atomic_write_json(frozen_path(project.root), record)
     return record

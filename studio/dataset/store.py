@@ -18,10 +18,68 @@ import numpy as np
 
 from studio.core.atomic import atomic_write_bytes, atomic_write_json
 from studio.core.errors import ProjectError, StudioError
+from studio.core.migrations import FIELD, Migrator
+from studio.core.problems import Problem
 from studio.dataset.splits import assign as assign_split
 
 MANIFEST = "dataset.json"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+SPLITS = ("train", "test")
+# 0: {"images": [...]} before schema_version; 1: schema_version added (same records)
+SCHEMA_VERSION = 1
+MIGRATOR = Migrator(MANIFEST, SCHEMA_VERSION)
+MIGRATOR.step(0)(lambda d: d)
+RESTORE = "restore dataset.json from a backup; the image files are untouched"
+
+
+def _records_of(data: Any) -> list[ImageRecord]:
+    """The records of a migrated manifest; ValueError saying what is wrong otherwise."""
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+        raise ValueError("has no list of images")
+    out = []
+    for n, r in enumerate(data["images"]):
+        if not isinstance(r, dict) or not isinstance(r.get("id"), str) or not isinstance(r.get("file"), str):
+            raise ValueError(f"image record {n} is {r!r:.80}, not an object with id and file")
+        out.append(ImageRecord.from_dict(r))
+    return out
+
+
+def check_file(root: str | Path) -> list[Problem]:
+    """Every problem with ``dataset.json``: syntax, version, records, files it names that are missing."""
+    root = Path(root)
+    path = root / MANIFEST
+    if not path.exists():
+        return []
+    file = str(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        return [Problem(file, "(syntax)", f"is not valid JSON ({e})", RESTORE)]
+    why = MIGRATOR.problem(data) if isinstance(data, dict) else "is not a JSON object"
+    if why:
+        return [Problem(file, FIELD if isinstance(data, dict) else "(top level)", why,
+                        "open it with a newer Inspection Studio" if "newer" in why else RESTORE)]
+    try:
+        records = _records_of(data)
+    except ValueError as e:
+        return [Problem(file, "images", str(e), RESTORE)]
+    out: list[Problem] = []
+    seen: set[str] = set()
+    for r in records:
+        where = f"images[{r.id}]"
+        if r.id in seen:
+            out.append(Problem(file, where, "is listed twice", RESTORE))
+        seen.add(r.id)
+        if r.split not in SPLITS:
+            out.append(Problem(file, f"{where}.split", f"is {r.split!r}, not train or test",
+                               "set it to train or test"))
+        if not (root / r.file).is_file():
+            out.append(Problem(file, f"{where}.file", f"{r.file} is missing",
+                               "restore the image from a backup, or remove the image on the Dataset page"))
+        if r.mask and not (root / r.mask).is_file():
+            out.append(Problem(file, f"{where}.mask", f"{r.mask} is missing",
+                               "restore the mask from a backup, or set the record's mask to null"))
+    return out
 
 
 @dataclass
@@ -78,6 +136,7 @@ class Dataset:
         self.seed = seed
         self._lock = threading.RLock()
         self._records: dict[str, ImageRecord] = {}
+        self._disk_version: int | None = None      # the manifest's version when read
         self._load()
 
     @property
@@ -89,16 +148,25 @@ class Dataset:
             return
         try:
             data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-            records = [ImageRecord.from_dict(r) for r in data["images"]]
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ProjectError(f"image manifest is unreadable ({e})", file=self.manifest_path,
-                               hint="restore dataset.json from a backup; the image files are untouched") from None
+                               hint=RESTORE) from None
+        if not isinstance(data, dict):
+            raise ProjectError("image manifest is not a JSON object", file=self.manifest_path, hint=RESTORE)
+        data, self._disk_version = MIGRATOR.migrate(data, self.manifest_path)
+        try:
+            records = _records_of(data)
+        except (ValueError, TypeError) as e:
+            raise ProjectError(f"image manifest is unreadable ({e})", file=self.manifest_path,
+                               hint=RESTORE) from None
         self._records = {r.id: r for r in records}
 
     def save(self) -> None:
         with self._lock:
-            atomic_write_json(self.manifest_path,
-                              {"images": [asdict(r) for r in self._records.values()]})
+            MIGRATOR.backup(self.manifest_path, self._disk_version)     # dataset.json.v<N>.bak, once
+            atomic_write_json(self.manifest_path, {FIELD: SCHEMA_VERSION,
+                                                   "images": [asdict(r) for r in self._records.values()]})
+            self._disk_version = SCHEMA_VERSION
 
     def __len__(self) -> int:
         return len(self._records)

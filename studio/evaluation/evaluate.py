@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from studio.core.atomic import atomic_write_json
 from studio.core.errors import ModelError
 from studio.core.task import TaskContext, null_task
 from studio.evaluation import metrics as M
@@ -127,7 +126,7 @@ def set_threshold(project, model_id: str | None, threshold: float, *,
     Without it any band is removed. ``chosen`` records how the point was
     picked (cost model, recall target, ...) and its figures then.
     """
-    from studio.inference.model import CARD_FILE, InspectionModel, read_card
+    from studio.inference.model import InspectionModel, read_card
 
     value = _number(threshold, "threshold")
     high = None if review_up_to is None else _number(review_up_to, "review band's upper end")
@@ -140,10 +139,18 @@ def set_threshold(project, model_id: str | None, threshold: float, *,
     if not folder.is_dir():
         raise ModelError(f"there is no model '{model_id}'", file=project.models_dir,
                          hint="list the models with 'studio models PROJECT'")
-    card = read_card(folder)
+    from studio.project import model_card
+
+    # a card whose threshold is unusable is what this repairs: check everything else
+    card = model_card.read(folder)
+    problems = [p for p in model_card.validate(card, folder / model_card.CARD_FILE)
+                if p.field not in ("threshold", "review_band")]
+    if problems:
+        read_card(folder)           # raises the ModelError that names the model and the problem
+    card, _ = model_card.CARD.migrate(card, folder / model_card.CARD_FILE)
     now = _dt.datetime.now().isoformat(timespec="seconds")
     how = (chosen or {}).get("how", "value")
-    card.setdefault("threshold_history", []).append({"from": card["threshold"], "to": value, "time": now,
+    card.setdefault("threshold_history", []).append({"from": card.get("threshold"), "to": value, "time": now,
                                                      "how": how})
     card["threshold"] = value
     card["threshold_set"] = now
@@ -152,8 +159,8 @@ def set_threshold(project, model_id: str | None, threshold: float, *,
     else:
         card.pop("review_band", None)
     card["operating_point"] = {"how": how, **(chosen or {}), "threshold": value, "time": now}
-    atomic_write_json(folder / CARD_FILE, card)
-    return card
+    model_card.write(folder, card)      # an older card is kept as card.json.v<N>.bak
+    return model_card.load(folder)
 
 
 def _number(v: Any, what: str) -> float:

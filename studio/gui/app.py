@@ -136,9 +136,9 @@ def main(project_path: str | None = None, kiosk: bool = False) -> int:
         from studio.gui.kiosk import run_kiosk
         from studio.station import Station
 
-        settings = project.station_settings()
-        station = Station(project, plc_spec=settings.get("plc", "sim"))
-        try:
+        try:        # an invalid station.yaml is refused here too, with its problems named
+            settings = project.station_settings()
+            station = Station(project, plc_spec=settings.get("plc", "sim"))
             return run_kiosk(station)
         except Exception as e:  # noqa: BLE001
             from studio.gui.widgets.errors import describe

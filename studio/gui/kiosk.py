@@ -18,7 +18,8 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import (QApplication, QFrame, QGridLayout, QHBoxLayout, QLabel, QMessageBox,
                                QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
-from studio.gui.style import FAULT_AMBER, PASS_GREEN, REJECT_RED, VERDICT_COLOURS
+from studio.gui.style import FAULT_AMBER, PASS_GREEN, REJECT_RED, REVIEW_VIOLET, VERDICT_COLOURS
+from studio.results import rates
 from studio.gui.widgets.image_view import ImageView
 from studio.gui.widgets.verdict import VERDICT_TEXT, VerdictBadge
 
@@ -73,7 +74,7 @@ class KioskWindow(QWidget):
 
         self.station = station
         self.owns_station = owns_station
-        self.counts = {"parts": 0, "pass": 0, "reject": 0, "fault": 0}
+        self.counts = rates.empty()
         self.counts.update({k: int(v) for k, v in (counts or {}).items() if k in self.counts})
         self.recent: deque[tuple[Any, str, str]] = deque(maxlen=STRIP)
         self._was_running = False
@@ -114,6 +115,7 @@ class KioskWindow(QWidget):
         for i, (key, text, colour) in enumerate([("parts", "Parts", "#e8eaed"), ("pass", "Passed", PASS_GREEN),
                                                  ("reject", "Rejected", REJECT_RED),
                                                  ("fault", "Faults", FAULT_AMBER),
+                                                 ("review", "Review", REVIEW_VIOLET),
                                                  ("rate", "Reject rate", "#e8eaed")]):
             cap = QLabel(text)
             val = QLabel("")
@@ -212,11 +214,8 @@ class KioskWindow(QWidget):
     # ---- events (GUI thread) ------------------------------------------------
     @Slot(object)
     def on_part(self, result: Any) -> None:
-        verdict = getattr(result, "verdict", "fault")
-        if verdict not in ("pass", "reject", "review"):
-            verdict = "fault"
-        self.counts["parts"] += 1
-        self.counts["reject" if verdict == "review" else verdict] += 1     # review: not passed, on the reject tile
+        verdict = rates.bucket(getattr(result, "verdict", "fault"))
+        rates.add(self.counts, verdict)             # review: its own tile, neither passed nor rejected
         self.verdict.set_verdict(verdict)
         part = getattr(result, "part", "?")
         part_id = getattr(result, "part_id", "") or ""       # the PLC's id of the part, when it gave one
@@ -236,10 +235,9 @@ class KioskWindow(QWidget):
 
     def _show_counts(self) -> None:
         c = self.counts
-        for key in ("parts", "pass", "reject", "fault"):
-            self.count_labels[key].setText(str(c[key]))
-        rate = (c["reject"] + c["fault"]) / c["parts"] if c["parts"] else 0.0
-        self.count_labels["rate"].setText(f"{100 * rate:.1f} %")
+        for key in ("parts", *rates.BUCKETS):
+            self.count_labels[key].setText(str(c.get(key, 0)))
+        self.count_labels["rate"].setText(rates.percent(rates.reject_rate(c)))
 
     @Slot(str, str)
     def on_alert(self, message: str, level: str) -> None:
@@ -266,8 +264,7 @@ class KioskWindow(QWidget):
     def on_stats(self, stats: dict) -> None:
         """The station's own figures: they also cover parts this view joined too late to see."""
         try:
-            self.counts = {"parts": int(stats["parts"]), "pass": int(stats["passed"]),
-                           "reject": int(stats["rejected"]), "fault": int(stats["faults"])}
+            self.counts = rates.from_stats(stats)
         except (KeyError, TypeError, ValueError):
             pass
         else:
@@ -350,8 +347,9 @@ class _QuitOnClose(QObject):
 def run_kiosk(station: Any) -> int:
     """Start ``station``, show the kiosk full screen until it is closed or the station finishes; stop it.
 
-    Returns 0, or 1 when the station ended with a fault. Errors starting the
-    station (camera, model, PLC) propagate as they are, for the caller to show.
+    Returns ``studio.station.exit_codes.for_station``: 0, or 3 when the station
+    ended with a fault. Errors starting the station (camera, model, PLC)
+    propagate as they are, for the caller to show (``studio`` exits 2).
     """
     from studio.gui.app import install_excepthook
     from studio.gui.style import STYLE_SHEET, app_icon
@@ -374,4 +372,6 @@ def run_kiosk(station: Any) -> int:
         finally:
             window.bridge.detach()
             window.close()
-    return 1 if getattr(station, "fault", None) else 0
+    from studio.station.exit_codes import for_station
+
+    return for_station(station)

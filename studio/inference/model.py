@@ -22,11 +22,12 @@ import numpy as np
 
 from studio.core.errors import ModelError
 from studio.dataset.preprocessing import Preprocessing
+from studio.project import model_card
 
 log = logging.getLogger(__name__)
 
 ONNX_FILE = "model.onnx"
-CARD_FILE = "card.json"
+CARD_FILE = model_card.CARD_FILE
 OUTPUTS = {"anomaly": ["score", "anomaly_map"], "classification": ["probabilities"],
            "detection": ["detections"], "segmentation": ["score", "class_map"]}
 DIGEST_FIELD = "onnx_sha256"     # the card's digest of model.onnx, written at export
@@ -37,7 +38,7 @@ def onnx_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-REQUIRED_CARD_FIELDS = ("model_id", "task", "threshold", "preprocessing", "classes")
+REQUIRED_CARD_FIELDS = model_card.REQUIRED
 TRAIN_HINT = "train a model first: 'studio train PROJECT' or the Train page"
 
 
@@ -90,41 +91,64 @@ def _models_dir(project) -> Path:
 
 
 def read_card(folder: Path) -> dict[str, Any]:
-    path = folder / CARD_FILE
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError("the model card is missing", file=path,
-                         hint="the export was interrupted: delete this model folder and train again") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ModelError(f"the model card is unreadable ({e})", file=path,
-                         hint="delete this model folder and train again") from None
-    missing = [k for k in REQUIRED_CARD_FIELDS if not isinstance(card, dict) or k not in card]
-    if missing:
-        raise ModelError(f"the model card lacks {', '.join(missing)}", file=path,
-                         hint="delete this model folder and train again")
-    if card["task"] not in OUTPUTS:
-        raise ModelError(f"the model card's task '{card['task']}' is not one this studio runs", file=path,
-                         field="task", hint=f"use a model trained for {' or '.join(OUTPUTS)}")
-    return card
+    """The model card, migrated and checked (``studio.project.model_card``); ModelError naming the model otherwise."""
+    return model_card.load(folder)
 
 
-def list_models(project, task: str | None = None) -> list[dict[str, Any]]:
-    """The cards of the complete models in the project, newest first (unreadable ones skipped)."""
+def _scan(project) -> list[tuple[str, str, dict[str, Any] | None, ModelError | None]]:
+    """Every model folder with a card, newest first: (when, folder name, card or None, error or None).
+
+    ``when`` is the card's ``created``; for an unreadable card, the card file's
+    time in the same format, so an unreadable newest model still sorts first.
+    """
+    import datetime as _dt
+
     found = []
     folder = _models_dir(project)
     for sub in folder.iterdir() if folder.is_dir() else []:
-        if not (sub / CARD_FILE).is_file():
+        path = sub / CARD_FILE
+        if not path.is_file():
             continue
+        mtime = path.stat().st_mtime_ns
         try:
-            card = read_card(sub)
+            card, error = read_card(sub), None
+            when = str(card.get("created", ""))
         except ModelError as e:
-            log.warning("skipping model %s: %s", sub.name, e)
-            continue
-        if task is None or card["task"] == task:
-            found.append((str(card.get("created", "")), (sub / CARD_FILE).stat().st_mtime_ns, card))
+            card, error = None, e
+            when = _dt.datetime.fromtimestamp(mtime / 1e9).isoformat(timespec="seconds")
+        found.append((when, mtime, sub.name, card, error))
     found.sort(key=lambda t: (t[0], t[1]), reverse=True)
-    return [card for _, _, card in found]
+    return [(when, name, card, error) for when, _, name, card, error in found]
+
+
+def list_models(project, task: str | None = None) -> list[dict[str, Any]]:
+    """The cards of the complete models in the project, newest first (unreadable ones skipped, and logged)."""
+    out = []
+    for _, name, card, error in _scan(project):
+        if card is None:
+            log.warning("skipping model %s: %s", name, error)
+        elif task is None or card["task"] == task:
+            out.append(card)
+    return out
+
+
+def newest_model_id(project, task: str | None = None) -> str:
+    """The id of the newest model (of ``task``); ModelError when there is none, or when the newest is unusable.
+
+    An unreadable newest card is never passed over for an older model in
+    silence: the line would run a model nobody chose. Name a model to run an
+    older one on purpose.
+    """
+    for _, name, card, error in _scan(project):
+        if card is None:
+            raise ModelError(f"the newest model '{name}' cannot be used: {error.message}", file=error.file,
+                             field=error.field,
+                             hint=f"{error.hint}; or run an older model on purpose with --model ID "
+                                  f"(listed by 'studio models PROJECT')")
+        if task is None or card["task"] == task:
+            return card["model_id"]
+    what = f"{task} model" if task else "model"
+    raise ModelError(f"this project has no trained {what} yet", file=_models_dir(project), hint=TRAIN_HINT)
 
 
 class InspectionModel:
@@ -184,11 +208,7 @@ class InspectionModel:
         """The model ``model_id`` of ``project`` (a Project or its folder); the newest one when None."""
         folder = _models_dir(project)
         if model_id is None:
-            cards = list_models(project, task)
-            if not cards:
-                what = f"{task} model" if task else "model"
-                raise ModelError(f"this project has no trained {what} yet", file=folder, hint=TRAIN_HINT)
-            model_id = cards[0]["model_id"]
+            model_id = newest_model_id(project, task)
         if not (folder / model_id).is_dir():
             known = [c["model_id"] for c in list_models(project)]
             raise ModelError(f"there is no model '{model_id}'", file=folder,

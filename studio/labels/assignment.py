@@ -16,8 +16,35 @@ import yaml
 
 from studio.core.atomic import atomic_write_yaml
 from studio.core.errors import ProjectError
+from studio.core.migrations import FIELD, Migrator
+from studio.core.problems import Problem
 
 FILE_NAME = "labeling.yaml"
+KEYS = (FIELD, "labelers", "reference", "overlap", "copies", "seed")
+# 0: before schema_version; 1: schema_version added (same keys)
+SCHEMA_VERSION = 1
+MIGRATOR = Migrator(FILE_NAME, SCHEMA_VERSION)
+MIGRATOR.step(0)(lambda d: d)
+FIX = "fix it, or delete it and set it again with 'studio labels assign'"
+
+
+def check_file(root: Path) -> list[Problem]:
+    """Every problem with ``labeling.yaml`` (none when it is absent: no plan)."""
+    path = Path(root) / FILE_NAME
+    if not path.exists():
+        return []
+    try:
+        LabelingPlan.load(root)
+    except ProjectError as e:
+        return [Problem(str(path), e.field or "(file)", e.message, e.hint or FIX)]
+    return []
+
+
+def _disk_version(path: Path) -> int | None:
+    try:
+        return MIGRATOR.version_of(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return None
 
 
 def _u(seed: int, image_id: str, salt: str = "") -> float:
@@ -40,12 +67,23 @@ class LabelingPlan:
             return cls()
         try:
             d = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raise ProjectError(f"labeling plan is not valid YAML ({e})", file=path, hint=FIX) from None
+        if not isinstance(d, dict):
+            raise ProjectError("labeling plan is not a mapping of settings", file=path, hint=FIX)
+        unknown = [str(k) for k in d if k not in KEYS]
+        if unknown:
+            raise ProjectError(f"labeling plan has unknown key(s) {', '.join(unknown)}", file=path,
+                               field=unknown[0], hint="known keys: " + ", ".join(KEYS[1:]))
+        d, _ = MIGRATOR.migrate(d, path)
+        try:
+            if not isinstance(d.get("labelers", []), list):
+                raise TypeError("labelers is not a list of names")
             plan = cls(labelers=[str(x) for x in d.get("labelers", [])], reference=d.get("reference"),
                        overlap=float(d.get("overlap", 0.2)), copies=int(d.get("copies", 2)),
                        seed=int(d.get("seed", 0)))
-        except (yaml.YAMLError, TypeError, ValueError, AttributeError) as e:
-            raise ProjectError(f"labeling plan is unreadable ({e})", file=path,
-                               hint="fix it, or delete it and set it again with 'studio labels assign'") from None
+        except (TypeError, ValueError, AttributeError) as e:
+            raise ProjectError(f"labeling plan is unreadable ({e})", file=path, hint=FIX) from None
         plan.check(path)
         return plan
 
@@ -60,7 +98,8 @@ class LabelingPlan:
 
     def save(self, root: Path) -> None:
         self.check()
-        atomic_write_yaml(Path(root) / FILE_NAME, {"labelers": self.labelers, "reference": self.reference,
+        MIGRATOR.backup(Path(root) / FILE_NAME, _disk_version(Path(root) / FILE_NAME))
+        atomic_write_yaml(Path(root) / FILE_NAME, {FIELD: SCHEMA_VERSION, "labelers": self.labelers, "reference": self.reference,
                                                    "overlap": self.overlap, "copies": self.copies,
                                                    "seed": self.seed})
 

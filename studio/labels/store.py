@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import os
 import threading
 import uuid
@@ -32,8 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.errors import StudioError
+from studio.core.problems import Problem
 from studio.labels.locking import file_lock
 from studio.labels.shapes import check_shape
+
+log = logging.getLogger(__name__)
 
 FILE_NAME = "labels.jsonl"
 VERDICTS = ("ok", "ng", "borderline")
@@ -93,6 +97,90 @@ def category_of(verdict: str, defect_class: str | None) -> str:
     return (defect_class or "ng") if verdict == "ng" else verdict
 
 
+def parse_line(line: str) -> Label:
+    """One line of the log as a Label; ValueError saying what is wrong with it otherwise."""
+    try:
+        d = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"is not valid JSON ({e.msg} at column {e.colno})") from None
+    if not isinstance(d, dict):
+        raise ValueError(f"is a JSON {type(d).__name__}, not a label object")
+    if not isinstance(d.get("image_id"), str) or not d["image_id"]:
+        raise ValueError("has no image_id")
+    if d.get("verdict") not in VERDICTS:
+        raise ValueError(f"has verdict {d.get('verdict')!r}, not one of {', '.join(VERDICTS)}")
+    if d.get("kind", "label") not in KINDS:
+        raise ValueError(f"has kind {d.get('kind')!r}, not one of {', '.join(KINDS)}")
+    shapes = d.get("shapes", [])
+    if not isinstance(shapes, list):
+        raise ValueError("has shapes that are not a list")
+    try:
+        shapes = [check_shape(x) for x in shapes]
+        label = Label(**{k: v for k, v in d.items() if k in Label.__dataclass_fields__})
+        label.criteria_version = int(label.criteria_version)
+    except StudioError as e:
+        raise ValueError(f"has a bad shape: {e.message}") from None
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"has a field of the wrong kind ({e})") from None
+    label.shapes = shapes
+    return label
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _mask_problem(path: Path) -> str | None:
+    """Why a brush-mask file cannot be used (missing, or not a PNG: the studio writes PNGs), or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(PNG_SIGNATURE))
+    except FileNotFoundError:
+        return "is missing"
+    except OSError as e:
+        return f"cannot be read ({e.strerror})"
+    return None if head == PNG_SIGNATURE else "is not a PNG image (damaged)"
+
+
+def check_file(root: str | Path) -> list[Problem]:
+    """Every line of ``labels.jsonl`` that the studio cannot count, by line number, and missing brush masks."""
+    path = Path(root) / FILE_NAME
+    if not path.exists():
+        return []
+    out: list[Problem] = []
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    for n, raw in enumerate(lines, start=1):
+        text = raw.decode("utf-8", errors="replace").strip()
+        if not text:
+            continue
+        torn = n == len(lines)          # after the last newline: a write that never finished
+        try:
+            label = parse_line(text)
+        except ValueError as e:
+            if torn:
+                out.append(Problem(str(path), f"line {n}", f"is incomplete ({e}): a write was interrupted "
+                                   "(crash or power cut), so this decision was never recorded",
+                                   "label that image again; the studio leaves the line as it is and skips it",
+                                   "warning"))
+            else:
+                out.append(Problem(str(path), f"line {n}", f"{e}; the studio skips this line",
+                                   "the log is the audit trail, so do not delete lines: fix this one by hand "
+                                   "(compare it with the lines around it), or label the image again"))
+            continue
+        if torn:
+            out.append(Problem(str(path), f"line {n}", "has no line end: a write was interrupted after it",
+                               "nothing is lost; the next label starts a fresh line", "warning"))
+        for shape in label.shapes:
+            if shape["type"] != "mask":
+                continue
+            why = _mask_problem(Path(root) / shape["file"])
+            if why:
+                out.append(Problem(str(path), f"line {n}", f"image {label.image_id}: the brush mask "
+                                   f"{shape['file']} {why}",
+                                   "restore label_masks/ from a backup, or paint the mask again on the Label page"))
+    return out
+
+
 class LabelStore:
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -100,6 +188,8 @@ class LabelStore:
         self._lock = threading.RLock()
         self._history: list[Label] = []
         self._offset = 0
+        self._line = 0                  # complete lines read so far
+        self.skipped: list[tuple[int, str]] = []     # (line number, what is wrong): not counted, never silent
         self._reset_index()
         self._refresh()
 
@@ -131,7 +221,7 @@ class LabelStore:
             except FileNotFoundError:
                 return
             if size < self._offset:          # replaced from a backup: read it all again
-                self._history, self._offset = [], 0
+                self._history, self._offset, self._line, self.skipped = [], 0, 0, []
                 self._reset_index()
             if size == self._offset:
                 return
@@ -139,15 +229,17 @@ class LabelStore:
                 f.seek(self._offset)
                 data = f.read(size - self._offset)
             end = data.rfind(b"\n") + 1     # a line still being written is read next time
-            for n, line in enumerate(data[:end].decode("utf-8", errors="replace").splitlines()):
+            for n, line in enumerate(data[:end].decode("utf-8", errors="replace").split("\n")[:-1]):
+                self._line += 1
                 line = line.strip()
                 if not line:
                     continue
                 try:
-                    d = json.loads(line)
-                    label = Label(**{k: v for k, v in d.items() if k in Label.__dataclass_fields__})
-                except (json.JSONDecodeError, TypeError):
-                    continue                 # a torn line after a crash: keep every complete decision
+                    label = parse_line(line)
+                except ValueError as e:      # e.g. a torn line after a crash: keep every complete decision
+                    self.skipped.append((self._line, str(e)))
+                    log.warning("%s: line %d %s; skipped (see 'studio project check')", self.path, self._line, e)
+                    continue
                 if not label.id:
                     label.id = f"L{self._offset + n}"
                 self._history.append(label)

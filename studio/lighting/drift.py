@@ -120,6 +120,8 @@ def watch_for(project: Any, alert: Callable[..., None]) -> LightingWatch | None:
         limits = L.load(project)
     except Exception as e:       # noqa: BLE001  a broken baseline file must not stop the station
         log.warning("no lighting watch: %s", e)
+        alert(f"no lighting watch: {getattr(e, 'message', e)} ({getattr(e, 'file', None) or 'baseline'})",
+              "warning")        # ... nor switch the watch off in silence
         return None
     cheap = (base or {}).get("summary", {}).get("cheap")
     if not cheap:

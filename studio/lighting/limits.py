@@ -20,8 +20,14 @@ import yaml
 
 from studio.core.atomic import atomic_write_yaml
 from studio.core.errors import ProjectError
+from studio.core.migrations import FIELD, Migrator
+from studio.core.problems import Problem
 
 FILE_NAME = "limits.yaml"
+# 0: before schema_version; 1: schema_version added (same checks and limits)
+SCHEMA_VERSION = 1
+MIGRATOR = Migrator(f"audits/{FILE_NAME}", SCHEMA_VERSION)
+MIGRATOR.step(0)(lambda d: d)
 
 DEFAULTS: dict[str, dict[str, float]] = {
     # gray levels (8-bit) and shares of the region of interest
@@ -64,7 +70,10 @@ def merge(overrides: dict[str, Any] | None, source: str = FILE_NAME) -> dict[str
     if not isinstance(overrides, dict):
         raise ProjectError("is not a mapping of check -> limits", file=source,
                            hint="write e.g. 'exposure: {mean_min: 40}', or delete the file for the defaults")
+    overrides, _ = MIGRATOR.migrate(overrides, source)
     for check, values in overrides.items():
+        if check == FIELD:
+            continue
         if check not in out:
             raise ProjectError(f"names an unknown check '{check}'", file=source, field=str(check),
                                hint="checks: " + ", ".join(out))
@@ -98,11 +107,34 @@ def load(project: Any) -> dict[str, dict[str, float]]:
     return merge(data, str(path))
 
 
+def check_file(project_root: str | Path) -> list[Problem]:
+    """Every problem with ``audits/limits.yaml`` (none when absent: the defaults hold)."""
+    path = Path(project_root) / "audits" / FILE_NAME
+    if not path.exists():
+        return []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        return [Problem(str(path), "(syntax)", f"is not valid YAML ({e})",
+                        "fix the syntax, or delete the file to use the default limits")]
+    try:
+        merge(data, str(path))
+    except ProjectError as e:
+        return [Problem(str(path), e.field or "(file)", e.message, e.hint or "delete the file for the defaults")]
+    return []
+
+
 def save_overrides(project: Any, overrides: dict[str, dict[str, float]]) -> None:
     """Write only the limits that differ from the defaults (validated first)."""
     full = merge(overrides, str(limits_path(project)))
     changed = {c: {k: v for k, v in vals.items() if v != DEFAULTS[c][k]} for c, vals in full.items()}
-    atomic_write_yaml(limits_path(project), {c: v for c, v in changed.items() if v})
+    path = limits_path(project)
+    if path.exists():
+        try:
+            MIGRATOR.backup(path, MIGRATOR.version_of(yaml.safe_load(path.read_text(encoding="utf-8"))))
+        except (OSError, yaml.YAMLError, UnicodeDecodeError):
+            pass
+    atomic_write_yaml(path, {FIELD: SCHEMA_VERSION, **{c: v for c, v in changed.items() if v}})
 
 
 def set_limit(project: Any, check: str, key: str, value: float) -> dict[str, dict[str, float]]:
@@ -111,6 +143,7 @@ def set_limit(project: Any, check: str, key: str, value: float) -> dict[str, dic
     current: dict[str, Any] = {}
     if path.exists():
         current = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    current.pop(FIELD, None)
     current.setdefault(check, {})
     if not isinstance(current[check], dict):
         current[check] = {}

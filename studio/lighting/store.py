@@ -20,9 +20,18 @@ from typing import Any
 
 from studio.core.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from studio.core.errors import ProjectError, StudioError
+from studio.core.migrations import FIELD, Migrator
+from studio.core.problems import Problem
 from studio.lighting import report
 
 BASELINE_FILE = "baseline.json"
+# baseline.json and audit.json: 0 before schema_version; 1 schema_version added (same fields)
+SCHEMA_VERSION = 1
+BASELINE = Migrator(f"audits/{BASELINE_FILE}", SCHEMA_VERSION)
+BASELINE.step(0)(lambda d: d)
+AUDIT = Migrator("audit.json", SCHEMA_VERSION)
+AUDIT.step(0)(lambda d: d)
+REBASE = "run a lighting audit and save it as the baseline again"
 
 
 def _dir(project: Any) -> Path:
@@ -49,7 +58,7 @@ def save_audit(project: Any, audit: Any, limits: dict[str, dict[str, float]] | N
     pngs = report.pictures(audit.pictures, ex.get("clip_low", 2), ex.get("clip_high", 253))
     for name, data in pngs.items():
         atomic_write_bytes(folder / name, data)
-    result = audit.to_dict()
+    result = {FIELD: SCHEMA_VERSION, **audit.to_dict()}
     result["files"] = sorted(["audit.json", "report.html", *pngs])
     if "histogram" in audit.pictures:           # for the GUI's plot of a past audit
         result["histogram"] = [int(v) for v in audit.pictures["histogram"]]
@@ -95,9 +104,35 @@ def load_baseline(project: Any) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ProjectError("is not a readable lighting baseline", file=path,
-                           hint="run a lighting audit and save it as the baseline again") from None
-    return data if isinstance(data, dict) and isinstance(data.get("summary"), dict) else None
+        raise ProjectError("is not a readable lighting baseline", file=path, hint=REBASE) from None
+    # never "no baseline" in silence: the station's lighting watch would be off
+    if not isinstance(data, dict) or not isinstance(data.get("summary"), dict):
+        raise ProjectError("is not a lighting baseline (no summary of the accepted lighting)", file=path,
+                           hint=REBASE)
+    data, _ = BASELINE.migrate(data, path)
+    return data
+
+
+def check_files(project_root: str | Path) -> list[Problem]:
+    """``audits/baseline.json`` (an error when unusable) and each ``audit.json`` (a warning: history only)."""
+    root = Path(project_root) / "audits"
+    out: list[Problem] = []
+    if (root / BASELINE_FILE).exists():
+        try:
+            load_baseline(type("P", (), {"audits_dir": root})())
+        except ProjectError as e:
+            out.append(Problem(str(root / BASELINE_FILE), e.field or "(file)", e.message, e.hint or REBASE))
+    for path in sorted(root.glob("*/audit.json")) if root.is_dir() else []:
+        why = None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            why = AUDIT.problem(data) if isinstance(data, dict) else "is not a JSON object"
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            why = f"is not valid JSON ({e})"
+        if why:
+            out.append(Problem(str(path), "(file)", f"{why}; the audit is left out of the history",
+                               "delete that audit's folder, or restore it from a backup", "warning"))
+    return out
 
 
 def baseline_summary(project: Any) -> dict[str, Any] | None:
@@ -119,7 +154,7 @@ def save_baseline(project: Any, audit_id: str | None = None) -> dict[str, Any]:
         failed = ", ".join(c["name"] for c in result.get("checks", []) if c.get("passed") is False)
         raise StudioError(f"audit {audit_id} failed ({failed}); only a passing audit can be the baseline",
                           hint="fix the lighting as the audit advises, audit again, then save the baseline")
-    base = {"audit_id": audit_id, "time": result.get("time"), "source": result.get("source"),
+    base = {FIELD: SCHEMA_VERSION, "audit_id": audit_id, "time": result.get("time"), "source": result.get("source"),
             "roi": result.get("roi"), "summary": result.get("summary", {})}
     atomic_write_json(Path(project.audits_dir) / BASELINE_FILE, base)
     return base

@@ -8,8 +8,13 @@ labels.jsonl     label decisions (append-only audit trail)
 audits/          lighting reports
 runs/<run>/      training runs: events.jsonl, log
 models/<id>/     model.onnx + card.json (model card)
-station.yaml     station settings (PLC, trigger, data directory)
+station.yaml     station settings (PLC, trigger, data directory): ``station_settings.SETTINGS``
+test_split.json  the frozen test split
+labeling.yaml    who labels what
 ```
+
+``check`` validates project.yaml and criteria.yaml (what a project needs to
+open); ``check_all`` every file above (``studio project check``).
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from studio.criteria.document import CriteriaDocument
 from studio.criteria.document import validate as validate_criteria
 from studio.dataset.preprocessing import Preprocessing
 from studio.project import schema
+from studio.project import station_settings as station_settings_table
 
 PROJECT_FILE = "project.yaml"
 STATION_FILE = "station.yaml"
@@ -69,6 +75,72 @@ def check(path: str | Path) -> list[schema.Problem]:
     return problems
 
 
+def check_all(path: str | Path) -> list[schema.Problem]:
+    """``check`` plus every other file of the project (what ``studio project check`` runs).
+
+    ``check`` (project.yaml, criteria.yaml) decides whether a project opens;
+    the others are checked by the module that owns each file, listed in
+    ``FILE_CHECKS`` by name (imported only here, as ``Registry`` backends are).
+    """
+    import importlib
+
+    problems = check(path)
+    if problems and not (Path(path) / PROJECT_FILE).is_file():
+        return problems
+    for what, target in FILE_CHECKS:
+        module, _, attr = target.partition(":")
+        try:
+            problems += getattr(importlib.import_module(module), attr)(Path(path))
+        except Exception as e:  # noqa: BLE001  a checker that breaks is itself a problem, never a traceback
+            problems.append(schema.Problem(str(Path(path) / what), "(check)",
+                                           f"could not be checked ({type(e).__name__}: {e})",
+                                           "report this to the studio's maintainers"))
+    return problems
+
+
+def check_station_file(root: Path) -> list[schema.Problem]:
+    path = Path(root) / STATION_FILE
+    if not path.exists():
+        return []
+    try:
+        data = _read_yaml(path)
+    except ProjectError as e:
+        return [schema.Problem(str(path), "(syntax)", e.message, e.hint or "")]
+    return station_settings_table.validate(data, str(path))
+
+
+def check_model_cards(root: Path) -> list[schema.Problem]:
+    from studio.project import model_card
+
+    out: list[schema.Problem] = []
+    models = Path(root) / "models"
+    for sub in sorted(models.iterdir()) if models.is_dir() else []:
+        card = sub / model_card.CARD_FILE
+        if not sub.is_dir() or not card.exists():
+            continue
+        try:
+            out += model_card.validate(model_card.read(sub), card)
+        except ProjectError as e:
+            out.append(schema.Problem(str(card), "(file)", e.message, e.hint or ""))
+        except Exception as e:  # noqa: BLE001  ModelError and friends
+            out.append(schema.Problem(str(card), "(file)", getattr(e, "message", str(e)),
+                                      getattr(e, "hint", None) or model_card.RETRAIN))
+    return out
+
+
+# every project file besides project.yaml and criteria.yaml: (file, "module:function(root) -> problems")
+FILE_CHECKS: list[tuple[str, str]] = [
+    ("dataset.json", "studio.dataset.store:check_file"),
+    ("labels.jsonl", "studio.labels.store:check_file"),
+    ("labeling.yaml", "studio.labels.assignment:check_file"),
+    ("station.yaml", "studio.project.project:check_station_file"),
+    ("audits/limits.yaml", "studio.lighting.limits:check_file"),
+    ("audits/baseline.json", "studio.lighting.store:check_files"),
+    ("test_split.json", "studio.dataset.splits:check_file"),
+    ("models/*/card.json", "studio.project.project:check_model_cards"),
+]
+
+
 class Project:
     def __init__(self, root: Path, settings: dict[str, Any]):
         self.root = Path(root).resolve()
@@ -85,9 +157,11 @@ class Project:
             raise ProjectError("\n".join(str(p) for p in problems))
         root = Path(path)
         data = _read_yaml(root / PROJECT_FILE)
+        old_version = data.get("schema_version")
         data, migrated = schema.migrate(data)
         project = cls(root, data)
         if migrated:
+            schema.MIGRATOR.backup(root / PROJECT_FILE, old_version)     # project.yaml.v<N>.bak
             project.save()
         return project
 
@@ -143,13 +217,20 @@ class Project:
         return copy.deepcopy(self.settings.get("training", {}).get(task, {}))
 
     def station_settings(self) -> dict[str, Any]:
+        """``station.yaml``, checked against ``station_settings.SETTINGS`` and migrated.
+
+        ProjectError listing every problem (an unknown key named, with a
+        did-you-mean) when it is invalid: the station never starts on it.
+        """
         path = self.root / STATION_FILE
         data = _read_yaml(path) if path.exists() else {}
         if data is None:
             data = {}
-        if not isinstance(data, dict):
-            raise ProjectError("is not a mapping of settings", file=path,
-                               hint="restore station.yaml or delete it to use the defaults")
+        problems = station_settings_table.validate(data, str(path))
+        if problems:
+            raise ProjectError("station.yaml is invalid; the station does not start on it:\n"
+                               + "\n".join(str(p) for p in problems))
+        data, _ = station_settings_table.MIGRATOR.migrate(data, path)
         return data
 
     # ---- parts ------------------------------------------------------

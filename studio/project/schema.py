@@ -2,10 +2,12 @@
 
 ``validate`` returns every problem at once (file, field, what to do), so a
 user fixes a broken project in one pass. ``migrate`` upgrades older
-``schema_version`` values step by step; each step is a small function.
+``schema_version`` values step by step with ``MIGRATOR``
+(``studio.core.migrations``); each step is a small function in ``MIGRATIONS``.
 """
 from __future__ import annotations
 
+from studio.core.migrations import Migrator
 from studio.core.problems import Problem  # noqa: F401  (re-exported)
 from typing import Any, Callable
 
@@ -15,18 +17,19 @@ TASKS = ("anomaly", "classification", "detection", "segmentation")
 
 # version N -> function that turns a version-N dict into version N+1
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+# project.yaml always had schema_version: a file without it is invalid, not old
+MIGRATOR = Migrator("project.yaml", SCHEMA_VERSION, unversioned=None, steps=MIGRATIONS)
 
 
 def migrate(data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Upgrade ``data`` to ``SCHEMA_VERSION``; returns (data, changed)."""
-    changed = False
-    version = data.get("schema_version", SCHEMA_VERSION)
-    while isinstance(version, int) and version < SCHEMA_VERSION and version in MIGRATIONS:
-        data = MIGRATIONS[version](data)
-        version += 1
-        data["schema_version"] = version
-        changed = True
-    return data, changed
+    """Upgrade ``data`` to ``SCHEMA_VERSION``; returns (data, changed).
+
+    A version that cannot be migrated is left as it is, for ``validate`` to report.
+    """
+    if MIGRATOR.problem(data):
+        return data, False
+    data, old = MIGRATOR.migrate(data)
+    return data, old != SCHEMA_VERSION
 
 
 def default_settings(name: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.errors import StudioError
+from studio.results import rates
 from studio.results.schema import VERDICTS
 
 LIVE = "shadow = 0"
@@ -85,19 +86,31 @@ class ResultReader:
                             "GROUP BY 1")}
 
     def reject_rate_per_hour(self, hours: int = 24, now: float | None = None) -> list[dict[str, Any]]:
-        """Per clock hour of the last ``hours``: parts, rejected (reject or fault) and rate.
+        """Per clock hour of the last ``hours``: parts, rejected (reject or fault), review, and
+        ``rate`` = ``rates.reject_rate`` (review parts counted apart, never as rejects).
 
         Only hours with parts are listed, oldest first; ``hour`` is the hour's
         start in seconds since the epoch.
         """
         now = time.time() if now is None else now
+        rej_codes = ", ".join(str(c) for c in rates.REJECTED_CODES)
+        review_codes = ", ".join(str(c) for c in rates.REVIEW_CODES)
         rows = self._query(
             f"SELECT CAST(t_decided / 3600 AS INTEGER) * 3600 AS hour, COUNT(*), "
-            f"SUM(CASE WHEN verdict_code >= 2 THEN 1 ELSE 0 END) FROM results "
+            f"SUM(CASE WHEN verdict_code IN ({rej_codes}) THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN verdict_code IN ({review_codes}) THEN 1 ELSE 0 END) FROM results "
             f"WHERE {LIVE} AND t_decided >= ? GROUP BY hour ORDER BY hour",
             (now - hours * 3600.0,))
-        return [{"hour": float(hour), "parts": int(n), "rejected": int(rej),
-                 "rate": (int(rej) / int(n)) if n else 0.0} for hour, n, rej in rows]
+        return [{"hour": float(hour), "parts": int(n), "rejected": int(rej), "review": int(rev),
+                 "rate": rates.reject_rate({"parts": n, "reject": rej})} for hour, n, rej, rev in rows]
+
+    def figures(self) -> dict[str, Any]:
+        """Counts per bucket (``rates.BUCKETS``), ``parts``, ``reject_rate`` and ``review_rate`` of the whole log."""
+        counts = rates.tally(())
+        for verdict, n in self.counts().items():
+            counts[rates.bucket(verdict)] += n
+            counts["parts"] += n
+        return {**counts, "reject_rate": rates.reject_rate(counts), "review_rate": rates.review_rate(counts)}
 
     def close(self) -> None:
         with self._lock:

@@ -16,7 +16,7 @@ class PartResult:
     frame_id: int
     part_id: str = ""               # the PLC's id of the part (PLC trigger); empty when none was given
     # an undecided part is a fault: nothing can leave the pipeline as a pass by default
-    verdict: str = "fault"          # 'pass' | 'reject' | 'fault'
+    verdict: str = "fault"          # 'pass' | 'reject' | 'fault' | 'review'
     verdict_code: int = VERDICT_FAULT   # as sent to the PLC: 1 pass, 2 reject, 3 fault
     score: float = math.nan         # NaN when the model gave none
     defect_class: str | None = None
@@ -35,8 +35,10 @@ class PartResult:
 
     @property
     def rejected(self) -> bool:
-        """A fault is a reject: the part goes to the reject bin."""
-        return self.verdict != "pass"
+        """Counted as a reject (``studio.results.rates``): a reject or a fault; a review part is not."""
+        from studio.results import rates
+
+        return rates.bucket(self.verdict) in rates.REJECTED
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, without the image."""

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from studio.results import rates
+
 LATENCY_WINDOW = 10_000     # latency figures cover the last parts, so a long run keeps fixed memory
 
 
@@ -19,11 +21,12 @@ class StationStats:
     def record(self, result: Any) -> None:
         with self._lock:
             self.parts += 1
-            if result.verdict == "pass":
+            b = rates.bucket(result.verdict)        # review: counted apart, neither pass nor reject
+            if b == "pass":
                 self.passed += 1
-            elif result.verdict == "reject":
+            elif b == "reject":
                 self.rejected += 1
-            elif result.verdict == "review":          # review band: counted apart, never a pass
+            elif b == "review":
                 self.reviewed += 1
             else:
                 self.faults += 1
@@ -31,14 +34,16 @@ class StationStats:
                 self._latency_ms.append(float(result.latency_ms))
 
     def snapshot(self) -> dict[str, Any]:
-        """parts = passed + rejected + faults + reviewed; reject_rate counts faults too (a fault is a reject)."""
+        """parts = passed + rejected + faults + reviewed; ``rates.reject_rate``: faults count, reviews do not."""
         with self._lock:
             latency = np.array(self._latency_ms, dtype=float)
             parts, passed, rejected, faults = self.parts, self.passed, self.rejected, self.faults
             reviewed = self.reviewed
+        counts = {"parts": parts, "pass": passed, "reject": rejected, "fault": faults, "review": reviewed}
         return {
             "parts": parts, "passed": passed, "rejected": rejected, "faults": faults, "reviewed": reviewed,
-            "reject_rate": round((rejected + faults) / parts, 6) if parts else 0.0,
+            "reject_rate": round(rates.reject_rate(counts), 6),
+            "review_rate": round(rates.review_rate(counts), 6),
             "latency_ms_median": round(float(np.median(latency)), 2) if latency.size else None,
             "latency_ms_p99": round(float(np.percentile(latency, 99)), 2) if latency.size else None,
         }

@@ -117,7 +117,9 @@ def subset_project(project, folder: Path, train_ids: list[str], test_limit: int 
                 os.symlink(src, dst, target_is_directory=src.is_dir())
             except OSError:           # no symlinks here (Windows without the right): copy
                 (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst)
-    atomic_write_json(folder / "dataset.json", {"images": [asdict(r) for r in records]})
+    from studio.dataset.store import MANIFEST, SCHEMA_VERSION
+
+    atomic_write_json(folder / MANIFEST, {"schema_version": SCHEMA_VERSION, "images": [asdict(r) for r in records]})
     return Project.open(folder)
 
 

@@ -190,13 +190,18 @@ def image_mask(project, record, label) -> np.ndarray | None:
     image_shape = None
     shapes = [s for s in (getattr(label, "shapes", None) or []) if s.get("type") in ("box", "polygon", "mask")]
     if shapes:
-        try:
-            from studio.labels.shapes import rasterize
+        from studio.core.errors import ModelError, StudioError
+        from studio.labels.shapes import rasterize
 
-            image_shape = project.dataset.load(record).shape[:2]
+        image_shape = project.dataset.load(record).shape[:2]
+        try:
             return (np.asarray(rasterize(shapes, image_shape, project.root)) > 0).astype(np.uint8)
-        except Exception:       # an unreadable shape: fall back to the dataset's mask
-            pass
+        except StudioError as e:    # never the dataset's mask instead, in silence: the label said otherwise
+            masks = ", ".join(s["file"] for s in shapes if s.get("type") == "mask") or "(none)"
+            raise ModelError(f"image {record.id}: its labelled defect area cannot be read "
+                             f"(brush mask {masks}: {e.message})", file=e.file,
+                             hint="restore label_masks/ from a backup, or paint the defect again on the "
+                                  "Label page; 'studio project check' lists every missing mask") from None
     mask = project.dataset.load_mask(record)
     if mask is not None:
         return mask

@@ -21,12 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from studio.core.atomic import atomic_write_bytes, atomic_write_json
+from studio.core.atomic import atomic_write_bytes
 from studio.core.errors import ModelError
+from studio.project import model_card
 
 OPSET = 17
 ONNX_FILE = "model.onnx"
-CARD_FILE = "card.json"
+CARD_FILE = model_card.CARD_FILE
 # ONNX Runtime and torch use different kernels; anything past this is a broken export
 MAX_RELATIVE_DIFF = 1e-3
 
@@ -115,7 +116,8 @@ def write_model(project, task: str, onnx_bytes: bytes, card: dict[str, Any]) -> 
         card = {"model_id": model_id, "task": task,
                 "created": _dt.datetime.now().isoformat(timespec="seconds"), **card,
                 DIGEST_FIELD: onnx_digest(onnx_bytes)}      # the station refuses a model.onnx changed since
-        atomic_write_json(folder / CARD_FILE, card)
+        model_card.write(folder, card)          # with schema_version
+        card = model_card.read(folder)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -442,6 +442,11 @@ class LabelPage(Page):
         else:
             self._show_row(-1)
         self.tabs.setTabText(1, f"Review queue ({self.review.count()})")
+        skipped = list(getattr(self.project.labels, "skipped", []))
+        if skipped:         # the audit trail has lines the studio cannot count: never in silence
+            lines = ", ".join(str(n) for n, _ in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+            self.message.setText(f"labels.jsonl: {len(skipped)} line(s) cannot be read and are not counted "
+                                 f"(line {lines}); 'studio project check' says what is wrong")
         self.image_list.setFocus()
 
     @Slot(int)

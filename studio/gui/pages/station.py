@@ -10,7 +10,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QHeade
 
 from studio.gui.pages.base import Page, caption, row
 from studio.gui.pages.models_table import list_models
-from studio.gui.style import FAULT_AMBER, PASS_GREEN, REJECT_RED, VERDICT_COLOURS
+from studio.gui.style import FAULT_AMBER, PASS_GREEN, REJECT_RED, REVIEW_VIOLET, VERDICT_COLOURS
+from studio.results import rates
 from studio.gui.widgets import Banner, ImageView, TaskRunner, error_dialog
 from studio.gui.widgets.verdict import CounterTile, VerdictBadge
 
@@ -42,7 +43,7 @@ class StationPage(Page):
         self.station: Any = None
         self.bridge: Any = None
         self.kiosk: Any = None
-        self.counts = {"parts": 0, "pass": 0, "reject": 0, "fault": 0}
+        self.counts = rates.empty()
         self._stopping = False
 
         settings = self._station_settings()
@@ -95,8 +96,10 @@ class StationPage(Page):
                       "pass": CounterTile("Passed", colour=PASS_GREEN, point_size=17),
                       "reject": CounterTile("Rejected", colour=REJECT_RED, point_size=17),
                       "fault": CounterTile("Faults", colour=FAULT_AMBER, point_size=17),
+                      "review": CounterTile("Review", colour=REVIEW_VIOLET, point_size=17),
                       "rate": CounterTile("Reject rate", point_size=17)}
-        for i, key in enumerate(["parts", "pass", "reject", "fault", "rate"]):
+        self.tiles["rate"].setToolTip("(rejected + faults) / parts; review parts are counted apart")
+        for i, key in enumerate(["parts", "pass", "reject", "fault", "review", "rate"]):
             tiles.addWidget(self.tiles[key], 0, i)
         right.addLayout(tiles)
         self.latency_label = caption("")
@@ -216,9 +219,8 @@ class StationPage(Page):
     # ---- events (GUI thread) --------------------------------------------------------
     @Slot(object)
     def on_part(self, result: Any) -> None:
-        verdict = getattr(result, "verdict", "fault")
-        self.counts["parts"] += 1
-        self.counts[{"pass": "pass", "reject": "reject", "review": "reject"}.get(verdict, "fault")] += 1
+        verdict = rates.bucket(getattr(result, "verdict", "fault"))
+        rates.add(self.counts, verdict)
         self.badge.set_verdict(verdict)
         defect = getattr(result, "defect_class", None)
         part_id = getattr(result, "part_id", "") or ""     # the PLC's id of the part (PLC trigger)
@@ -263,8 +265,7 @@ class StationPage(Page):
     def on_stats(self, stats: dict) -> None:
         """The station's own figures: they also cover parts whose events this view missed."""
         try:
-            self.counts = {"parts": int(stats["parts"]), "pass": int(stats["passed"]),
-                           "reject": int(stats["rejected"]), "fault": int(stats["faults"])}
+            self.counts = rates.from_stats(stats)
         except (KeyError, TypeError, ValueError):
             pass
         else:
@@ -275,10 +276,9 @@ class StationPage(Page):
 
     def _show_counts(self) -> None:
         c = self.counts
-        for key in ("parts", "pass", "reject", "fault"):
-            self.tiles[key].set_value(c[key])
-        rate = (c["reject"] + c["fault"]) / c["parts"] if c["parts"] else 0.0
-        self.tiles["rate"].set_value(f"{100 * rate:.1f} %")
+        for key in ("parts", *rates.BUCKETS):
+            self.tiles[key].set_value(c.get(key, 0))
+        self.tiles["rate"].set_value(rates.percent(rates.reject_rate(c)))
 
     # ---- page -------------------------------------------------------------------------
     def _update_controls(self, *_: Any) -> None:
@@ -308,7 +308,22 @@ class StationPage(Page):
             self.model_combo.setCurrentIndex(self.model_combo.findData(keep))
         if cards and self.banner.property("role") == "banner-info":
             self.banner.clear_message()
+        if cards:
+            self._warn_unusable_newest()
         self._update_controls()
+
+    def _warn_unusable_newest(self) -> None:
+        """An unreadable newest card is never passed over in silence: the list offers the older models only."""
+        from studio.core.errors import ModelError
+        from studio.inference.model import newest_model_id
+
+        try:
+            newest_model_id(self.project)
+        except ModelError as e:
+            self.banner.show_error(f"{e.message}. The list offers the older models: choose one on purpose, "
+                                   f"or fix it ({e.hint})")
+        except Exception:  # noqa: BLE001  a banner must never break the page
+            pass
 
     def shutdown(self) -> None:
         self.runner.shutdown()

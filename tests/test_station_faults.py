@@ -81,6 +81,20 @@ def assert_nothing_lost(station):
 
 
 # ---- camera pulled mid-run ------------------------------------------------------------------
+def pull_the_camera(station, tries=20):
+    """Destroy the viky device under the running stream. On a loaded machine the station may be
+    reopening the camera after a frame timeout of its own at that instant (then harvesters has no
+    device to destroy): try again on the camera it opened."""
+    for _ in range(tries):
+        camera = station.feed.camera
+        try:
+            camera._acquirer.destroy()
+            return
+        except Exception:
+            time.sleep(0.1)
+    raise AssertionError("could not pull the viky camera")
+
+
 def test_viky_destroyed_mid_run_faults_the_part_in_flight_and_the_station_reopens_it(project, tmp_path,
                                                                                        monkeypatch):
     pytest.importorskip("harvesters.core")
@@ -92,8 +106,8 @@ def test_viky_destroyed_mid_run_faults_the_part_in_flight_and_the_station_reopen
     try:
         assert until(lambda: station.stats()["parts"] >= 5), station.stats()
         # the device goes away under the stream, while the acquisition thread waits for its next frame
-        station.feed.camera._acquirer.destroy()
-        assert until(lambda: station.feed.missed == 1, timeout=5)
+        pull_the_camera(station)
+        assert until(lambda: station.feed.missed >= 1, timeout=5)
         before = station.stats()["parts"]
         assert until(lambda: station.stats()["parts"] >= before + 5, timeout=15), "parts did not continue"
         assert station.state == "running" and station.fault is None

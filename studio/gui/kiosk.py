@@ -69,7 +69,9 @@ class KioskWindow(QWidget):
                  parent: QWidget | None = None):
         super().__init__(parent)
         from studio.gui.station_bridge import StationBridge
+        from studio.gui.style import app_icon
 
+        self.setWindowIcon(app_icon())
         self.station = station
         self.owns_station = owns_station
         self.counts = {"parts": 0, "pass": 0, "reject": 0, "fault": 0}
@@ -358,7 +360,6 @@ def run_kiosk(station: Any) -> int:
     app.setWindowIcon(app_icon())
     install_excepthook()
     window = KioskWindow(station, owns_station=True)
-    window.setWindowIcon(app_icon())
     quit_on_close = _QuitOnClose(window, app)
     try:
         station.start()

@@ -71,3 +71,22 @@ def test_the_threshold_pages_confusion_matrix_fits_at_the_default_size(qtbot, wi
     bottom = table.mapTo(scroll.viewport(), table.rect().bottomLeft()).y()
     assert table.isVisible() and bottom <= scroll.viewport().height(), (bottom, scroll.viewport().height())
     assert not scroll.verticalScrollBar().isVisible()
+
+
+def test_with_images_loaded_the_label_page_still_fits_at_the_default_size(qtbot, demo_project):
+    from studio.capture.acquire import capture_to_project
+    from studio.capture.camera import open_camera
+
+    with open_camera(demo_project.camera_spec, demo_project.camera_settings) as cam:
+        capture_to_project(demo_project, cam, 3, label_truth=True)
+    w = MainWindow(demo_project)
+    qtbot.addWidget(w)
+    w.resize(1280, 820)
+    w.show()
+    qtbot.waitExposed(w)
+    for i in range(len(STEPS)):
+        w.steps.setCurrentRow(i)
+        qtbot.wait(10)
+        assert w.width() == 1280
+        assert not w.scroll.horizontalScrollBar().isVisible(), STEPS[i][2]
+    w.shutdown_pages()

@@ -183,3 +183,24 @@ def test_a_voc_xml_that_cannot_be_read_keeps_its_image_out(demo_project, tmp_pat
     report = run_import(demo_project, "voc", root)
     assert report.imported == 1 and [Path(f).name for f, _ in report.skipped] == ["p2.xml"]
     assert {r.meta["original_name"] for r in demo_project.dataset} == {"p1.jpg"}
+
+
+def test_the_cli_says_when_a_name_was_taken(tmp_path, capsys):
+    from studio.cli.main import main
+
+    src = tmp_path / "tool"
+    for cls in ("good", "scratch"):
+        (src / cls).mkdir(parents=True)
+        (src / cls / "000.jpg").write_bytes(_jpeg(1 if cls == "good" else 2))
+    proj = tmp_path / "p"
+    assert main(["project", "new", str(proj), "--template", "demo"]) == 0
+    capsys.readouterr()
+    assert main(["import", str(proj), "--format", "folders", str(src)]) == 0
+    out = capsys.readouterr().out
+    assert "imported 2 images" in out and "renamed" in out and "000_2.jpg" in out
+    assert main(["export", str(proj), str(tmp_path / "voc"), "--format", "voc"]) == 0
+    out = capsys.readouterr().out
+    assert "renamed 000.jpg -> JPEGImages/000_2.jpg" in out
+    assert main(["export", str(proj), str(tmp_path / "f"), "--format", "folders"]) == 0
+    assert sorted(p.relative_to(tmp_path / "f").as_posix() for p in (tmp_path / "f").rglob("*.jpg")) == \
+        ["good/000.jpg", "scratch/000.jpg"]

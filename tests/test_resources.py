@@ -101,3 +101,17 @@ def test_a_built_wheel_holds_every_resource_and_an_installed_studio_finds_them(t
     got = run.stdout.split()
     assert Path(got[0]) == venv / "share" / "inspection-studio"
     assert Path(got[1]).is_file()
+
+
+@pytest.mark.gui
+def test_the_kiosk_shows_the_icon(qtbot):
+    from studio.core.events import Emitter
+    from studio.gui.kiosk import KioskWindow
+
+    class _Station:            # what the view reads of a station before it starts
+        def __init__(self):
+            self.events, self.fault, self.project = Emitter(), None, None
+
+    w = KioskWindow(_Station(), owns_station=False)
+    qtbot.addWidget(w)
+    assert {16, 32, 256} <= {s.width() for s in w.windowIcon().availableSizes()}

@@ -194,16 +194,23 @@ def _stain(rng, sc: Scene, part: np.ndarray, soft: np.ndarray) -> None:
     soft[win] = amount
 
 
-def _missing_hole(rng, sc: Scene, part: np.ndarray, soft: np.ndarray) -> None:
+def _missing_hole(rng, sc: Scene, part: np.ndarray, soft: np.ndarray, relief: float = 1.0) -> None:
     g = sc.geo
     hx, hy = g.holes[int(rng.integers(len(g.holes)))]
     win, dx, dy = _roi(hx, hy, g.hole_r + 3, sc)
     fill = np.clip(g.hole_r + 2.5 - np.hypot(dx, dy), 0, 1)
     part[win] = part[win] * (1 - fill) + sc.blank[win] * fill
+    # The centre-punch mark the drill never followed: a small conical dimple, shaded by the lamp
+    # like a dent (low-angle light shows it, flat light hides it), so the audit can judge the light.
+    sigma = max(1.2, 0.3 * g.hole_r)
+    bump = np.exp(-(dx ** 2 + dy ** 2) / (2 * sigma ** 2))
+    slope = -(dx * LIGHT[0] + dy * LIGHT[1]) / sigma * bump
+    part[win] += relief * fill * (45 / 0.61 * slope - 8 * bump)
     soft[win] = np.hypot(dx, dy) <= g.hole_r + 1
 
 
-RELIEF_DEFECTS = ("scratch", "dent")     # surface relief: shows by the light's angle
+RELIEF_DEFECTS = ("scratch", "dent", "missing_hole")     # surface relief: shows by the light's angle
+RELIEF_INSIDE = ("missing_hole",)        # the painter scales its own relief (the filled hole is no relief)
 PAINTERS = {"scratch": _scratch, "dent": _dent, "stain": _stain, "missing_hole": _missing_hole}
 
 
@@ -226,8 +233,11 @@ def place_part(sc: Scene, defect: str | None, rng: np.random.Generator,
     layers = sc.layers
     if defect is not None:
         layers = layers.copy()
-        PAINTERS[defect](rng, sc, layers[..., 0], layers[..., 3])
-        if relief < 1.0 and defect in RELIEF_DEFECTS:
+        if defect in RELIEF_INSIDE:
+            PAINTERS[defect](rng, sc, layers[..., 0], layers[..., 3], relief=relief)
+        else:
+            PAINTERS[defect](rng, sc, layers[..., 0], layers[..., 3])
+        if relief < 1.0 and defect in RELIEF_DEFECTS and defect not in RELIEF_INSIDE:
             layers[..., 0] = sc.layers[..., 0] + relief * (layers[..., 0] - sc.layers[..., 0])
     m = cv2.getRotationMatrix2D((sc.geo.cx, sc.geo.cy), angle, 1.0)
     m[:, 2] += (dx, dy)

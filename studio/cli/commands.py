@@ -145,6 +145,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         lines.append(f"labels added to {report.attached} images already in the project (same pixels)")
     if report.classes_added:
         lines.append(f"defect classes added to the criteria: {', '.join(report.classes_added)}")
+    for f, name in report.renamed:
+        lines.append(f"renamed {f} -> {name}: that name was taken in the project (exports give the original back)")
     for f, reason in report.skipped:
         lines.append(f"skipped {f}: {reason}")
     emit(args, report.to_dict(), "\n".join(lines))

@@ -230,7 +230,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     from studio.project import Project
 
     report = run_export(Project.open(args.project), args.format, args.dest)
-    emit(args, report, f"exported {report['exported']} images to {args.dest} ({args.format})")
+    text = f"exported {report['exported']} images to {args.dest} ({args.format})"
+    for r in report.get("renamed", []):
+        text += f"\nrenamed {r['name']} -> {r['exported_as']}: two images share that name in one folder"
+    emit(args, report, text)
     return 0
 
 

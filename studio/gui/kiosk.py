@@ -71,7 +71,9 @@ class KioskWindow(QWidget):
                  parent: QWidget | None = None):
         super().__init__(parent)
         from studio.gui.station_bridge import StationBridge
+        from studio.gui.style import app_icon
 
+        self.setWindowIcon(app_icon())
         self.station = station
         self.owns_station = owns_station
         self.counts = rates.empty()
@@ -359,7 +361,6 @@ def run_kiosk(station: Any) -> int:
     app.setWindowIcon(app_icon())
     install_excepthook()
     window = KioskWindow(station, owns_station=True)
-    window.setWindowIcon(app_icon())
     quit_on_close = _QuitOnClose(window, app)
     try:
         station.start()

@@ -5,8 +5,8 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QSize, Qt, Slot
 from PySide6.QtGui import QAction, QColor, QFont, QIcon, QKeySequence, QPainter, QPixmap, QShortcut
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QScrollArea,
-                               QSizePolicy, QStackedWidget, QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
+                               QProgressBar, QScrollArea, QSizePolicy, QStackedWidget, QWidget)
 
 from studio.gui.style import ACCENT, app_icon
 
@@ -118,6 +118,23 @@ class MainWindow(QMainWindow):
 
         self.status_label = QLabel()
         self.statusBar().addWidget(self.status_label, 1)
+        # the demo filling itself on first open (studio.training.demo), in the background
+        self.fill_label = QLabel()
+        self.fill_bar = QProgressBar()
+        self.fill_bar.setRange(0, 1000)
+        self.fill_bar.setMaximumWidth(220)
+        self.statusBar().addPermanentWidget(self.fill_label)
+        self.statusBar().addPermanentWidget(self.fill_bar)
+        self.fill_label.hide()
+        self.fill_bar.hide()
+        from studio.gui.widgets.task_runner import TaskRunner
+
+        self.fill_runner = TaskRunner(self)
+        self.fill_runner.progress.connect(lambda f: self.fill_bar.setValue(int(f * 1000)))
+        self.fill_runner.status.connect(lambda t: self.fill_label.setText(f"Preparing the demo: {t} …"))
+        self.fill_runner.finished.connect(self._demo_filled)
+        self.fill_runner.failed.connect(lambda e: self._demo_filled(None, failed=e))
+        self.fill_runner.cancelled.connect(lambda: self._demo_filled(None))
         self.resize(1280, 820)
         self.set_project(project)
 
@@ -140,8 +157,39 @@ class MainWindow(QMainWindow):
             self.show_step(start)
         self.steps.setCurrentRow(start)
         self.update_status()
+        self.fill_demo_if_new()
+
+    def fill_demo_if_new(self) -> bool:
+        """A demo opened for the first time fills itself in the background; True when that started."""
+        from studio.training.demo import fill_demo, needs_fill
+
+        if self.fill_runner.is_running() or not needs_fill(self.project):
+            return False
+        project = self.project
+        self.fill_bar.setValue(0)
+        self.fill_label.setText("Preparing the demo: simulated parts, lighting baseline, a small model …")
+        self.fill_label.show()
+        self.fill_bar.show()
+        return self.fill_runner.start(lambda ctx: fill_demo(project, ctx))
+
+    def _demo_filled(self, result: Any, failed: Any = None) -> None:
+        self.fill_bar.hide()
+        if result is None:
+            self.fill_label.setText("The demo was not prepared" + (f": {failed}" if failed else "") + ".")
+        else:
+            made = f"{result.get('parts', 0)} labelled parts"
+            if result.get("baseline"):
+                made += ", a lighting baseline"
+            if result.get("model_id"):
+                made += f", model {result['model_id']}"
+            self.fill_label.setText(f"Demo ready: {made}.")
+        self.show_step(self.steps.currentRow())
+        self.update_status()
 
     def shutdown_pages(self) -> None:
+        if getattr(self, "fill_runner", None) is not None and self.fill_runner.is_running():
+            self.fill_runner.cancel()
+            self.fill_runner.wait(30_000)
         for page in self.pages:
             try:
                 page.shutdown()

@@ -350,5 +350,8 @@ def defect_cnr(gray: np.ndarray, mask: np.ndarray, ring_px: int | None = None) -
     background = gray[ring]
     centre = float(np.median(background))
     spread = 1.4826 * float(np.median(np.abs(background - centre))) + 0.5     # +0.5: quantisation floor
-    contrast = float(np.percentile(np.abs(gray[m] - centre), 90) - np.percentile(np.abs(background - centre), 90))
+    # the surface's own strongest tenth, from its robust spread (1.645 sigma): a ring that crosses a
+    # hole, an edge or the belt must not count that structure as texture the defect has to beat
+    texture = min(float(np.percentile(np.abs(background - centre), 90)), 1.645 * spread)
+    contrast = float(np.percentile(np.abs(gray[m] - centre), 90) - texture)
     return max(0.0, contrast / spread)

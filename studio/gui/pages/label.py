@@ -69,8 +69,10 @@ class LabelPage(Page):
         self.current_label = QLabel()
         self.position_label = caption("")
         centre = QVBoxLayout()
-        centre.addLayout(row(self.image_title, None, self.position_label))
-        centre.addLayout(row(self.current_label, None, self.tools))
+        # the image's label beside its name, the drawing tools on a row of their own: the page fits
+        # a 1280 px window with images loaded (it needed 1,176 px of page with both on one row)
+        centre.addLayout(row(self.image_title, self.current_label, None, self.position_label))
+        centre.addLayout(row(None, self.tools))
         centre.addWidget(self.canvas, 1)
         self.measure_label = QLabel()
         self.measure_label.setStyleSheet("font-weight: 600;")

@@ -647,15 +647,10 @@ def test_readme_shows_the_contract_as_built():
 
 @pytest.mark.slow
 def test_plc_triggered_station_run_over_opcua(demo_project, tmp_path, hashed):
-    """The PLC's Trigger fires the station's camera; the part id travels into the log and back to OPC UA.
-    Needs the station's PLC trigger mode (Station(trigger='plc'))."""
-    import inspect
-
+    """The PLC's Trigger fires the station's camera; the part id travels into the log and back to OPC UA."""
     from studio.core.atomic import atomic_write_yaml
     from studio.station import Station
 
-    if "trigger" not in inspect.signature(Station).parameters:
-        pytest.skip("this station has no PLC trigger mode yet")
     atomic_write_yaml(demo_project.root / "station.yaml", {"plc_users": hashed})
     camera = FrameCamera()
     camera.go.set()
@@ -687,8 +682,7 @@ def test_plc_triggered_station_run_over_opcua(demo_project, tmp_path, hashed):
     logged = [dict(r) for r in con.execute("SELECT * FROM results ORDER BY part")]
     con.close()
     assert [r["part"] for r in logged] == numbers == [1, 2, 3]
-    if "part_id" in logged[0]:
-        assert [r["part_id"] for r in logged] == ["LOT7-001", "LOT7-002", "LOT7-003"]
+    assert [r["part_id"] for r in logged] == ["LOT7-001", "LOT7-002", "LOT7-003"]
     assert values == {"PartCounter": 3, "PartId": "LOT7-003", "Verdict": logged[-1]["verdict_code"]}
 
 
@@ -729,3 +723,65 @@ def test_machine_vision_jobs_map_onto_the_station(server):
     assert job == "single-500" and line.taken == [(500, "J-1")]
     assert seen == ["Ready", "ContinuousExecution", "Ready", "Ready"]
     assert commands == ["start_continuous", "stop", "start_continuous", "abort"]
+
+
+@pytest.mark.slow
+def test_machine_vision_stop_and_halt_hold_a_free_running_station(demo_project, tmp_path, hashed):
+    """Stop and Halt (OPC 40100) hold a free-running station: no new parts, the ones taken finished;
+    StartContinuous lets it go on. Every part the PLC saw is logged once."""
+    from studio.core.atomic import atomic_write_yaml
+    from studio.station import Station
+
+    atomic_write_yaml(demo_project.root / "station.yaml", {"plc_users": hashed})
+    camera = FrameCamera()
+    camera.go.set()
+    station = Station(demo_project, plc_spec=f"opcua-server://127.0.0.1:{free_port()}?security=none",
+                      model=TinyModel(), camera=camera, data_dir=tmp_path / "data", interval_s=0.02,
+                      heartbeat_s=0.05)
+
+    def parts():
+        return station.stats()["parts"]
+
+    async def still(seconds=0.6):
+        await asyncio.sleep(0.4)                # the parts already taken are finished
+        before = parts()
+        await asyncio.sleep(seconds)
+        return parts() == before
+
+    async def moving():
+        before = parts()
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if parts() >= before + 3:
+                return True
+        return False
+
+    async def plc(link):
+        async with client_for(link) as c:
+            mv = await c.get_namespace_index(model.MV_NAMESPACE)
+            machine = await c.nodes.objects.get_child([f"{mv}:VisionSystem", f"{mv}:VisionStateMachine"])
+            auto = await machine.get_child(f"{mv}:AutomaticModeStateMachine")
+            seen = [await moving()]                                     # free-run from the start
+            await machine.call_method(f"{mv}:SelectModeAutomatic")
+            await auto.call_method(f"{mv}:Stop")
+            seen.append(await still())
+            await auto.call_method(f"{mv}:StartContinuous")
+            seen.append(await moving())
+            await machine.call_method(f"{mv}:Halt")
+            seen.append(await still())
+            await machine.call_method(f"{mv}:Reset")
+            await machine.call_method(f"{mv}:SelectModeAutomatic")
+            await auto.call_method(f"{mv}:StartContinuous")
+            seen.append(await moving())
+            return seen
+
+    station.start()
+    try:
+        seen = asyncio.run(asyncio.wait_for(plc(station.plc), 90))
+    finally:
+        station.stop()
+    assert seen == [True, True, True, True, True]
+    con = sqlite3.connect(station.log_path)
+    logged = [r[0] for r in con.execute("SELECT part FROM results ORDER BY part")]
+    con.close()
+    assert logged == list(range(1, len(logged) + 1)) and len(logged) == station.stats()["parts"]

@@ -84,6 +84,7 @@ class Pipeline:
         self.frames: queue.Queue = queue.Queue(maxsize=2)
         self.decided: queue.Queue = queue.Queue(maxsize=2)
         self.stopping = threading.Event()   # no new triggers; finish the parts already taken
+        self.held = threading.Event()       # the PLC said Halt/Stop (OPC UA Machine Vision): no new parts for now
         self.aborted = threading.Event()    # leave now (internal fault)
         self.acquired = 0
         self.completed = False              # max_parts were all taken and actuated
@@ -151,6 +152,10 @@ class Pipeline:
         part = self.first_part
         next_trigger = time.monotonic()
         while not self.stopping.is_set() and (self.max_parts is None or self.acquired < self.max_parts):
+            if self.held.is_set():              # held by the PLC: the parts taken are finished, no new ones
+                self.stopping.wait(POLL_S)
+                next_trigger = time.monotonic()
+                continue
             if self.interval_s:
                 if self.stopping.wait(max(0.0, next_trigger - time.monotonic())):
                     break

@@ -103,6 +103,7 @@ class Station:
         self._finished = False                  # the pipeline saw its last part through
         self._completed = False                 # ... and that was max_parts parts
         self._misses = 0
+        self._held = False                      # the PLC said Halt/Stop: no new parts (``_plc_command``)
         self._alerted: dict[str, list[float]] = {}      # key -> [last time, suppressed count]
         self._last_stats = 0.0
 
@@ -147,8 +148,32 @@ class Station:
             self.pipeline.start()
             self.heartbeat.start()
 
+    # commands from the PLC (OPC UA Machine Vision methods); in PLC-trigger mode the link itself
+    # refuses or withdraws triggers, so only a free-running station needs holding
+    HOLD_COMMANDS = {"halt": "Halt", "stop": "Stop", "abort": "Abort"}
+    RUN_COMMANDS = {"start_continuous": "StartContinuous"}
+
+    def _plc_command(self, name: str) -> None:
+        """The PLC's command (link thread): hold or release new parts. Never blocks."""
+        if name in self.HOLD_COMMANDS:
+            held = True
+        elif name in self.RUN_COMMANDS:
+            held = False
+        else:
+            return
+        if held == self._held:
+            return
+        self._held = held
+        pipeline = self.pipeline
+        if pipeline is not None:
+            (pipeline.held.set if held else pipeline.held.clear)()
+        word = self.HOLD_COMMANDS.get(name) or self.RUN_COMMANDS[name]
+        self._alert(f"the PLC said {word}: " + ("no new parts until it says StartContinuous (the parts taken "
+                                               "are finished)" if held else "inspection goes on"),
+                    "info", key="plc-command")
+
     def _new_pipeline(self, first_part: int, max_parts: int | None) -> Pipeline:
-        return Pipeline(
+        pipeline = Pipeline(
             feed=self.feed, model=self.model, model_id=self.model_id, plc=self.plc,
             deliver=self._deliver, record=self.log.commit, on_end=self._on_end, alert=self._alert,
             fault=self._fault, first_part=first_part, max_parts=max_parts,
@@ -156,6 +181,9 @@ class Station:
             clock=self.clock,
             trigger=(lambda stop: wait_for_plc(self.plc, stop)) if self.trigger == "plc" else None,
             on_part=self.part_watch.part if self.part_watch is not None else None)
+        if self._held:
+            pipeline.held.set()
+        return pipeline
 
     def describe(self) -> str:
         """One line for the operator: what runs and where the results go."""
@@ -181,6 +209,8 @@ class Station:
             self.plc = open_plc(self.plc_spec, data_dir=self.data_dir, settings=self.project.station_settings())
         elif hasattr(self.plc, "start"):
             self.plc.start()
+        if hasattr(self.plc, "on_command"):             # OPC UA Machine Vision: Halt, StartContinuous, ...
+            self.plc.on_command = self._plc_command
         for note in getattr(self.plc, "notices", ()):     # e.g. OPC UA without security: said at start
             self._alert(note, "warning")
         camera_settings = dict(self.project.camera_settings)

@@ -1,4 +1,4 @@
-"""Soak: many parts from the simulated camera through the real Modbus server, polled by a real client.
+"""Soak: many parts from the simulated camera through the real Modbus or OPC UA server and a real client.
 
     python benchmarks/soak.py [--parts 100000] [--every 10000] [--rate PARTS_PER_S]
                               [--plc modbus-server://127.0.0.1:PORT] [--data-dir DIR] [--project DIR]
@@ -11,6 +11,12 @@ link's own publishes, and what the client read must agree with the log),
 RSS, open file descriptors, threads, trigger -> PLC latency median and p99
 (from the log, per window), and the images kept in the data directory
 (whatever the retention policy leaves; counted on disk).
+
+With ``--plc opcua-server://127.0.0.1:PORT?anonymous=1&security=none`` the
+station serves OPC UA instead, and an asyncua client subscribes to the
+``ResultReady`` events (one per part: each must match its logged row, and
+there must be one for every part published) while reading Heartbeat and the
+result variables.
 
 It exits 1 when an assertion fails (listed at the end), 0 otherwise;
 ``tests/test_soak.py`` runs a short version through ``run_soak``.
@@ -226,6 +232,70 @@ class Poller(threading.Thread):
             client.close()
 
 
+class OpcUaPoller(threading.Thread):
+    """A PLC (or SCADA) on the station's OPC UA server, in its own thread: subscribes to the
+    ``ResultReady`` events (one per part) and reads Heartbeat and the result variables every
+    ``poll_s``. ``seen`` has one entry per event, in the register form of ``Poller`` (counter,
+    verdict, score word, class), so the soak's checks are the same for both links."""
+
+    def __init__(self, endpoint: str, poll_s: float = 0.01):
+        super().__init__(name="soak-opcua-client", daemon=True)
+        self.endpoint, self.poll_s = endpoint, poll_s
+        self.reads = self.read_errors = 0
+        self.seen: list[tuple[int, int, int, int]] = []
+        self.heartbeats: set[int] = set()
+        self.last: list[int] | None = None
+        self.stop = threading.Event()
+        self.ready = threading.Event()
+
+    def run(self) -> None:
+        import asyncio
+
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        import asyncio
+
+        from asyncua import Client
+
+        from studio.plc import opcua_model
+        from studio.plc import register_map as rm
+
+        poller = self
+
+        class Events:
+            def event_notification(self, event: Any) -> None:
+                poller.seen.append((int(event.PartCounter), int(event.Verdict), rm.score_word(float(event.Score)),
+                                    int(event.DefectClassId)))
+
+        names = ["Heartbeat", "PartCounter", "Verdict", "Score", "DefectClassId"]
+        while not self.stop.is_set():
+            try:
+                async with Client(self.endpoint, timeout=10) as c:
+                    ns = await c.get_namespace_index(opcua_model.NAMESPACE)
+                    station = await c.nodes.objects.get_child(f"{ns}:{opcua_model.STATION}")
+                    etype = await c.nodes.root.get_child(["0:Types", "0:EventTypes", "0:BaseEventType",
+                                                          f"{ns}:ResultReadyEventType"])
+                    sub = await c.create_subscription(20, Events())
+                    await sub.subscribe_events(station, etype, queuesize=100_000)
+                    nodes = [await station.get_child(f"{ns}:{n}") for n in names]
+                    self.ready.set()
+                    while not self.stop.is_set():
+                        hb, counter, verdict, score, cls = await c.read_values(nodes)
+                        self.reads += 1
+                        self.heartbeats.add(int(hb))
+                        self.last = [int(hb) & rm.WORD, int(counter) & rm.WORD, int(verdict),
+                                     rm.score_word(float(score)), int(cls)] + [0] * (rm.REGISTER_COUNT - 5)
+                        await asyncio.sleep(self.poll_s)
+                    await asyncio.sleep(0.5)        # the last events
+            except Exception:  # noqa: BLE001  count it; a PLC reconnects
+                self.read_errors += 1
+                self.stop.wait(0.5)
+
+    def read_now(self) -> list[int] | None:
+        return self.last
+
+
 # ---- the soak -----------------------------------------------------------------
 def run_soak(project: Any, *, parts: int = 100_000, every: int = 10_000, rate: float | None = None,
              plc_spec: str | None = None, data_dir: str | Path | None = None, camera_spec: str = CAMERA,
@@ -241,16 +311,18 @@ def run_soak(project: Any, *, parts: int = 100_000, every: int = 10_000, rate: f
 
     port = free_port()
     plc_spec = plc_spec or f"modbus-server://127.0.0.1:{port}"
-    if not plc_spec.startswith("modbus-server://"):
-        raise SystemExit("the soak serves Modbus: use --plc modbus-server://127.0.0.1:PORT")
-    port = int(plc_spec.rsplit(":", 1)[1])
+    opcua = plc_spec.startswith("opcua-server://")
+    if not (plc_spec.startswith("modbus-server://") or opcua):
+        raise SystemExit("the soak serves Modbus or OPC UA: use --plc modbus-server://127.0.0.1:PORT "
+                         "or --plc opcua-server://127.0.0.1:PORT?anonymous=1&security=none")
+    port = int(plc_spec.split("://", 1)[1].split("?", 1)[0].rsplit(":", 1)[1])
     own_dir = None
     if data_dir is None:
         own_dir = tempfile.TemporaryDirectory(prefix="soak-data-")
         data_dir = own_dir.name
     data_dir = Path(data_dir)
 
-    link = open_plc(plc_spec)
+    link = open_plc(plc_spec, data_dir=data_dir, settings={})
     counting = CountingLink(link)
     alerts: list[dict[str, Any]] = []
     station = Station(project, camera_spec, plc=link, data_dir=data_dir, max_parts=parts,
@@ -264,8 +336,10 @@ def run_soak(project: Any, *, parts: int = 100_000, every: int = 10_000, rate: f
             frame_bytes[0] = int(p["result"].image.nbytes)
 
     station.events.subscribe(on_event)
-    poller = Poller(port)
+    poller: Any = OpcUaPoller(f"opc.tcp://127.0.0.1:{port}") if opcua else Poller(port)
     poller.start()
+    if opcua and not poller.ready.wait(120):
+        raise SystemExit("the OPC UA client could not subscribe to the station within 120 s")
 
     samples: list[dict[str, Any]] = []
     failures: list[str] = []
@@ -374,7 +448,7 @@ def run_soak(project: Any, *, parts: int = 100_000, every: int = 10_000, rate: f
         by_counter.setdefault(p & rm.WORD, set()).add((v, rm.score_word(s if s is not None else float("nan")),
                                                        int(c or 0)))
     unmatched = [seen for seen in poller.seen if seen[0] != 0 and (seen[1], seen[2], seen[3])
-                 not in by_counter.get(seen[0], set())]
+                 not in by_counter.get(seen[0] & rm.WORD, set())]
     check(not unmatched, f"{len(unmatched)} register sets the client read match no logged part "
                          f"(first {unmatched[:3]})")
     check(poller.read_errors == 0, f"the client had {poller.read_errors} failed reads")
@@ -383,7 +457,11 @@ def run_soak(project: Any, *, parts: int = 100_000, every: int = 10_000, rate: f
     check(last is not None and last[rm.PART_COUNTER] == final_part & rm.WORD,
           f"the client's last read shows part counter {last and last[rm.PART_COUNTER]}, "
           f"the last part was {final_part}")
-    # (not checked: that the client saw every part. Even paced, parts reach the PLC in bursts after a
+    if opcua:       # OPC UA has one ResultReady event per part: the client sees each one
+        seen_parts = [seen[0] for seen in poller.seen]
+        check(seen_parts == sorted(counting.published), f"the OPC UA client had {len(seen_parts)} ResultReady "
+              f"events for {len(counting.published)} parts published (or out of order)")
+    # (not checked for Modbus: that the client saw every part. Even paced, parts reach the PLC in bursts after a
     # stall, and registers 1..4 hold only the last one; a PLC that must see each part needs a handshake.)
     if seconds > 3:
         check(len(poller.heartbeats) >= 2, "the client never saw the heartbeat advance")
@@ -434,7 +512,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--parts", type=int, default=100_000)
     ap.add_argument("--every", type=int, default=10_000)
     ap.add_argument("--rate", type=float, default=None, help="parts per second (default: free-run)")
-    ap.add_argument("--plc", default=None, help="modbus-server://127.0.0.1:PORT (default: a free port)")
+    ap.add_argument("--plc", default=None, help="modbus-server://127.0.0.1:PORT (default: a free port) or "
+                    "opcua-server://127.0.0.1:PORT?anonymous=1&security=none (a subscribing OPC UA client)")
     ap.add_argument("--data-dir", default=None, help="keep the log and images here (default: a temporary folder)")
     ap.add_argument("--project", default=None, help="a project with a trained model (default: train a tiny one)")
     ap.add_argument("--model", choices=("trained", "plain"), default="trained",

@@ -75,3 +75,15 @@ def test_the_soak_catches_a_part_the_log_lost(soak, project, data_dir):
     assert any("59 rows logged vs 60 parts published" in f for f in report["failures"])
     assert any("parts published but not logged: [7]" in f for f in report["failures"])
     assert any(f.startswith("parts 1-30: 29 rows vs 30 published") for f in report["failures"])
+
+
+def test_short_soak_over_opcua_every_part_has_its_event_and_its_row(soak, project, data_dir):
+    """The same soak through the OPC UA server with a subscribing client: one ResultReady event per part,
+    each matching its logged row."""
+    port = soak.free_port()
+    lines = []
+    report = soak.run_soak(project, parts=500, every=250, data_dir=data_dir, out=lines.append,
+                           plc_spec=f"opcua-server://127.0.0.1:{port}?anonymous=1&security=none")
+    assert report["failures"] == [], "\n".join(lines)
+    assert report["published"] == report["rows"] == 500
+    assert report["client"]["changes_seen"] == 500 and report["client"]["read_errors"] == 0

@@ -169,6 +169,7 @@ class ResultLog:
         self._usage = 0                     # bytes of images saved (for the quota)
         self._over_quota = False
         self._sizes_known = False
+        self._behind: deque[int] = deque(maxlen=100_000)    # rows whose finish() found the queue full
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self._conn, mode = self._connect()
@@ -188,7 +189,8 @@ class ResultLog:
         self._writer.start()
 
     def _connect(self) -> tuple[sqlite3.Connection, str]:
-        conn = sqlite3.connect(str(self.path), timeout=10.0, check_same_thread=False, isolation_level=None)
+        # a foreign writer holding the lock puts the log on hold after 0.2 s instead of stalling the line
+        conn = sqlite3.connect(str(self.path), timeout=0.2, check_same_thread=False, isolation_level=None)
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         conn.execute(f"PRAGMA synchronous={self.policy.synchronous}")
         conn.execute("PRAGMA wal_autocheckpoint=0")         # the writer checkpoints, off the actuation path
@@ -338,12 +340,15 @@ class ResultLog:
                     self._report(f"the result log is behind: {skipped} part images not saved")
         else:
             image = None
-        item = ("finish", row_id, part, fields, note, extra_note, image, target, rel)
+        now_state = "skipped" if extra_note else None
+        item = ("finish", row_id, part, fields, note, extra_note, now_state, image, target, rel)
         try:
             self._queue.put_nowait(item)
         except queue.Full:
             if target is not None:
                 self._release_image(image)
+            with self._cond:
+                self._behind.append(row_id)     # the writer marks it when it catches up
             skipped = self._count("images_skipped")
             if skipped == 1 or skipped % 100 == 0:
                 self._report(f"the result log is behind: {skipped} parts without their image or "
@@ -523,11 +528,16 @@ class ResultLog:
         # first what the PLC was told and when (cheap, one transaction), then the images
         alerts = [item[1] for item in items if item[0] == "alert"]
         finishes = [item for item in items if item[0] == "finish"]
-        self._commit_updates([(f["verdict"], f["verdict_code"], f["t_actuated"], f["latency_ms"], note, extra,
-                               None, None, None, row_id)
-                              for _, row_id, _part, f, note, extra, _img, _target, _rel in finishes], alerts)
+        behind = []
+        with self._cond:
+            while self._behind:
+                behind.append((None, None, None, None, None, BEHIND_NOTE, "skipped", None, None,
+                               self._behind.popleft()))
+        self._commit_updates(behind + [(f["verdict"], f["verdict_code"], f["t_actuated"], f["latency_ms"], note, extra,
+                               state, None, None, row_id)
+                              for _, row_id, _part, f, note, extra, state, _img, _target, _rel in finishes], alerts)
         images = []
-        for _, row_id, part, _fields, _note, _extra, image, target, rel in finishes:
+        for _, row_id, part, _fields, _note, _extra, _state, image, target, rel in finishes:
             if target is None:
                 continue
             try:
@@ -830,3 +840,4 @@ class ResultLog:
 
 
 LOST_NOTE = "image never arrived: the station stopped before saving it"
+BEHIND_NOTE = "image and actuation time not recorded: the result log was behind"

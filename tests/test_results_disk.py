@@ -394,3 +394,20 @@ def test_a_tmpfs_unmounted_under_the_station(small_disk):
     lg.close()
     assert [r[0] for r in rows(data / "results.sqlite")] == list(range(1, 16))
     assert integrity(data / "results.sqlite") == "ok"
+
+
+def test_low_free_space_is_reported_before_the_disk_is_full(small_disk):
+    errors = []
+    lg = ResultLog(small_disk / "results.sqlite", on_error=errors.append, watch_s=0.05,
+                   policy=LogPolicy(warn_free_gb=0.002))       # 2 MB: the 3 MB disk is under it soon
+    publish(lg, part(1))
+    assert lg.flush(5)
+    time.sleep(0.2)                             # a few writer cycles: nothing to say while 3 MB are free
+    assert not any("GB free" in e for e in errors)
+    ballast = fill(small_disk, 1_500_000)
+    publish(lg, part(2))
+    assert until(lambda: any("GB free, under the 0.002 GB warning" in e for e in errors))
+    assert lg.failing is None                   # a warning, not a failure: rows still commit
+    ballast.unlink()
+    lg.close()
+    assert [r[0] for r in rows(small_disk / "results.sqlite")] == [1, 2]

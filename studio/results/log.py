@@ -370,6 +370,9 @@ class ResultLog:
         except (TypeError, ValueError):
             data = json.dumps({"figures": str(figures)})
         item = ("alert", (time.time(), str(kind or "station"), str(level), str(message), data))
+        if self._closed:
+            self._count("alerts_dropped")
+            return
         try:
             self._queue.put_nowait(item)
         except queue.Full:

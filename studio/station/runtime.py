@@ -107,7 +107,8 @@ class Station:
                 raise
             self.pipeline = Pipeline(
                 feed=self.feed, model=self.model, model_id=self.model_id, plc=self.plc,
-                deliver=self._deliver, record=self.log.commit, on_end=self._on_end, alert=self._alert, fault=self._fault,
+                deliver=self._deliver, record=self.log.commit,      # the row is committed before the PLC write
+                on_end=self._on_end, alert=self._alert, fault=self._fault,
                 first_part=first_part, max_parts=self.max_parts,
                 interval_s=self.interval_s, deadline_s=self.deadline_s, frame_check=self.lighting)
             self.heartbeat = Heartbeat(self.plc, self._healthy, interval_s=self.heartbeat_s,

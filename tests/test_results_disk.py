@@ -411,3 +411,32 @@ def test_low_free_space_is_reported_before_the_disk_is_full(small_disk):
     ballast.unlink()
     lg.close()
     assert [r[0] for r in rows(small_disk / "results.sqlite")] == [1, 2]
+
+
+def test_parts_finished_after_the_log_moved_update_their_own_rows(tmp_path):
+    data = tmp_path / "station"
+    lg = ResultLog(data / "results.sqlite", watch_s=0.05)
+    parts = [part(n, image=np.full((8, 8), n, np.uint8)) for n in range(1, 6)]
+    for r in parts:
+        assert lg.commit(r)                     # committed; the PLC write is "in flight"
+    data.rename(tmp_path / "pulled")
+    assert until(lambda: lg.failing is not None)
+    # what is plugged in instead already holds a log with other rows, so the ids differ
+    other_dir = tmp_path / "other"
+    other = ResultLog(other_dir / "results.sqlite")
+    for n in (900, 901, 902):
+        publish(other, part(n, "reject"))
+    other.close()
+    other_dir.rename(data)
+    assert until(lambda: lg.failing is None)
+    parts[2]["verdict"], parts[2]["verdict_code"], parts[2]["error"] = "fault", 3, "PLC write failed"
+    for r in parts:
+        r["t_actuated"], r["latency_ms"] = time.time(), 12.5
+        lg.finish(r)
+    lg.close()
+    got = rows(data / "results.sqlite", "part, verdict, latency_ms, image_state, note")
+    assert [g[0] for g in got] == [1, 2, 3, 4, 5, 900, 901, 902]
+    assert [g[1] for g in got[:5]] == ["pass", "pass", "fault", "pass", "pass"]
+    assert all(g[2] == 12.5 and g[3] == "saved" for g in got[:5]), got
+    assert got[2][4] == "PLC write failed"
+    assert all(g[1] == "reject" and g[2] != 12.5 for g in got[5:])     # the other rows untouched

@@ -550,6 +550,9 @@ class ResultLog:
                 continue
             row_id = self._now_id(*ref)
             try:
+                if self._failing is not None or not self.data_dir.is_dir():
+                    # never re-create a data directory that went away (its mount point would fill)
+                    raise OSError(self._failing or f"the data directory {self.data_dir} is gone")
                 data = encode_png(image)
                 # fsynced only for durability: power-loss; a kill -9 cannot tear a renamed file
                 atomic_write_bytes(target, data, fsync=self.policy.durability == "power-loss")

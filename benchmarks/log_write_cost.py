@@ -99,7 +99,6 @@ def make_logs():
             t0 = time.perf_counter()
             self._old.put_nowait(result)
             self.commit_ms.append((time.perf_counter() - t0) * 1000)
-            return None
 
         def _old_run(self):
             while (result := self._old.get()) is not None:

@@ -1,5 +1,6 @@
 """The result log on real disks: schema upgrade, part numbers across crashes, retention, quota,
 a full disk (a real 3 MB tmpfs) and a data directory that goes away."""
+import re
 import sqlite3
 import subprocess
 import sys
@@ -338,7 +339,17 @@ def test_a_full_memory_queue_counts_every_row_it_could_not_keep(small_disk):
     last = first_held + 19
     # the part that met the full disk and the 4 after it are held; the other 15 are counted, not kept
     assert lg.held == 5 and lg.rows_lost == 15 and lg.dropped == 15
-    assert until(lambda: any(f"parts {first_held + 5}..{last} are not logged (15 rows lost" in e for e in errors))
+    assert until(lambda: any("(15 rows lost so far)" in e for e in errors))
+
+    def named():            # the part ranges the alerts name (one or several, as the writer cycles)
+        out = set()
+        for e in errors:
+            m = re.search(r"parts (\d+)\.\.(\d+) are not logged", e)
+            if m:
+                out |= set(range(int(m.group(1)), int(m.group(2)) + 1))
+        return out
+
+    assert named() == set(range(first_held + 5, last + 1))
     ballast.unlink()
     assert until(lambda: lg.held == 0)
     lg.close()
@@ -387,10 +398,56 @@ def test_a_tmpfs_unmounted_under_the_station(small_disk):
     r = subprocess.run(["umount", "-l", str(small_disk)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     # the mount point is now the empty folder under it: the log moves there with every row
-    moved = lambda: lg.failing is None and identity(data / "results.sqlite") not in (None, before)  # noqa: E731
+    moved = lambda: lg.failing is None and identity(data / "results.sqlite") not in (None, before)
     assert until(moved)
     for n in range(11, 16):
         publish(lg, part(n))
     lg.close()
     assert [r[0] for r in rows(data / "results.sqlite")] == list(range(1, 16))
     assert integrity(data / "results.sqlite") == "ok"
+
+
+def test_low_free_space_is_reported_before_the_disk_is_full(small_disk):
+    errors = []
+    lg = ResultLog(small_disk / "results.sqlite", on_error=errors.append, watch_s=0.05,
+                   policy=LogPolicy(warn_free_gb=0.002))       # 2 MB: the 3 MB disk is under it soon
+    publish(lg, part(1))
+    assert lg.flush(5)
+    time.sleep(0.2)                             # a few writer cycles: nothing to say while 3 MB are free
+    assert not any("GB free" in e for e in errors)
+    ballast = fill(small_disk, 1_500_000)
+    publish(lg, part(2))
+    assert until(lambda: any("GB free, under the 0.002 GB warning" in e for e in errors))
+    assert lg.failing is None                   # a warning, not a failure: rows still commit
+    ballast.unlink()
+    lg.close()
+    assert [r[0] for r in rows(small_disk / "results.sqlite")] == [1, 2]
+
+
+def test_parts_finished_after_the_log_moved_update_their_own_rows(tmp_path):
+    data = tmp_path / "station"
+    lg = ResultLog(data / "results.sqlite", watch_s=0.05)
+    parts = [part(n, image=np.full((8, 8), n, np.uint8)) for n in range(1, 6)]
+    for r in parts:
+        assert lg.commit(r)                     # committed; the PLC write is "in flight"
+    data.rename(tmp_path / "pulled")
+    assert until(lambda: lg.failing is not None)
+    # what is plugged in instead already holds a log with other rows, so the ids differ
+    other_dir = tmp_path / "other"
+    other = ResultLog(other_dir / "results.sqlite")
+    for n in (900, 901, 902):
+        publish(other, part(n, "reject"))
+    other.close()
+    other_dir.rename(data)
+    assert until(lambda: lg.failing is None)
+    parts[2]["verdict"], parts[2]["verdict_code"], parts[2]["error"] = "fault", 3, "PLC write failed"
+    for r in parts:
+        r["t_actuated"], r["latency_ms"] = time.time(), 12.5
+        lg.finish(r)
+    lg.close()
+    got = rows(data / "results.sqlite", "part, verdict, latency_ms, image_state, note")
+    assert [g[0] for g in got] == [1, 2, 3, 4, 5, 900, 901, 902]
+    assert [g[1] for g in got[:5]] == ["pass", "pass", "fault", "pass", "pass"]
+    assert all(g[2] == 12.5 and g[3] == "saved" for g in got[:5]), got
+    assert got[2][4] == "PLC write failed"
+    assert all(g[1] == "reject" and g[2] != 12.5 for g in got[5:])     # the other rows untouched

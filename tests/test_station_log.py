@@ -214,6 +214,7 @@ def test_an_unplugged_data_directory_under_stop_halts_the_line(demo_project, tmp
     # the rows are in the file that was pulled (or held: the station may have published one more
     # before it saw the directory go); none the PLC saw is missing from both
     logged = logged_parts(tmp_path / "pulled" / "results.sqlite")
+    assert not data.exists()                    # nothing re-created the directory that went away
     assert set(published) - set(logged) <= {published[-1]} and len(logged) >= len(published) - 1
     missing = set(published) - set(logged)
     assert station.log.dropped == len(missing)          # counted exactly: held when the log closed

@@ -42,9 +42,9 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -169,6 +169,11 @@ class ResultLog:
         self._usage = 0                     # bytes of images saved (for the quota)
         self._over_quota = False
         self._sizes_known = False
+        self._behind: deque[tuple[int, int]] = deque(maxlen=100_000)    # finish() found the queue full
+        # the log file's generation: a data directory that goes away and comes back gives a new file,
+        # in which every row has a new id; _maps[g] turns ids of generation g into today's
+        self._gen = 0
+        self._maps: dict[int, dict[int, int]] = {}
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self._conn, mode = self._connect()
@@ -188,7 +193,8 @@ class ResultLog:
         self._writer.start()
 
     def _connect(self) -> tuple[sqlite3.Connection, str]:
-        conn = sqlite3.connect(str(self.path), timeout=10.0, check_same_thread=False, isolation_level=None)
+        # a foreign writer holding the lock puts the log on hold after 0.2 s instead of stalling the line
+        conn = sqlite3.connect(str(self.path), timeout=0.2, check_same_thread=False, isolation_level=None)
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         conn.execute(f"PRAGMA synchronous={self.policy.synchronous}")
         conn.execute("PRAGMA wal_autocheckpoint=0")         # the writer checkpoints, off the actuation path
@@ -290,7 +296,7 @@ class ResultLog:
                     self._conn.execute("COMMIT")
                     if part > self._reserved:
                         self._reserved = part + RESERVE
-                    self._open_rows[key] = (row_id, row["image_state"])
+                    self._open_rows[key] = (row_id, row["image_state"], self._gen)
                     self._commits += 1
                     return True
                 except sqlite3.Error as e:
@@ -319,7 +325,7 @@ class ResultLog:
                 return None
         if entry is None:
             return None                             # never committed (dropped): nothing to finish
-        row_id, state = entry
+        row_id, state, gen = entry
         image = _field(result, "image")
         target = rel = None
         extra_note = None
@@ -340,12 +346,15 @@ class ResultLog:
                     self._report(f"the result log is behind: {skipped} part images not saved")
         else:
             image = None
-        item = ("finish", row_id, part, fields, note, extra_note, image, target, rel)
+        now_state = "skipped" if extra_note else None
+        item = ("finish", (row_id, gen), part, fields, note, extra_note, now_state, image, target, rel)
         try:
             self._queue.put_nowait(item)
         except queue.Full:
             if target is not None:
                 self._release_image(image)
+            with self._cond:
+                self._behind.append((row_id, gen))      # the writer marks it when it catches up
             skipped = self._count("images_skipped")
             if skipped == 1 or skipped % 100 == 0:
                 self._report(f"the result log is behind: {skipped} parts without their image or "
@@ -367,6 +376,9 @@ class ResultLog:
         except (TypeError, ValueError):
             data = json.dumps({"figures": str(figures)})
         item = ("alert", (time.time(), str(kind or "station"), str(level), str(message), data))
+        if self._closed:
+            self._count("alerts_dropped")
+            return
         try:
             self._queue.put_nowait(item)
         except queue.Full:
@@ -525,14 +537,24 @@ class ResultLog:
         # first what the PLC was told and when (cheap, one transaction), then the images
         alerts = [item[1] for item in items if item[0] == "alert"]
         finishes = [item for item in items if item[0] == "finish"]
-        self._commit_updates([(f["verdict"], f["verdict_code"], f["t_actuated"], f["latency_ms"], note, extra,
-                               None, None, None, row_id)
-                              for _, row_id, _part, f, note, extra, _img, _target, _rel in finishes], alerts)
+        behind = []
+        with self._cond:
+            while self._behind:
+                behind.append((None, None, None, None, None, BEHIND_NOTE, "skipped", None, None,
+                               self._now_id(*self._behind.popleft())))
+        self._commit_updates(behind + [(f["verdict"], f["verdict_code"], f["t_actuated"], f["latency_ms"], note, extra,
+                                        state, None, None, self._now_id(*ref))
+                                       for _, ref, _part, f, note, extra, state, _img, _target, _rel in finishes],
+                             alerts)
         images = []
-        for _, row_id, part, _fields, _note, _extra, image, target, rel in finishes:
+        for _, ref, part, _fields, _note, _extra, _state, image, target, rel in finishes:
             if target is None:
                 continue
+            row_id = self._now_id(*ref)
             try:
+                if self._failing is not None or not self.data_dir.is_dir():
+                    # never re-create a data directory that went away (its mount point would fill)
+                    raise OSError(self._failing or f"the data directory {self.data_dir} is gone")
                 data = encode_png(image)
                 # fsynced only for durability: power-loss; a kill -9 cannot tear a renamed file
                 atomic_write_bytes(target, data, fsync=self.policy.durability == "power-loss")
@@ -546,7 +568,12 @@ class ResultLog:
                 self._release_image(image)
         self._commit_updates(images, [])
 
+    def _now_id(self, row_id: int, gen: int) -> int | None:
+        """The id today of the row committed as ``row_id`` in file generation ``gen``."""
+        return row_id if gen == self._gen else self._maps.get(gen, {}).get(row_id)
+
     def _commit_updates(self, updates: list[tuple], alerts: list[tuple]) -> None:
+        updates = [u for u in updates if u[-1] is not None]      # rows that went with an unreadable file
         if not updates and not alerts:
             return
         with self._db:
@@ -645,7 +672,7 @@ class ResultLog:
             for row, row_id in zip(held, ids):       # unfinished rows now finish against the file
                 key = (row["part"] or 0, row["shadow"])
                 if self._open_rows.get(key) is row:
-                    self._open_rows[key] = (row_id, row["image_state"])
+                    self._open_rows[key] = (row_id, row["image_state"], self._gen)
             self._held.clear()
             self._held_updates.clear()
             self._held_alerts.clear()
@@ -661,13 +688,18 @@ class ResultLog:
         try:
             new, _mode = self._connect()
             schema.create(new, str(self.path))
-            self._copy_rows(self._conn, new)
+            moved = self._copy_rows(self._conn, new)
         except (OSError, sqlite3.Error, StudioError) as e:
             self._failing = f"the result log cannot be reopened in {self.data_dir}: {e}"
             return False
         with self._db:
             old, self._conn = self._conn, new
             self._identity = _identity(self.path)
+            # rows have new ids in the new file: what still refers to the old ones follows them
+            self._maps = {g: {k: moved[v] for k, v in m.items() if v in moved} for g, m in self._maps.items()}
+            self._maps[self._gen] = moved
+            self._gen += 1
+            self._held_updates = deque((*u[:-1], moved.get(u[-1])) for u in self._held_updates)
         for conn in (old, self._ckpt):
             try:
                 conn.close()
@@ -676,29 +708,37 @@ class ResultLog:
         self._ckpt = sqlite3.connect(str(self.path), timeout=0.0, check_same_thread=False, isolation_level=None)
         return True
 
-    def _copy_rows(self, old: sqlite3.Connection, new: sqlite3.Connection) -> None:
-        """Every row and alert the old file had (it stays readable while open) into the new one."""
+    def _copy_rows(self, old: sqlite3.Connection, new: sqlite3.Connection) -> dict[int, int]:
+        """Every row and alert the old file had (it stays readable while open) into the new one.
+
+        Returns {id in the old file: id in the new one}."""
         try:
             rows = old.execute(f"SELECT id, {', '.join(schema.COLUMNS)} FROM results ORDER BY id").fetchall()
             alerts = old.execute(f"SELECT {', '.join(schema.ALERT_COLUMNS)} FROM alerts ORDER BY id").fetchall()
         except sqlite3.Error:
             rows, alerts = [], []           # the old file is unreadable too: what is held is all there is
-        have = {(p, s) for p, s in new.execute("SELECT part, shadow FROM results")}
+        have = {(p, s): i for i, p, s in new.execute("SELECT id, part, shadow FROM results")}
+        moved: dict[int, int] = {}
         state_at = schema.COLUMNS.index("image_state") + 1
         path_at = schema.COLUMNS.index("image_path") + 1
         new.execute("BEGIN IMMEDIATE")
         for row in rows:
             values = list(row[1:])
-            if (values[0], values[schema.COLUMNS.index("shadow")]) in have:
+            key = (values[0], values[schema.COLUMNS.index("shadow")])
+            if key in have:
+                moved[row[0]] = have[key]
                 continue
             if row[state_at] == "saved" and row[path_at] and not (self.data_dir / row[path_at]).is_file():
                 values[state_at - 1], values[path_at - 1] = "lost", None
-            new.execute(schema.INSERT, values)
+            moved[row[0]] = new.execute(schema.INSERT, values).lastrowid
         if not new.execute("SELECT 1 FROM alerts LIMIT 1").fetchone():
             new.executemany(schema.INSERT_ALERT, alerts)
         new.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('part_reserved', ?)", (str(self._reserved),))
         new.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('open', '1')")
         new.execute("COMMIT")
+        self._report(f"the result log is reopened in {self.data_dir}: {len(rows)} rows carried over "
+                     "from the file that went away")
+        return moved
 
     def _checkpoint(self) -> None:
         self._last_ckpt = self._commits
@@ -832,3 +872,4 @@ class ResultLog:
 
 
 LOST_NOTE = "image never arrived: the station stopped before saving it"
+BEHIND_NOTE = "image and actuation time not recorded: the result log was behind"

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from studio.core.errors import StudioError
 

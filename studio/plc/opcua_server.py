@@ -66,7 +66,10 @@ JOBS_KEPT = 1000                # part -> job id of triggered parts, for the Mac
 APPLICATION_URI = "urn:{host}:inspection-studio:station"
 CERT_DAYS = 3650
 
-STATE_NAMES = {rm.STATE_STOPPED: "stopped", rm.STATE_RUNNING: "running", rm.STATE_FAULTED: "faulted"}
+# state 3 (inspecting, the result log failing: on_log_failure continue) is "running" in the fixed
+# OPC UA contract; the station's `log` alert says the rest
+STATE_NAMES = {rm.STATE_STOPPED: "stopped", rm.STATE_RUNNING: "running", rm.STATE_FAULTED: "faulted",
+               rm.STATE_LOG_FAILING: "running"}
 VISION_STATE = {"starting": "Preoperational", "running": "Operational", "shadow": "Operational",
                 "faulted": "Error", "stopped": "Halted"}
 # ResultState of a Machine Vision result: 1 OK, 2 not OK, 3 undetermined (review); -1 (vendor): fault
@@ -467,7 +470,7 @@ class OpcUaServerPlc(PlcLink):
     def set_state(self, code: int) -> None:
         super().set_state(code)
         self._state = STATE_NAMES[code]
-        if code != rm.STATE_RUNNING:
+        if self._state != "running":
             with self._jobs_lock:       # parts taken but never published do not stay "in execution"
                 self._in_flight = 0
         self._post(("state", self._state))

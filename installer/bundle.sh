@@ -98,8 +98,8 @@ if [ "$WHEELS" = 1 ]; then
     say "wheels of ${ONLY[*]} and their dependencies"
     "$PY" -m pip wheel "${pip_args[@]}" "${ONLY[@]}" >&2
   fi
-  # pip, setuptools and wheel themselves: the line PC's venv installs from these too.
-  "$PY" -m pip download -q --only-binary=:all: --dest "$OUT/wheels" pip setuptools wheel >&2
+  # pip itself: the line PC's new venv upgrades to it (nothing there builds from source).
+  "$PY" -m pip download -q --only-binary=:all: --dest "$OUT/wheels" pip >&2
   # ultralytics and anomalib pull in opencv-python; install-offline.sh puts the
   # headless build back on top, as setup.sh does.
 fi

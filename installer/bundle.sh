@@ -44,11 +44,17 @@ done
 # install them on a bare system (an empty dpkg status: alternatives resolved
 # as a real install does); install-offline.sh installs only those missing.
 deb_closure() {
-  local wanted="" p empty
-  for p in $(sed -e 's/#.*//' "$HERE/qt-libs.txt"); do
-    if apt-cache show "$p" >/dev/null 2>&1; then wanted="$wanted $p"
-    elif apt-cache show "${p}t64" >/dev/null 2>&1; then wanted="$wanted ${p}t64"   # newer Debian's names
-    else say "note: no package $p in this machine's apt sources; skipping it"; fi
+  local wanted="" p empty known names
+  names="$(sed -e 's/#.*//' "$HERE/qt-libs.txt" | xargs)"
+  # the names apt knows here, asked once (newer Debian renamed some: ...t64)
+  known=" $(apt-cache show --no-all-versions $names $(printf '%st64 ' $names) 2>/dev/null \
+    | sed -n 's/^Package: //p' | sort -u | xargs) "
+  for p in $names; do
+    case "$known" in
+      *" $p "*) wanted="$wanted $p" ;;
+      *" ${p}t64 "*) wanted="$wanted ${p}t64" ;;
+      *) say "note: no package $p in this machine's apt sources; skipping it" ;;
+    esac
   done
   empty="$(mktemp)"
   apt-get -s -qq -o Dir::State::status="$empty" -o APT::Install-Recommends=false install $wanted \
@@ -63,10 +69,10 @@ if [ "$LIST_DEBS" = 1 ]; then
 fi
 
 [ -n "$OUT" ] || die "usage: installer/bundle.sh OUT_DIR [options] (see --help)"
-mkdir -p "$OUT"
-OUT="$(cd "$OUT" && pwd)"
+OUT="$(realpath -m "$OUT")"
 case "$OUT/" in "$REPO"/*) die "put the bundle outside the repository ($OUT)";; esac
-[ -z "$(ls -A "$OUT")" ] || die "$OUT is not empty: give a new or empty folder"
+[ ! -e "$OUT" ] || [ -z "$(ls -A "$OUT")" ] || die "$OUT is not empty: give a new or empty folder"
+mkdir -p "$OUT"
 
 PY="${PYTHON:-}"
 if [ -z "$PY" ]; then

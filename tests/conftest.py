@@ -1,4 +1,6 @@
+import inspect
 import os
+import re
 from pathlib import Path
 
 # GUI tests run offscreen; nothing downloads at run time.
@@ -25,3 +27,48 @@ def demo_project(tmp_path):
     from studio.project import Project
 
     return Project.create(tmp_path / "demo", template="demo")
+
+
+# ---- markers, applied here by what a test uses, so each means the same in every file ----
+# gui:  uses qtbot, or imports Qt (PySide6, pyqtgraph, studio.gui) in its module or its body
+# data: uses the shared_data fixture (../shared/data)
+# slow: trains a model or runs a station end to end: the files and tests below, chosen by
+#       measuring each file with --durations and CPU time (docs/ARCHITECTURE.md, "Tests and
+#       checks"); a new slow
+#       test is added here (or marked @pytest.mark.slow in its file).
+# `pytest -m "not slow"` is the quick loop; CI runs everything.
+SLOW_FILES = {
+    "tests/test_end_to_end.py",
+}
+SLOW_TESTS = {
+    "tests/test_selfcheck.py::test_selfcheck_passes_on_a_whole_installation",
+}
+_QT_AT_TOP = re.compile(r"^(from|import)\s+(PySide6|pyqtgraph|studio\.gui)\b", re.M)
+_QT_ANYWHERE = re.compile(r"^\s*(from|import)\s+(PySide6|pyqtgraph|studio\.gui)\b", re.M)
+
+
+def _uses_qt(item, sources: dict) -> bool:
+    if "qtbot" in getattr(item, "fixturenames", ()):
+        return True
+    path = Path(str(item.fspath))
+    if path not in sources:
+        sources[path] = bool(_QT_AT_TOP.search(path.read_text(encoding="utf-8")))
+    if sources[path]:
+        return True
+    function = getattr(item, "function", None)
+    try:
+        return function is not None and bool(_QT_ANYWHERE.search(inspect.getsource(function)))
+    except (OSError, TypeError):
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    sources: dict = {}
+    for item in items:
+        file, _, name = item.nodeid.partition("::")
+        if file in SLOW_FILES or f"{file}::{name.split('[')[0]}" in SLOW_TESTS or item.nodeid in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+        if "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.data)
+        if _uses_qt(item, sources):
+            item.add_marker(pytest.mark.gui)

@@ -33,10 +33,9 @@ def demo_project(tmp_path):
 # ---- markers, applied here by what a test uses, so each means the same in every file ----
 # gui:  uses qtbot, or imports Qt (PySide6, pyqtgraph, studio.gui) in its module or its body
 # data: uses the shared_data fixture (../shared/data)
-# slow: trains a model or runs a station end to end: the files and tests below, chosen by
-#       measuring each file with --durations and CPU time (docs/ARCHITECTURE.md, "Tests and
-#       checks"); a new slow
-#       test is added here (or marked @pytest.mark.slow in its file).
+# slow: trains a model or runs a station end to end: the files, fixtures and tests below,
+#       chosen by measuring each file with --durations and CPU time (docs/ARCHITECTURE.md,
+#       "Tests and checks"); a new slow test is added here (or marked in its file).
 # `pytest -m "not slow"` is the quick loop; CI runs everything.
 SLOW_FILES = {
     "tests/test_end_to_end.py",                 # the whole line: camera, model, PLC, log

@@ -50,6 +50,7 @@ def test_markers_follow_fixtures_imports_and_the_slow_list(tmp_path):
     ) == [set(), {"gui"}, {"gui"}, {"gui"}, {"data"}, {"slow"}, {"slow"}, {"slow"}]
 
 
+@pytest.mark.filterwarnings("ignore:conftest SLOW_TESTS names")
 def test_a_renamed_slow_test_is_reported():
     with pytest.warns(pytest.PytestWarning, match="test_side_by_side_table, which is not collected"):
         marks(Item("tests/test_bakeoff.py::test_renamed", function=plain))

@@ -99,17 +99,21 @@ def test_a_bundle_installs_into_a_fresh_venv_with_no_registry(tmp_path, registry
     assert again.returncode == 0, again.stderr
 
 
-def test_a_damaged_bundle_is_refused_before_anything_is_installed(tmp_path, registry):
+def test_a_damaged_bundle_is_refused_before_anything_is_installed(tmp_path):
     bundle, target = tmp_path / "bundle", tmp_path / "line-pc"
-    built = sh(BUNDLE_SH, str(bundle), "--only", "tinydep", "--no-debs",
-               env=offline_env(PIP_FIND_LINKS=str(registry), PIP_CONFIG_FILE=os.devnull))
+    built = sh(BUNDLE_SH, str(bundle), "--only", "tinydep", "--no-debs", "--no-wheels", env=offline_env())
     assert built.returncode == 0, built.stderr
-    wheel = next((bundle / "wheels").glob("tinydep-*.whl"))
-    wheel.write_bytes(wheel.read_bytes()[:-10])              # a copy cut short
-    done = sh(INSTALL_SH, str(bundle), str(target), env=offline_env())
-    assert done.returncode == 2
-    assert "damaged or incomplete" in done.stderr
-    assert not (target / ".venv").exists()
+    requirements = (bundle / "requirements.txt").read_text()
+    qt_libs = (bundle / "qt-libs.txt").read_text()
+    for damage in (lambda: (bundle / "requirements.txt").write_text(requirements + "something-else\n"),  # altered
+                   lambda: (bundle / "qt-libs.txt").unlink()):                                           # missing
+        (bundle / "requirements.txt").write_text(requirements)
+        (bundle / "qt-libs.txt").write_text(qt_libs)
+        damage()
+        done = sh(INSTALL_SH, str(bundle), str(target), env=offline_env())
+        assert done.returncode == 2
+        assert "damaged or incomplete" in done.stderr
+        assert not (target / ".venv").exists()
 
 
 def test_bundle_refuses_a_used_folder_and_the_repository(tmp_path):

@@ -8,10 +8,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
 # 1. System libraries Qt needs, even offscreen (EGL/GL, xkbcommon, fontconfig,
-#    D-Bus), and the X11/xcb ones for a real window on a desktop.
-QT_LIBS="libegl1 libgl1 libxkbcommon0 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0
- libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
- libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libx11-xcb1 libxrender1 libxi6 fonts-dejavu-core"
+#    D-Bus), and the X11/xcb ones for a real window on a desktop: the list is
+#    installer/qt-libs.txt (bundle.sh downloads the same list for offline PCs).
+QT_LIBS="$(sed -e 's/#.*//' installer/qt-libs.txt | xargs)"
 if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
   missing=""
   for p in $QT_LIBS; do

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("onnxruntime")
+import torch  # noqa: F401  a core dependency: a broken install fails, never skips
+import onnxruntime  # noqa: F401  a core dependency: a broken install fails, never skips
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_training_support import make_shapes_project  # noqa: E402

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("onnxruntime")
-pytest.importorskip("torch")
+import onnxruntime  # noqa: F401  a core dependency: a broken install fails, never skips
+import torch  # noqa: F401  a core dependency: a broken install fails, never skips
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_training_support import make_project, write_fake_model  # noqa: E402

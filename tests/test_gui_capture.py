@@ -1,7 +1,7 @@
 """The Capture page: live view off the GUI thread, Space saves the frame, simulated parts in the background."""
 import pytest
 
-pytest.importorskip("PySide6")
+import PySide6  # noqa: F401  a core dependency: a broken install fails, never skips
 
 from PySide6.QtCore import Qt  # noqa: E402
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-pytest.importorskip("PySide6")
+import PySide6  # noqa: F401  a core dependency: a broken install fails, never skips
 
 from PySide6.QtCore import Qt  # noqa: E402
 

@@ -1,8 +1,8 @@
 """The Lighting page: runs the audit off the GUI thread, shows checks and advice, history, baseline."""
 import pytest
 
-pytest.importorskip("PySide6")
-pytest.importorskip("pyqtgraph")
+import PySide6  # noqa: F401  a core dependency: a broken install fails, never skips
+import pyqtgraph  # noqa: F401  a core dependency: a broken install fails, never skips
 
 from studio.lighting import store  # noqa: E402
 

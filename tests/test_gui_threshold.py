@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-pytest.importorskip("PySide6")
-pytest.importorskip("pyqtgraph")
+import PySide6  # noqa: F401  a core dependency: a broken install fails, never skips
+import pyqtgraph  # noqa: F401  a core dependency: a broken install fails, never skips
 
 # six test images: (score, defective)
 SCORES = [(0.10, False), (0.20, False), (0.35, True), (0.40, False), (0.60, True), (0.90, True)]

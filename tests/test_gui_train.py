@@ -3,8 +3,8 @@ import time
 
 import pytest
 
-pytest.importorskip("PySide6")
-pytest.importorskip("pyqtgraph")
+import PySide6  # noqa: F401  a core dependency: a broken install fails, never skips
+import pyqtgraph  # noqa: F401  a core dependency: a broken install fails, never skips
 
 
 def fake_training(calls, *, steps=3, hang=False):

@@ -1,8 +1,8 @@
 """The studio window: six workflow steps in order, keyboard switching, menus, status bar."""
 import pytest
 
-pytest.importorskip("PySide6")
-pytest.importorskip("pyqtgraph")
+import PySide6  # noqa: F401  a core dependency: a broken install fails, never skips
+import pyqtgraph  # noqa: F401  a core dependency: a broken install fails, never skips
 
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QAbstractButton, QListWidget, QStackedWidget  # noqa: E402

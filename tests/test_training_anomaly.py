@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-ort = pytest.importorskip("onnxruntime")
-onnx = pytest.importorskip("onnx")
+import torch
+import onnxruntime as ort
+import onnx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_training_support import make_project  # noqa: E402

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_training_support import make_project  # noqa: E402

@@ -4,8 +4,8 @@ import sys
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("timm")
+import torch
+import timm  # noqa: F401  a core dependency: a broken install fails, never skips
 
 from studio.core.errors import ModelError  # noqa: E402
 from studio.training import backbone  # noqa: E402

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-ort = pytest.importorskip("onnxruntime")
+import torch  # noqa: F401  a core dependency: a broken install fails, never skips
+import onnxruntime as ort
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_training_support import make_project  # noqa: E402

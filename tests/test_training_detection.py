@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("ultralytics")
-ort = pytest.importorskip("onnxruntime")
+import torch
+import ultralytics  # noqa: F401  a core dependency: a broken install fails, never skips
+import onnxruntime  # noqa: F401  a core dependency: a broken install fails, never skips
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_training_support import make_shapes_project  # noqa: E402

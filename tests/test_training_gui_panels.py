@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("PySide6")
-pytest.importorskip("torch")
+import PySide6  # noqa: F401  a core dependency: a broken install fails, never skips
+import torch  # noqa: F401  a core dependency: a broken install fails, never skips
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_training_support import make_shapes_project  # noqa: E402

@@ -3,11 +3,10 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-ort = pytest.importorskip("onnxruntime")
+import torch  # noqa: F401  a core dependency: a broken install fails, never skips
+import onnxruntime  # noqa: F401  a core dependency: a broken install fails, never skips
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_training_support import make_shapes_project  # noqa: E402

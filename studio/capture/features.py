@@ -21,7 +21,7 @@ _READABLE, _WRITABLE = (3, 4), (2, 4)
 def _access(node: Any) -> int:
     try:
         return int(node.node.get_access_mode())
-    except Exception:           # noqa: BLE001  some producers do not tell: assume read/write
+    except Exception:           # some producers do not tell: assume read/write
         return 4
 
 
@@ -40,12 +40,12 @@ def describe(nm: Any, name: str) -> dict[str, Any]:
     for key in ("value", "min", "max", "inc", "unit"):
         try:
             v = getattr(node, key)
-        except Exception:       # noqa: BLE001  not every node has every attribute
+        except Exception:       # not every node has every attribute
             continue
         out[key] = v if isinstance(v, (int, float, str, bool)) or v is None else str(v)
     try:
         out["choices"] = list(node.symbolics)
-    except Exception:           # noqa: BLE001
+    except Exception:
         pass
     return out
 
@@ -66,6 +66,6 @@ def write_feature(nm: Any, name: str, value: Any) -> tuple[bool, str]:
             node.execute()
         else:
             node.value = value
-    except Exception as e:      # noqa: BLE001  out of range, wrong type, locked: report it
+    except Exception as e:      # out of range, wrong type, locked: report it
         return False, f"{type(e).__name__}: {e}".strip()
     return True, ""

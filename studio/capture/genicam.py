@@ -86,7 +86,7 @@ def list_devices(producer: str) -> list[dict[str, Any]]:
         h.update()
         return [{"serial": str(d.serial_number), "model": d.model, "vendor": d.vendor, "id": d.id_,
                  "spec": f"genicam:{producer}#{d.serial_number}"} for d in h.device_info_list]
-    except Exception as e:     # noqa: BLE001
+    except Exception as e:
         raise CameraError(f"the GenTL producer could not be loaded ({type(e).__name__}: {e})", file=cti,
                           hint="use the .cti matching this computer (64-bit, same OS)") from None
     finally:
@@ -239,7 +239,7 @@ class GenICamCamera(Camera):
                             self._stats["incomplete"])
 
             self._acquirer.add_callback(ImageAcquirer.Events.INCOMPLETE_BUFFER, count)
-        except Exception as e:   # noqa: BLE001  an older harvesters: no count, frames still flow
+        except Exception as e:   # an older harvesters: no count, frames still flow
             log.debug("camera %s: cannot count incomplete frames (%s)", self.spec, e)
 
     def _keep_newest_only(self) -> None:

@@ -88,7 +88,7 @@ class Reconnecting(Camera):
         if self.on_event is not None:
             try:
                 self.on_event(kind, {"spec": self.spec, **payload})
-            except Exception:  # noqa: BLE001  a listener's bug must not stop the camera
+            except Exception:  # a listener's bug must not stop the camera
                 log.exception("camera event listener failed")
 
     def _lost(self, error: CameraError) -> None:
@@ -99,7 +99,7 @@ class Reconnecting(Camera):
             self._emit("lost", message=f"camera lost: {error.message}", error=str(error))
         try:
             self.camera.close()
-        except Exception as e:  # noqa: BLE001  an unplugged camera may fail to close cleanly
+        except Exception as e:  # an unplugged camera may fail to close cleanly
             log.debug("closing lost camera %s: %s", self.spec, e)
         self._next_try = time.monotonic()
 

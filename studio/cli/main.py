@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "studio.cli.lighting_commands",
     "studio.cli.camera_commands",
     "studio.cli.label_commands",
+    "studio.cli.selfcheck_commands",
 ]
 
 

@@ -67,7 +67,7 @@ def open_project_dialog(parent: Any = None, start: str | None = None) -> Any:
             return None
         try:
             return Project.open(path)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             from studio.gui.widgets.errors import describe
 
             QMessageBox.critical(parent, "Cannot open this project", describe(e)[0])
@@ -84,7 +84,7 @@ def new_project_dialog(parent: Any = None) -> Any:
         return None
     try:
         return Project.create(path, template="demo")
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         from studio.gui.widgets.errors import describe
 
         QMessageBox.critical(parent, "Cannot create the project", describe(e)[0])
@@ -98,7 +98,7 @@ def first_project(project_path: str | None) -> Any:
     if project_path:
         try:
             return Project.open(project_path)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             from studio.gui.widgets.errors import describe
 
             QMessageBox.critical(None, "Cannot open the project", describe(e)[0])
@@ -140,7 +140,7 @@ def main(project_path: str | None = None, kiosk: bool = False) -> int:
             settings = project.station_settings()
             station = Station(project, plc_spec=settings.get("plc", "sim"))
             return run_kiosk(station)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             from studio.gui.widgets.errors import describe
 
             QMessageBox.critical(None, "Cannot start the station", describe(e)[0])

@@ -124,12 +124,12 @@ class CameraWorker(QThread):
                 rest = self.min_period - (time.monotonic() - t0)
                 if rest > 0:
                     self._stop.wait(rest)
-        except BaseException as e:  # noqa: BLE001  shown on the page, never a crash
+        except BaseException as e:  # shown on the page, never a crash
             if not self._stop.is_set():
                 self.failed.emit(e)
         finally:
             if self.camera is not None:
                 try:
                     self.camera.close()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     pass

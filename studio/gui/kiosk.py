@@ -293,7 +293,7 @@ class KioskWindow(QWidget):
         try:
             out = send_back(project, self.station.data_dir, part, a["verdict"], a["defect_class"],
                             operator=a["operator"], note=a["note"])
-        except Exception as e:  # noqa: BLE001  a refusal is a message, never a crash of the kiosk
+        except Exception as e:  # a refusal is a message, never a crash of the kiosk
             error_dialog(self, e, "Not sent to review")
             return
         self.on_alert(f"part {part} sent to review: {a['operator']} says {out['operator_verdict'].upper()}", "info")
@@ -325,7 +325,7 @@ class KioskWindow(QWidget):
         if self.owns_station:
             try:
                 self.station.stop()
-            except Exception as e:  # noqa: BLE001  closing must always work
+            except Exception as e:  # closing must always work
                 import logging
 
                 logging.getLogger(__name__).warning("stopping the station: %s", e)

@@ -227,7 +227,7 @@ class MainWindow(QMainWindow):
         self.scroll.fit()
         try:
             page.refresh()
-        except Exception as e:  # noqa: BLE001  a page that cannot refresh says why
+        except Exception as e:  # a page that cannot refresh says why
             from studio.gui.widgets.errors import error_dialog
 
             error_dialog(self, e, f"{STEPS[index][2]}: could not load")

@@ -46,7 +46,7 @@ def readiness(project: Any) -> dict[str, Any]:
 def _has_gt_mask(project: Any, image_id: str) -> bool:
     try:
         return bool(project.dataset.get(image_id).mask)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 

@@ -67,7 +67,7 @@ class LightingWatch:
             return None
         try:
             m = cheap_measures(image, self.roi, self.clip_high)
-        except Exception as e:    # noqa: BLE001  a measuring bug must never stop inspection
+        except Exception as e:    # a measuring bug must never stop inspection
             log.warning("lighting watch could not measure a frame: %s", e)
             return None
         with self._lock:
@@ -118,7 +118,7 @@ def watch_for(project: Any, alert: Callable[..., None]) -> LightingWatch | None:
     try:
         base = store.load_baseline(project)
         limits = L.load(project)
-    except Exception as e:       # noqa: BLE001  a broken baseline file must not stop the station
+    except Exception as e:       # a broken baseline file must not stop the station
         log.warning("no lighting watch: %s", e)
         alert(f"no lighting watch: {getattr(e, 'message', e)} ({getattr(e, 'file', None) or 'baseline'})",
               "warning")        # ... nor switch the watch off in silence

@@ -85,7 +85,7 @@ class AgreementView(QWidget):
         try:
             rep = agreement_report(self.project)
             rd = readiness(self.project)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.summary.setText(f"Could not compute agreement: {e}")
             return
         iou = rep["iou"]
@@ -151,7 +151,7 @@ class PlanForm(QGroupBox):
 
         try:
             plan = LabelingPlan.load(self.project.root)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.info.setText(str(e))
             return
         self.labelers.setText(", ".join(plan.labelers))
@@ -180,7 +180,7 @@ class PlanForm(QGroupBox):
         plan.copies = self.copies.value()
         try:
             plan.save(self.project.root)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             error_dialog(self, e, "Could not save the labeling plan")
             return
         self._show(plan)

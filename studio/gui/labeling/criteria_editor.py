@@ -153,7 +153,7 @@ class CriteriaEditor(QWidget):
             if not name:
                 raise ValueError("a defect class needs a name")
             edit(self.project, self._author(), self.reason.text(), change)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             error_dialog(self, e, "Could not save the criteria")
             return
         self.reason.clear()
@@ -169,7 +169,7 @@ class CriteriaEditor(QWidget):
             return None
         try:
             write_html(self.project, path)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             error_dialog(self, e, "Could not write the criteria")
             return None
         return path
@@ -191,7 +191,7 @@ class CriteriaEditor(QWidget):
         def src(image_id: str) -> str:
             try:
                 img = self.project.dataset.load(self.project.dataset.get(image_id))
-            except Exception:  # noqa: BLE001
+            except Exception:
                 return ""
             url = f"example://{image_id}"
             q = to_qimage(img)
@@ -206,7 +206,7 @@ class CriteriaEditor(QWidget):
                                              QMarginsF(15, 15, 15, 15)))
             writer.setTitle(f"Acceptance criteria v{self.project.criteria.version}")
             doc.print_(writer)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             error_dialog(self, e, "Could not write the PDF")
             return None
         return path

@@ -76,7 +76,7 @@ class CriteriaPanel(QGroupBox):
             return
         try:
             add_example(self.project, self.class_name, image_id, kind, author=self._author())
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             error_dialog(self, e, "Could not add the example")
             return
         self.show_class(self.class_name)
@@ -123,7 +123,7 @@ class CriteriaPanel(QGroupBox):
             try:
                 img = self.project.dataset.load(self.project.dataset.get(e["image_id"]))
                 pic.setPixmap(to_pixmap(img, THUMB - QSize(6, 6)))
-            except Exception:  # noqa: BLE001  a missing example is shown as its name
+            except Exception:  # a missing example is shown as its name
                 pic.setText(e.get("image_id", "?"))
             cap = QLabel(e.get("kind", ""))
             cap.setStyleSheet(f"color: {colour}; font-size: 8pt; font-weight: 700;")

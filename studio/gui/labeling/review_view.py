@@ -86,7 +86,7 @@ class ReviewView(QWidget):
 
         try:
             return len(review_queue(self.project))
-        except Exception:  # noqa: BLE001
+        except Exception:
             return 0
 
     def refresh(self) -> None:
@@ -95,7 +95,7 @@ class ReviewView(QWidget):
 
         try:
             ref = LabelingPlan.load(self.project.root).reference
-        except Exception:  # noqa: BLE001
+        except Exception:
             ref = None
         me = self._reviewer()
         self.reviewer_edit.setText(me)
@@ -138,7 +138,7 @@ class ReviewView(QWidget):
         try:
             img = self.project.dataset.load(self.project.dataset.get(it.image_id))
             self.canvas.set_image(img, shapes, masks=lambda f: load_mask(self.project.root, f))
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.canvas.set_image(None)
             self.canvas.set_placeholder(str(e))
         rows = "".join(f"<li><b>{html.escape(n)}</b>: {html.escape(l.category)}"
@@ -162,7 +162,7 @@ class ReviewView(QWidget):
             decide(self.project, it.image_id, verdict, self.defect.currentData() if verdict == "ng" else None,
                    labeler=self.reviewer_edit.text().strip(), rationale=self.rationale.text(),
                    example=self.example.currentData() or None)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             error_dialog(self, e, "Could not record the decision")
             return
         self.message.setText(f"{it.image_id}: decided {verdict.upper()}")

@@ -47,7 +47,7 @@ class ThumbLoader(QObject):
                 if img is None:
                     continue
                 icon = QIcon(to_pixmap(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), THUMB))
-            except Exception:  # noqa: BLE001  no thumbnail is fine
+            except Exception:  # no thumbnail is fine
                 continue
             self.icons[image_id] = icon
             self._on_icon(image_id, icon)

@@ -278,7 +278,7 @@ class CapturePage(Page):
         stem = f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(frame.timestamp))}-{frame.frame_id:06d}"
         try:
             rec = self.project.dataset.add_image(frame.image, stem=stem, source="capture", meta=meta)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.banner.show_error(f"Could not save the image: {e}")
             error_dialog(self, e, "Could not save the image")
             return

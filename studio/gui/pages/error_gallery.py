@@ -142,7 +142,7 @@ class MistakeGallery(QWidget):
             try:
                 image = self.project.dataset.load(self.project.dataset.get(image_id))
                 self._thumbs[image_id] = QIcon(square_thumb(to_pixmap(image, QSize(THUMB, THUMB))))
-            except Exception:  # noqa: BLE001  a missing file shows as an empty tile, never a crash
+            except Exception:  # a missing file shows as an empty tile, never a crash
                 self._thumbs[image_id] = QIcon()
         return self._thumbs[image_id]
 
@@ -203,7 +203,7 @@ class MistakeDialog(QDialog):
                 elif boxes:
                     self.heat = draw_boxes(self.plain, boxes)
                     note = "Red boxes: what the model found. Yellow: the labeled defect."
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 note = f"The heat map could not be computed: {e}"
         self.view = ImageView(zoomable=True)
         self.heat_check = QCheckBox("Show what the model sees")

@@ -247,7 +247,7 @@ class LabelPage(Page):
             img = self.project.dataset.load(self.project.dataset.get(image_id))
             self.canvas.set_image(img, label.shapes if label else [],
                                   masks=lambda f: load_mask(self.project.root, f))
-        except Exception as e:  # noqa: BLE001  a missing file is a message, not a crash
+        except Exception as e:  # a missing file is a message, not a crash
             self.canvas.set_image(None)
             self.canvas.set_placeholder(str(e))
         self.image_title.setText(image_id)
@@ -292,7 +292,7 @@ class LabelPage(Page):
 
         try:
             return self.canvas.shapes_for_saving(lambda m: save_mask(self.project.root, m))
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             error_dialog(self, e, "Could not save the brush mask")
             return None
 
@@ -319,7 +319,7 @@ class LabelPage(Page):
             criterion = criterion_text(crit, defect)
             self.project.labels.add(image_id, verdict, defect, labeler=self.labeler, criterion=criterion,
                                     criteria_version=crit.version, shapes=shapes or [])
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             error_dialog(self, e, "Could not save the label")
             return False
         self._update_item(image_id)
@@ -392,7 +392,7 @@ class LabelPage(Page):
         ids = [r.id for r in self.project.dataset]
         try:
             plan = LabelingPlan.load(self.project.root)
-        except Exception:  # noqa: BLE001  a broken plan: show everything, say so
+        except Exception:  # a broken plan: show everything, say so
             self.message.setText("labeling.yaml is unreadable: showing every image")
             return ids
         from PySide6.QtWidgets import QCompleter

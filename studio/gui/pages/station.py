@@ -129,7 +129,7 @@ class StationPage(Page):
     def _station_settings(self) -> dict[str, Any]:
         try:
             return self.project.station_settings()
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self._settings_problem = str(e)
             return {}
 
@@ -149,7 +149,7 @@ class StationPage(Page):
             station = Station(self.project, camera_spec=self.camera_edit.text().strip() or None,
                               plc_spec=self.plc_edit.text().strip() or "sim",
                               model_id=self.model_combo.currentData())
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self._start_failed(e)
             error_dialog(self, e, "Could not start the station")
             return
@@ -295,7 +295,7 @@ class StationPage(Page):
         self.model_combo.clear()
         try:
             cards = list_models(self.project)
-        except Exception:  # noqa: BLE001
+        except Exception:
             cards = []
         for card in cards:
             self.model_combo.addItem(str(card.get("model_id")), card.get("model_id"))
@@ -335,5 +335,5 @@ class StationPage(Page):
         if station is not None:
             try:
                 station.stop()
-            except Exception:  # noqa: BLE001  closing the window must always work
+            except Exception:  # closing the window must always work
                 pass

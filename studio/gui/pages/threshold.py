@@ -262,7 +262,7 @@ class ThresholdPage(PickerMixin, Page):
     def _critical(self) -> set[str]:
         try:
             return set(self.project.criteria.critical_classes())
-        except Exception:  # noqa: BLE001
+        except Exception:
             return set()
 
     # ---- saving, mistakes, comparing ---------------------------------------------------
@@ -278,7 +278,7 @@ class ThresholdPage(PickerMixin, Page):
         upper = self.band_upper if self.band_upper is not None and self.band_upper > self.threshold else None
         try:
             save(self.project, self.model_id, self.evaluation or {}, chosen, review_up_to=upper)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             error_dialog(self, e, "Could not save the threshold")
             return
         band = f", review band up to {upper:.{self.spin.decimals()}f}" if upper is not None else ""
@@ -294,7 +294,7 @@ class ThresholdPage(PickerMixin, Page):
                 from studio.inference.model import InspectionModel
 
                 self._model_cache = (self.model_id, InspectionModel.load(self.project, self.model_id))
-            except Exception:  # noqa: BLE001  the dialog says there is no heat map
+            except Exception:  # the dialog says there is no heat map
                 return None
         return self._model_cache[1]
 
@@ -304,7 +304,7 @@ class ThresholdPage(PickerMixin, Page):
         try:
             dialog = MistakeDialog(self.project, entry, self.threshold, self._model(), self,
                                    review_up_to=self.band_upper)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             error_dialog(self, e, "Could not show the image")
             return None
         dialog.show()
@@ -377,7 +377,7 @@ class ThresholdPage(PickerMixin, Page):
         keep = self.model_combo.currentData()
         try:
             cards = list_models(self.project)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             cards = []
             self.banner.show_error(f"Could not list the models: {e}")
         self.model_combo.blockSignals(True)

@@ -40,7 +40,7 @@ class PickerMixin:
             return self._apply(cheapest, self.y, self.s, **self.choose.costs())
         try:
             chosen = cheapest_band(self.y, self.s, review_cost=review, **self.choose.costs())
-        except Exception as e:  # noqa: BLE001  a StudioError: the banner says what to do
+        except Exception as e:  # a StudioError: the banner says what to do
             self.banner.show_error(str(e))
             return None
         self.banner.clear_message()

@@ -214,7 +214,7 @@ class TrainPage(Page):
                 self.task_combo.setCurrentIndex(i)
         try:
             self.models_table.set_cards(list_models(self.project))
-        except Exception as e:  # noqa: BLE001  a broken card is a message, not a crash
+        except Exception as e:  # a broken card is a message, not a crash
             self.banner.show_error(f"Could not list the models: {e}")
         self.bakeoff.refresh()
 

@@ -61,5 +61,5 @@ class DisagreeDialog(QDialog):
 def _user() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001  no login name (service account): still a name
+    except Exception:  # no login name (service account): still a name
         return "operator"

@@ -36,7 +36,7 @@ class _Worker(QThread):
             result = self.fn(self.ctx)
         except Cancelled:
             self.cancelled.emit()
-        except BaseException as e:  # noqa: BLE001  every failure reaches the person
+        except BaseException as e:  # every failure reaches the person
             self.failed.emit(e)
         else:
             if self.ctx.cancelled():

@@ -85,7 +85,7 @@ def test_dataset_manifest_problems_are_named_and_opening_it_is_a_clear_error(pro
     (project.root / "dataset.json").write_text(json.dumps({"schema_version": 1, "images": [["x"]]}))
     assert fields(check_all(project.root), "dataset.json") == {"images"}
     with pytest.raises(ProjectError, match="dataset.json"):
-        Project.open(project.root).dataset
+        _ = Project.open(project.root).dataset       # the dataset is read on first use
     (project.root / "dataset.json").write_text(json.dumps({"images": [
         {"id": "a", "file": "images/a.png", "split": "train"},
         {"id": "a", "file": "images/a.png", "split": "sideways"}]}))

@@ -130,7 +130,7 @@ def test_dataset_json_gets_a_version_and_the_unversioned_file_is_kept(tmp_path):
     assert json.loads((p.root / "dataset.json").read_text())["schema_version"] == 1
     (p.root / "dataset.json").write_text(json.dumps({"schema_version": 5, "images": []}))
     with pytest.raises(ProjectError, match="newer"):
-        Project.open(p.root).dataset
+        _ = Project.open(p.root).dataset            # the dataset is read on first use
 
 
 def test_labeling_plan_test_split_limits_and_station_yaml_carry_their_version(tmp_path):

@@ -29,7 +29,7 @@ def ask(port, data, timeout=1.0):
         s.sendall(data)
         try:
             return s.recv(512)
-        except (socket.timeout, ConnectionResetError):
+        except (TimeoutError, ConnectionResetError):
             return b""
 
 
@@ -91,7 +91,7 @@ def blast(port, frames, stats, lock):
                         raise ConnectionResetError
                     with lock:
                         stats["answers"] += 1
-                except socket.timeout:
+                except TimeoutError:
                     pass
         except (ConnectionError, OSError):
             with lock:

@@ -398,7 +398,9 @@ def test_a_tmpfs_unmounted_under_the_station(small_disk):
     r = subprocess.run(["umount", "-l", str(small_disk)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     # the mount point is now the empty folder under it: the log moves there with every row
-    moved = lambda: lg.failing is None and identity(data / "results.sqlite") not in (None, before)
+    def moved():
+        return lg.failing is None and identity(data / "results.sqlite") not in (None, before)
+
     assert until(moved)
     for n in range(11, 16):
         publish(lg, part(n))

@@ -33,7 +33,7 @@ import socket
 import threading
 import time
 from collections import OrderedDict
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -429,7 +429,7 @@ class OpcUaServerPlc(PlcLink):
             log.warning("OPC UA client '%s' refused: its certificate is not trusted (filed as %s; move it to %s "
                         "to trust it)", name, path, self.folders.trusted)
             raise ServiceError(ua.StatusCodes.BadCertificateUntrusted)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
             raise ServiceError(ua.StatusCodes.BadCertificateTimeInvalid)
 
@@ -535,7 +535,7 @@ class OpcUaServerPlc(PlcLink):
         from asyncua import ua
 
         nodes, server = self._nodes, self._server
-        now = datetime.now(timezone.utc)        # one timestamp for all values of one update
+        now = datetime.now(UTC)        # one timestamp for all values of one update
         data = {name: ua.DataValue(ua.Variant(value, nodes.types[name]), SourceTimestamp=now, ServerTimestamp=now)
                 for name, value in values.items()}
         aspace = server.iserver.aspace
@@ -632,7 +632,7 @@ class OpcUaServerPlc(PlcLink):
         self._triggers.put(pending)
         try:
             return await asyncio.wait_for(asyncio.shield(future), TRIGGER_ACCEPT_S)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pending.cancelled = True
             return ua.StatusCode(ua.StatusCodes.BadTimeout)
 

@@ -3,3 +3,5 @@ from studio.results.log import ResultLog
 from studio.results.policy import LogPolicy
 from studio.results.reader import ResultReader
 from studio.results.schema import FILE_NAME, SCHEMA_VERSION
+
+__all__ = ["FILE_NAME", "SCHEMA_VERSION", "LogPolicy", "ResultLog", "ResultReader"]

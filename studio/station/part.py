@@ -30,7 +30,6 @@ class PartResult:
     t_actuated: float = 0.0
     latency_ms: float = 0.0         # trigger to PLC write
     error: str | None = None        # why the part is a fault, in words
-    part_id: str = ""               # the PLC's id of the part, when the PLC gives one
     t_mono: float = field(default=0.0, repr=False)    # monotonic clock at the trigger: durations only, not logged
 
     @property

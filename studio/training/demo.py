@@ -38,7 +38,8 @@ def fill_settings(project: Any) -> dict[str, Any] | None:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
-        raise ProjectError(f"is not valid YAML ({e})", file=path, hint="fix it, or delete it to open the demo empty")
+        raise ProjectError(f"is not valid YAML ({e})", file=path,
+                           hint="fix it, or delete it to open the demo empty") from None
     if not isinstance(data, dict) or set(data) - set(DEFAULTS):
         raise ProjectError("has keys the demo fill does not know", file=path,
                            field=", ".join(sorted(set(data) - set(DEFAULTS))) if isinstance(data, dict) else None,

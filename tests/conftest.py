@@ -47,6 +47,7 @@ SLOW_TESTS = {
     "tests/test_training_augment.py::test_classification_reports_synthetic_defects_separately",
     "tests/test_training_gui_panels.py::test_bakeoff_table_fills_row_by_row",
     "tests/test_training_runner.py::test_anomaly_end_to_end_in_a_subprocess",
+    "tests/test_training_anomaly_peer.py::test_grouped_greedy_matches_anomalib_k_center_greedy_coverage",  # 17 s
     "tests/test_gui_lighting_drift.py::test_kiosk_shows_the_lighting_drift_alert",   # a 200-part station
     "tests/test_evaluation_review_station.py::test_station_sends_review_to_the_plc_with_a_real_model",
     "tests/test_gui_threshold_picker.py::test_mistake_gallery_and_heat_map",          # 6 s of CPU

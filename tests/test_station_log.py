@@ -35,12 +35,12 @@ class CheckingPlc(SimPlc):
         self.log_path = log_path
         self.rows_at_publish: list[tuple[int, bool]] = []
 
-    def publish(self, part, verdict_code, score, class_id):
+    def publish(self, part, verdict_code, score, class_id, **kw):
         con = sqlite3.connect(f"file:{self.log_path}?mode=ro", uri=True)
         found = con.execute("SELECT COUNT(*) FROM results WHERE part = ?", (part,)).fetchone()[0] == 1
         con.close()
         self.rows_at_publish.append((part, found))
-        super().publish(part, verdict_code, score, class_id)
+        super().publish(part, verdict_code, score, class_id, **kw)
 
 
 def make(project, data_dir, **kw):
@@ -214,7 +214,7 @@ def test_an_unplugged_data_directory_under_stop_halts_the_line(demo_project, tmp
     # the rows are in the file that was pulled (or held: the station may have published one more
     # before it saw the directory go); none the PLC saw is missing from both
     logged = logged_parts(tmp_path / "pulled" / "results.sqlite")
-    assert not data.exists()                    # nothing re-created the directory that went away
+    assert not data.exists(), sorted(str(p.relative_to(data)) for p in data.rglob("*"))   # nothing re-created it
     assert set(published) - set(logged) <= {published[-1]} and len(logged) >= len(published) - 1
     missing = set(published) - set(logged)
     assert station.log.dropped == len(missing)          # counted exactly: held when the log closed

@@ -15,11 +15,21 @@ from typing import Any
 import yaml
 
 
-def atomic_write_bytes(path: str | Path, data: bytes, *, fsync: bool = True) -> None:
+def atomic_write_bytes(path: str | Path, data: bytes, *, fsync: bool = True, within: str | Path | None = None) -> None:
     """``fsync=False``: still atomic against a crash of the process (the data is in the OS
-    before the rename), not against a power loss; for files written by the thousand."""
+    before the rename), not against a power loss; for files written by the thousand.
+
+    ``within``: missing folders are created only below this one, which must exist (a data
+    directory that was unplugged is never re-created on the mount point)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if within is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.parent.is_dir():
+        base = Path(within)
+        if not base.is_dir():
+            raise FileNotFoundError(f"{base} is gone")
+        for folder in [p for p in reversed(path.parent.parents) if base in p.parents] + [path.parent]:
+            folder.mkdir(exist_ok=True)     # parents=False: never past ``within``
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

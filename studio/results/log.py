@@ -557,7 +557,8 @@ class ResultLog:
                     raise OSError(self._failing or f"the data directory {self.data_dir} is gone")
                 data = encode_png(image)
                 # fsynced only for durability: power-loss; a kill -9 cannot tear a renamed file
-                atomic_write_bytes(target, data, fsync=self.policy.durability == "power-loss")
+                atomic_write_bytes(target, data, fsync=self.policy.durability == "power-loss",
+                                   within=self.data_dir)
                 images.append((None, None, None, None, None, None, "saved", rel, len(data), row_id))
                 self._usage += len(data)
             except Exception as e:  # OSError from the disk, cv2.error from a strange image

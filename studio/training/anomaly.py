@@ -205,6 +205,7 @@ def fit_memory_bank(x_train: np.ndarray, opts: dict[str, Any], report):
     gen = torch.Generator().manual_seed(int(opts["seed"]))
     n = len(x_train)
     extract = feature_runner(features, x_train[:2], device)
+    seconds, t = {}, time.monotonic()
     maps, patches = [], []
     with torch.no_grad():
         for i in range(0, n, bs):
@@ -220,6 +221,8 @@ def fit_memory_bank(x_train: np.ndarray, opts: dict[str, Any], report):
             patches.append(p.reshape(-1, dims))
             report.progress(0.05 + 0.35 * min(1.0, (i + bs) / n))
     patches = torch.cat(patches)
+    n_patches = len(patches)
+    seconds["features"], t = time.monotonic() - t, time.monotonic()
     k = min(int(opts["max_bank"]), max(1, int(round(len(patches) * float(opts["coreset_ratio"])))))
     groups = coreset_groups(k, int(opts["coreset_groups"] or 0))
     report.status(f"choosing a memory bank of {k} from {len(patches)} patches ({groups} greedy searches)")
@@ -227,12 +230,15 @@ def fit_memory_bank(x_train: np.ndarray, opts: dict[str, Any], report):
                             report.sub(0.40, 0.80), groups=groups)
     bank = patches[chosen].float().cpu()
     del patches
+    seconds["coreset"], t = time.monotonic() - t, time.monotonic()
     report.status("scoring the training images")
     graph = build_graph(features, bank, int(opts["bank_chunk"])).to(device).eval()
     with torch.no_grad():
         train_scores = torch.cat([graph.head(m.float().to(device))[0].cpu() for m in maps]).numpy()
+    seconds["train_scores"] = time.monotonic() - t
     info = {"bank_size": int(len(bank)), "feature_dims": int(dims), "coreset_groups": groups,
-            "anomaly_map_size": [int(h), int(w)]}
+            "anomaly_map_size": [int(h), int(w)], "n_patches": int(n_patches),
+            "seconds": {key: round(v, 2) for key, v in seconds.items()}}
     return graph, train_scores, info
 
 

@@ -1,10 +1,13 @@
-"""Greedy k-center coreset for the anomaly memory bank, grouped so it runs in few passes.
+"""Greedy k-center coreset for the anomaly memory bank.
 
-The exact greedy (farthest point first) needs one pass over all patches per
-chosen centre; anomalib's ``KCenterGreedy`` is that. Here the patches are
-split into equal, compact cells and every cell runs its own greedy search,
-all cells advancing together, so a bank of k centres takes about k / groups
-passes. See ``greedy_coreset``.
+The exact greedy (farthest point first) as written in the papers and in
+anomalib's ``KCenterGreedy`` makes one pass over all N patches per chosen
+centre: a matrix-vector product, bound by memory bandwidth (N x d x 4 bytes
+per centre). ``_lazy_greedy`` returns the same centres with the passes
+batched into matrix-matrix products over a candidate pool and skips points
+whose stale distance bound already rules them out (see there); the grouped
+variant (``groups`` > 1) splits the patches into compact cells searched side
+by side, faster still but not the same centres. See ``greedy_coreset``.
 """
 from __future__ import annotations
 
@@ -81,7 +84,7 @@ def greedy_coreset(points, k: int, projection_dims: int = 128, seed: int = 0, re
         proj = torch.randn(d, projection_dims, generator=g).to(points.device) / math.sqrt(projection_dims)
         z = points.float() @ proj
     if groups == 1:
-        return _exact_greedy(z, k, g, report)
+        return _lazy_greedy(z, k, g, report)
     order = balanced_cells(z, groups, g)                                  # [G * m], padded
     m = len(order) // groups
     valid = (order < n).reshape(groups, m)
@@ -125,7 +128,9 @@ def greedy_coreset(points, k: int, projection_dims: int = 128, seed: int = 0, re
 
 
 def _exact_greedy(z, k: int, g, report=None):
-    """The plain greedy: one matrix-vector product per centre, distances kept in place."""
+    """The plain greedy: one matrix-vector product per centre, distances kept in place.
+
+    The reference ``_lazy_greedy`` is tested and benchmarked against."""
     torch = _torch()
     n = len(z)
     z = z.contiguous()
@@ -146,4 +151,86 @@ def _exact_greedy(z, k: int, g, report=None):
             report.check()
             report.progress(i / max(1, k - 1))
             report.metric("coreset_radius", i, float(min_d.max().clamp_min(0).sqrt()))
+    return chosen
+
+
+def _lazy_greedy(z, k: int, g, report=None, pool: int = 4096, rows: int = 16384, block: int = 4096):
+    """The exact greedy (the same centres as ``_exact_greedy``) without a pass over all points per centre.
+
+    Each point keeps an upper bound on its distance to the nearest centre
+    (its distance when last computed: later centres can only bring it
+    closer) and the number of centres that bound accounts for. A round
+    refreshes the points in descending order of their bounds, a block at a
+    time (one matrix-matrix product against the centres each has not yet
+    seen), until the ``pool`` largest exact distances are known and no
+    bound outside the pool exceeds the pool's smallest; inside the pool the
+    greedy then picks centres exactly as the full search would, for as long
+    as the pool's farthest point is farther than everything outside it
+    (``tau``). A point whose bound falls below the final coverage radius is
+    never looked at again, so most of the N x k distances are never computed.
+    """
+    torch = _torch()
+    n = len(z)
+    z = z.contiguous()
+    z_sq = (z * z).sum(1)
+    chosen = torch.empty(k, dtype=torch.long, device=z.device)
+    first = int(torch.randint(n, (1,), generator=g))
+    chosen[0] = first
+    bound = (z_sq - 2.0 * torch.mv(z, z[first]) + z_sq[first]).clamp_min_(0.0)
+    seen = torch.ones(n, dtype=torch.long, device=z.device)      # centres each bound accounts for
+    m = max(1, min(int(pool), n - 1))
+    i, every, last_report = 1, max(1, k // 50), 0
+    neg = torch.tensor(float("-inf"), device=z.device)
+    while i < k:
+        # --- refresh the largest bounds until the pool's m exact distances are known ---------
+        order = torch.argsort(bound, descending=True)
+        done, top_i, rest = 0, order[:0], neg
+        while True:
+            idx = order[done:done + max(m, rows)]
+            s = int(seen[idx].min())
+            for b in range(s, i, block):          # centres these points have not been compared with yet
+                cols = chosen[b:min(i, b + block)]
+                d2 = torch.addmm(z_sq[cols][None, :], z[idx], z[cols].t(), alpha=-2.0).add_(z_sq[idx, None])
+                bound[idx] = torch.minimum(bound[idx], d2.min(1).values.clamp_min_(0.0))
+            seen[idx] = i
+            done += len(idx)
+            cand = torch.cat([top_i, idx])
+            if len(cand) > m:
+                vals = bound[cand]
+                top = torch.topk(vals, m + 1)
+                rest = torch.maximum(rest, top.values[m])
+                top_i = cand[top.indices[:m]]
+            else:
+                top_i = cand
+            nxt = bound[order[done]] if done < n else neg
+            if done >= n or (len(top_i) >= m and float(bound[top_i].min()) >= float(nxt)):
+                break
+        tau = float(torch.maximum(rest, nxt))
+        # --- the greedy inside the pool, while its farthest point beats everything outside ------
+        pts = top_i
+        pd = bound[pts].clone()
+        pz, psq = z[pts], z_sq[pts]
+        buf = torch.empty_like(pd)
+        while i < k and len(pd):
+            j = int(torch.argmax(pd))
+            if float(pd[j]) < tau:
+                break
+            c = int(pts[j])
+            chosen[i] = c
+            i += 1
+            torch.mv(pz, z[c], out=buf)
+            buf.mul_(-2.0).add_(psq).add_(z_sq[c])
+            torch.minimum(pd, buf, out=pd)
+            live = pd >= tau
+            if 4 * int(live.sum()) < len(pd):       # most of the pool is out of the race: drop it
+                out = ~live
+                bound[pts[out]], seen[pts[out]] = pd[out], i
+                pts, pd, pz, psq = pts[live], pd[live], pz[live], psq[live]
+                buf = torch.empty_like(pd)
+            if report is not None and i - last_report >= every:
+                last_report = i
+                report.check()
+                report.progress(i / max(1, k - 1))
+                report.metric("coreset_radius", i, float(pd.max().clamp_min(0).sqrt()) if len(pd) else 0.0)
+        bound[pts], seen[pts] = pd, i
     return chosen

@@ -178,14 +178,12 @@ def test_bad_sim_options_are_camera_errors_that_say_what_to_write(spec, words):
     assert words in str(err.value)
 
 
-def test_render_is_fast():
+def test_render_with_every_fault_on_gives_whole_frames():
+    """(How fast it renders is measured in benchmarks/station_latency.py, not here.)"""
     cam = open_camera("sim:seed=1,defect_rate=0.5,uneven=0.3,glare=0.3,flicker=0.3")
-    times = []
-    for _ in range(15):
-        t = time.perf_counter()
-        cam.grab()
-        times.append(time.perf_counter() - t)
-    assert sorted(times)[len(times) // 2] < 0.020
+    frames = [cam.grab() for _ in range(15)]
+    assert len({f.frame_id for f in frames}) == 15
+    assert all(f.image.dtype == np.uint8 and f.image.ndim == 3 and f.image.std() > 0 for f in frames)
 
 
 def test_fps_paces_grabs():

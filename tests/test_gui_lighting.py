@@ -1,5 +1,6 @@
 """The Lighting page: runs the audit off the GUI thread, shows checks and advice, history, baseline."""
 import pytest
+import yaml
 
 import PySide6  # noqa: F401  a core dependency: a broken install fails, never skips
 import pyqtgraph  # noqa: F401  a core dependency: a broken install fails, never skips
@@ -86,4 +87,6 @@ def test_limits_dialog_saves_only_the_changes_and_names_bad_input(qtbot, page, d
     dialog.save()
     assert not dialog.isVisible() and "Limits saved" in page.banner.text()
     assert L.load(demo_project)["noise"]["sigma_max"] == 4.5
-    assert (demo_project.audits_dir / "limits.yaml").read_text().strip() == "noise:\n  sigma_max: 4.5"
+    # only the changed limit is written (with the file's layout version)
+    assert yaml.safe_load((demo_project.audits_dir / "limits.yaml").read_text()) == {
+        "schema_version": 1, "noise": {"sigma_max": 4.5}}

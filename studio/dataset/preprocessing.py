@@ -33,8 +33,14 @@ class Preprocessing:
         return asdict(self)
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
-        """Crop, contrast and resize: uint8 RGB, ``size`` x ``size`` x 3."""
-        img = to_rgb8(image)
+        """Crop, contrast and resize: uint8 RGB, ``size`` x ``size`` x 3.
+
+        The work is done where it is cheapest (a 5 MP frame on the station's hot path): the
+        region of interest is cut out first (a view, no copy), and a mono frame is resized
+        before it becomes RGB, so the colour conversion touches ``size`` x ``size`` pixels, not
+        the camera's millions. The pixels are the same as converting first: the area resize
+        treats the three equal channels alike."""
+        img = np.asarray(image)
         if self.roi:
             x, y, w, h = (int(v) for v in self.roi)
             H, W = img.shape[:2]
@@ -42,6 +48,12 @@ class Preprocessing:
             x1, y1 = min(W, x + w), min(H, y + h)
             if x1 > x0 and y1 > y0:
                 img = img[y0:y1, x0:x1]
+        if self.contrast != "clahe" and (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 1)):
+            gray = to_uint8(img if img.ndim == 2 else img[..., 0])
+            if gray.shape[0] != self.size or gray.shape[1] != self.size:
+                gray = cv2.resize(np.ascontiguousarray(gray), (self.size, self.size), interpolation=cv2.INTER_AREA)
+            return cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
+        img = to_rgb8(img)
         if self.contrast == "clahe":
             lab = cv2.cvtColor(img, cv2.COLOR_RGB2LAB)
             clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
@@ -62,14 +74,19 @@ class Preprocessing:
         return np.stack([self.apply(im) for im in images]).astype(np.float32)
 
 
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """16-bit camera data as its high byte; other types clipped to 0..255."""
+    img = np.asarray(image)
+    if img.dtype == np.uint8:
+        return img
+    if img.dtype == np.uint16:
+        return (img >> 8).astype(np.uint8)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
 def to_rgb8(image: np.ndarray) -> np.ndarray:
     """Any camera image (mono, RGB, RGBA, 16-bit) as uint8 RGB HxWx3."""
-    img = np.asarray(image)
-    if img.dtype != np.uint8:
-        if img.dtype == np.uint16:
-            img = (img >> 8).astype(np.uint8)
-        else:
-            img = np.clip(img, 0, 255).astype(np.uint8)
+    img = to_uint8(image)
     if img.ndim == 2:
         return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
     if img.ndim == 3 and img.shape[2] == 1:

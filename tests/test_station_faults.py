@@ -351,7 +351,8 @@ def test_a_model_that_never_answers_again_leaves_the_station_stopped(project, tm
     try:
         assert station.wait(10) is False and station.state == "faulted"
         assert station._ended.is_set()                  # final: `station run` exits with its fault code
-        assert any("did not answer within 0.5 s" in a["message"] for a in alerts(events, "model"))
+        # the alert reaches subscribers through the event pump's thread: a moment after the end
+        assert until(lambda: any("did not answer within 0.5 s" in a["message"] for a in alerts(events, "model")))
     finally:
         model.release.set()
         station.stop()

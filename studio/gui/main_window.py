@@ -220,6 +220,10 @@ class MainWindow(QMainWindow):
         if not 0 <= index < len(self.pages):
             return
         page = self.pages[index]
+        if self.steps.currentRow() != index:      # shown from code: the step list says where we are
+            self.steps.blockSignals(True)
+            self.steps.setCurrentRow(index)
+            self.steps.blockSignals(False)
         for other in self.pages:
             policy = QSizePolicy.Policy.Preferred if other is page else QSizePolicy.Policy.Ignored
             other.setSizePolicy(policy, policy)

@@ -100,7 +100,7 @@ class StationPage(Page):
                       "rate": CounterTile("Reject rate", point_size=17)}
         self.tiles["rate"].setToolTip("(rejected + faults) / parts; review parts are counted apart")
         for i, key in enumerate(["parts", "pass", "reject", "fault", "review", "rate"]):
-            tiles.addWidget(self.tiles[key], 0, i)
+            tiles.addWidget(self.tiles[key], i // 3, i % 3)      # two rows of three: fits beside the image
         right.addLayout(tiles)
         self.latency_label = caption("")
         right.addWidget(self.latency_label)

@@ -157,10 +157,12 @@ class ModbusClientPlc(PlcLink):
                     pass
 
     def _serve(self, client: Any) -> None:
-        self._flush(client)
+        # the baseline first, then the first write: a PLC that triggers as soon as it sees
+        # TriggerReady toggles after the station looked, so that trigger is never taken for old memory
         words = self._read_plc(client)
         self._store_plc(words)
         self.handshake.plc_wrote(rm.PLC_WORDS.start, words, first_read=True)
+        self._flush(client)
         self.connects += 1
         self.connected, self._problem = True, None
         while True:

@@ -59,7 +59,8 @@ class PlcWatch:
         was = self._bad.get(sign, False)
         self._bad[sign] = bad
         if bad and not was:
-            self.alert(message, level, key=f"plc-{sign}")
+            # edge-triggered already: a second turn to bad within the repeat limit is news, not noise
+            self.alert(message, level, key=f"plc-{sign}", always=True)
             return True
         if was and not bad:
             self.alert(back, "info")

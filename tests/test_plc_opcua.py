@@ -137,13 +137,6 @@ class Collect:
         self.changes.append((node.nodeid.Identifier, value))
 
 
-def until(predicate, timeout=5.0):
-    t_end = time.monotonic() + timeout
-    while time.monotonic() < t_end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 # ---- the contract ---------------------------------------------------------

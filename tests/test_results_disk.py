@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from waiting import until
 
 from studio.core.errors import StudioError
 from studio.results import ResultLog, ResultReader, schema
@@ -39,13 +40,6 @@ def publish(log, r):
     return ok
 
 
-def until(predicate, timeout=10.0):
-    t_end = time.monotonic() + timeout
-    while time.monotonic() < t_end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def rows(path, columns="part, verdict, image_state, image_path, note"):

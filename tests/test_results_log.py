@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from waiting import until
 
 from studio.core.errors import StudioError
 from studio.results import ResultLog, ResultReader
@@ -173,13 +174,6 @@ def test_a_database_error_holds_rows_and_writes_them_when_it_is_back(tmp_path, e
     con.close()
 
 
-def until(predicate, timeout=5.0):
-    t_end = time.monotonic() + timeout
-    while time.monotonic() < t_end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_append_never_blocks_when_the_writer_is_stuck(tmp_path, errors, monkeypatch):

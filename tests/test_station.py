@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from waiting import until  # noqa: F401  (other test files import it from here too)
 
 from studio.core.errors import CameraError
 from studio.plc import register_map as rm
@@ -100,13 +101,6 @@ def rows(station):
     return out
 
 
-def until(predicate, timeout=5.0):
-    t_end = time.monotonic() + timeout
-    while time.monotonic() < t_end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 # ---- a run --------------------------------------------------------------

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from waiting import until
 
 from studio.core.errors import ModelError
 from studio.plc import register_map as rm
@@ -51,13 +52,6 @@ def start(project, tmp_path, **kw):
     return station, events
 
 
-def until(predicate, timeout=10.0):
-    t_end = time.monotonic() + timeout
-    while time.monotonic() < t_end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def rows(station):

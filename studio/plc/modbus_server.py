@@ -24,10 +24,8 @@ dropped by pymodbus; it never reaches the station's threads.
 from __future__ import annotations
 
 import asyncio
-import errno
 import ipaddress
 import logging
-import socket
 import threading
 import time
 from typing import Any
@@ -35,6 +33,7 @@ from typing import Any
 from studio.core.errors import PlcError
 from studio.plc import register_map as rm
 from studio.plc.base import PlcLink
+from studio.plc.serving import bind_problem, start_server_thread
 
 log = logging.getLogger(__name__)
 
@@ -59,27 +58,6 @@ def parse_address(arg: str, spec: str) -> tuple[str, int]:
         raise PlcError(f"'{spec}': PORT '{port_text}' is not a number 1..65535", field="plc",
                        hint=f"use e.g. {example}; Modbus TCP's standard port is 502")
     return host, int(port_text)
-
-
-def _bind_problem(host: str, port: int) -> tuple[str, str]:
-    """Why ``host:port`` cannot be served, as (what, what to do)."""
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((host, port))
-    except OSError as e:
-        if e.errno == errno.EADDRINUSE:
-            return (f"port {port} is already in use",
-                    "another program (or another station) serves that port: stop it, "
-                    "or choose a free port and set the PLC to poll it")
-        if e.errno == errno.EACCES:
-            return (f"port {port} needs administrator rights",
-                    "use a port from 1024 up (e.g. 5020) and set the PLC to poll it")
-        if e.errno == errno.EADDRNOTAVAIL:
-            return (f"{host} is not an address of this PC",
-                    "use 0.0.0.0 (all networks) or the address of the PLC network card")
-        return str(e.strerror or e), "check the address and port"
-    return "the server did not start", "check the address and port, and that pymodbus is installed"
 
 
 REGISTER_FUNCTIONS = {3, 4, 6, 16, 22, 23}     # read holding/input, write single/multiple, mask, read-write
@@ -107,16 +85,10 @@ class ModbusServerPlc(PlcLink):
     def start(self) -> None:
         if self._thread is not None:
             return
-        ready = threading.Event()
-        outcome: dict[str, Any] = {}
-        self._thread = threading.Thread(target=self._serve, args=(ready, outcome),
-                                        name=f"plc-modbus-{self.port}", daemon=True)
-        self._thread.start()
-        if not ready.wait(START_TIMEOUT_S):
-            outcome.setdefault("error", "the server did not start in time")
+        self._thread, outcome = start_server_thread(self._main, f"plc-modbus-{self.port}", START_TIMEOUT_S)
         if "error" in outcome or not outcome.get("listening"):
             self.stop()
-            what, hint = _bind_problem(self.host, self.port)
+            what, hint = bind_problem(self.host, self.port)
             detail = outcome.get("error")
             raise PlcError(f"cannot serve Modbus TCP on {self.host}:{self.port}: {what}"
                            + (f" ({detail})" if detail and detail != what else ""), hint=hint)
@@ -132,24 +104,6 @@ class ModbusServerPlc(PlcLink):
         if thread is not None and thread is not threading.current_thread():
             thread.join(STOP_TIMEOUT_S)
         self._loop = self._server = self._thread = None
-
-    def _serve(self, ready: threading.Event, outcome: dict[str, Any]) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._main(loop, ready, outcome))
-        except Exception as e:          # reported to start(); never escapes the thread
-            outcome["error"] = str(e)
-        finally:
-            ready.set()
-            try:
-                pending = asyncio.all_tasks(loop)
-                for task in pending:
-                    task.cancel()
-                if pending:
-                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            finally:
-                loop.close()
 
     async def _main(self, loop: asyncio.AbstractEventLoop, ready: threading.Event,
                     outcome: dict[str, Any]) -> None:

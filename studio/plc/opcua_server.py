@@ -55,7 +55,8 @@ except ImportError:                     # a station without PLC triggers: the sa
     class PlcTrigger:                   # type: ignore[no-redef]
         part_id: str
         accepted: Callable[[int], None]
-from studio.plc.modbus_server import _bind_problem, parse_address
+from studio.plc.modbus_server import parse_address
+from studio.plc.serving import NOT_STARTED, bind_problem, start_server_thread
 
 log = logging.getLogger(__name__)
 
@@ -291,8 +292,8 @@ class OpcUaServerPlc(PlcLink):
                            "anonymous access is off", field="plc",
                            hint="add an account: echo PASSWORD | studio station plc-user PROJECT NAME "
                                 f"--password-stdin; or allow anonymous clients with {EXAMPLE}?anonymous=1")
-        what, hint = _bind_problem(self.host, self.port)       # at once, not after asyncua's slow init
-        if what != "the server did not start":
+        what, hint = bind_problem(self.host, self.port)       # at once, not after asyncua's slow init
+        if what != NOT_STARTED:
             raise PlcError(f"cannot serve OPC UA on {self.host}:{self.port}: {what}",
                            hint=hint.replace("poll it", "connect to it"))
         try:
@@ -311,18 +312,12 @@ class OpcUaServerPlc(PlcLink):
             self.notices.append("OPC UA anonymous access is allowed (anonymous=1): clients need no account")
         for note in self.notices:
             log.warning("%s", note)
-        ready = threading.Event()
-        outcome: dict[str, Any] = {}
-        self._thread = threading.Thread(target=self._serve, args=(ready, outcome),
-                                        name=f"plc-opcua-{self.port}", daemon=True)
-        self._thread.start()
-        if not ready.wait(START_TIMEOUT_S):
-            outcome.setdefault("error", "the server did not start in time")
+        self._thread, outcome = start_server_thread(self._main, f"plc-opcua-{self.port}", START_TIMEOUT_S)
         if "error" in outcome or not outcome.get("listening"):
             self.stop()
-            what, hint = _bind_problem(self.host, self.port)
+            what, hint = bind_problem(self.host, self.port)
             detail = outcome.get("error")
-            if what == "the server did not start":
+            if what == NOT_STARTED:
                 what, hint = detail or what, "check the address and port, and that asyncua is installed"
             elif detail:
                 what = f"{what} ({detail})"
@@ -344,25 +339,6 @@ class OpcUaServerPlc(PlcLink):
         self._server = self._nodes = None
         self._takes_triggers = False
         self._cancel_waiting()
-
-    def _serve(self, ready: threading.Event, outcome: dict[str, Any]) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._main(loop, ready, outcome))
-        except Exception as e:          # reported to start(); never escapes the thread
-            log.debug("OPC UA server thread", exc_info=True)
-            outcome["error"] = str(e) or type(e).__name__
-        finally:
-            ready.set()
-            try:
-                pending = asyncio.all_tasks(loop)
-                for task in pending:
-                    task.cancel()
-                if pending:
-                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            finally:
-                loop.close()
 
     async def _main(self, loop: asyncio.AbstractEventLoop, ready: threading.Event, outcome: dict[str, Any]) -> None:
         from asyncua import Server, ua

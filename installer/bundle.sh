@@ -128,7 +128,7 @@ if [ "$STUDIO" = 1 ]; then
   mkdir -p "$OUT/projects"
   tar -C "$REPO/projects" --exclude='*.lock' -cf - demo | tar -C "$OUT/projects" -xf -
 fi
-cp "$HERE/install-offline.sh" "$HERE/qt-libs.txt" "$OUT/"
+cp "$HERE/install-offline.sh" "$HERE/find-python.sh" "$HERE/qt-libs.txt" "$OUT/"
 [ ! -f "$HERE/README.md" ] || cp "$HERE/README.md" "$OUT/INSTALL.md"
 
 # 4. What is in it, and checksums the line PC verifies before installing.

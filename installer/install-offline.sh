@@ -72,14 +72,7 @@ if [ "$DEBS" = 1 ] && [ -d "$BUNDLE/debs" ]; then
 fi
 
 # 2. Python 3.11 in TARGET/.venv.
-PY="${PYTHON:-}"
-if [ -z "$PY" ]; then
-  for cand in python3.11 python3; do
-    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
-      PY="$cand"; break
-    fi
-  done
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/find-python.sh"     # beside this script (the bundle has a copy)
 [ -n "$PY" ] || die "Python 3.11 is needed (set PYTHON=/path/to/python3.11)"
 VENV="$TARGET/.venv"
 if [ ! -x "$VENV/bin/python" ]; then

@@ -35,14 +35,7 @@ else
 fi
 
 # 2. Python 3.11 in .venv.
-PY="${PYTHON:-}"
-if [ -z "$PY" ]; then
-  for cand in python3.11 python3; do
-    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
-      PY="$cand"; break
-    fi
-  done
-fi
+. installer/find-python.sh
 [ -n "$PY" ] || { say "Python 3.11 is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv with $PY"

@@ -23,6 +23,7 @@ from studio.core.errors import StudioError
 
 SCHEMA_VERSION = 2
 FILE_NAME = "results.sqlite"
+PART_RESERVE = 100      # meta part_reserved runs this many part numbers ahead of the last committed one
 
 COLUMNS = ("part", "frame_id", "verdict", "verdict_code", "score", "defect_class", "class_id",
            "model_id", "image_path", "t_trigger", "t_captured", "t_decided", "t_actuated",

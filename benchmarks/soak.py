@@ -380,7 +380,7 @@ def run_soak(project: Any, *, parts: int = 100_000, every: int = 10_000, rate: f
                     next_mark += every
             if ended:
                 break
-        finished = station.wait(0)
+        finished = station.wait(30)     # the state may read "stopped" a moment before the end is signalled
     finally:
         station.stop()
         seconds = time.monotonic() - t0

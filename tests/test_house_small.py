@@ -20,7 +20,7 @@ def test_label_lock_files_in_the_demo_project_are_ignored_by_git():
 def test_a_label_save_in_the_demo_project_leaves_git_status_clean(tmp_path):
     if not (REPO / ".git").exists():
         pytest.skip("not a git checkout")
-    from studio.labels.locking import file_lock
+    from studio.core.locking import file_lock
 
     lock = REPO / "projects" / "demo" / "labels.jsonl.lock"
     existed = lock.exists()

@@ -52,7 +52,7 @@ def load_version(root: Path, version: int):
 def editing(project: Any, author: str, reason: str) -> Iterator[Any]:
     """Change the criteria document as one new version: reload under the lock, edit, bump, save."""
     from studio.criteria.document import FILE_NAME, CriteriaDocument
-    from studio.labels.locking import file_lock
+    from studio.core.locking import file_lock
 
     if not author.strip() or not reason.strip():
         raise ProjectError("a new criteria version needs its author and reason",

@@ -34,7 +34,7 @@ from typing import Any
 
 from studio.core.errors import StudioError
 from studio.core.problems import Problem
-from studio.labels.locking import file_lock
+from studio.core.locking import file_lock
 from studio.labels.shapes import check_shape
 
 log = logging.getLogger(__name__)

@@ -108,14 +108,14 @@ class AuditTrail:
             raise ValueError(f"unknown audit action {action!r}; add it to studio.audit.trail.ACTIONS")
         if meaning is not None and meaning not in MEANINGS:
             raise ValueError(f"unknown signature meaning {meaning!r} (one of {', '.join(MEANINGS)})")
-        when = when or _dt.datetime.now(_dt.timezone.utc)
+        when = when or _dt.datetime.now(_dt.UTC)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with file_lock(self.path):
             last, good_end = self._last_whole()
             entry = {
                 "v": VERSION,
                 "seq": (last["seq"] + 1) if last else 1,
-                "time_utc": when.astimezone(_dt.timezone.utc).isoformat(timespec="milliseconds"),
+                "time_utc": when.astimezone(_dt.UTC).isoformat(timespec="milliseconds"),
                 "time_local": when.astimezone().isoformat(timespec="milliseconds"),
                 "actor": actor or default_actor(),
                 "action": action, "what": what, "before": before, "after": after,
@@ -212,4 +212,4 @@ def _utc(iso: str) -> str:
     t = _dt.datetime.fromisoformat(iso)
     if t.tzinfo is None:
         t = t.astimezone()          # a time without a zone is the PC's local time
-    return t.astimezone(_dt.timezone.utc).isoformat(timespec="milliseconds")
+    return t.astimezone(_dt.UTC).isoformat(timespec="milliseconds")

@@ -25,7 +25,8 @@ from studio.gui.widgets.verdict import VERDICT_TEXT, VerdictBadge
 
 STRIP = 8
 FINISHED_CLOSE_MS = 2500        # after the last part (max_parts), keep the result up this long
-STATE_WORDS = {"starting": "Starting …", "running": "● Running", "faulted": "■ FAULTED", "stopped": "Stopped"}
+STATE_WORDS = {"starting": "Starting …", "running": "● Running", "faulted": "■ FAULTED", "stopped": "Stopped",
+               "no station": "No station running"}
 STATE_COLOURS = {"running": PASS_GREEN, "faulted": REJECT_RED}
 
 
@@ -76,6 +77,9 @@ class KioskWindow(QWidget):
         self.setWindowIcon(app_icon())
         self.station = station
         self.owns_station = owns_station
+        # a station in another process (studio.station.handle.AttachedStation): closing this view
+        # leaves it running; stopping it is a request the station obeys
+        self.attached = bool(getattr(station, "attached", False))
         self.counts = rates.empty()
         self.counts.update({k: int(v) for k, v in (counts or {}).items() if k in self.counts})
         self.recent: deque[tuple[Any, str, str]] = deque(maxlen=STRIP)
@@ -256,6 +260,8 @@ class KioskWindow(QWidget):
         self._style_state()
         if state == "running":
             self._was_running = True
+            if self.attached and not self.owns_station:
+                self.finished = False           # the station was started again: this view follows the new run
         if state == "stopped" and self._was_running and not self.finished:
             self.finished = True
             self.state_label.setText("Finished" if getattr(self.station, "fault", None) is None else "Stopped")
@@ -307,11 +313,25 @@ class KioskWindow(QWidget):
         was_full = self.isFullScreen()
         if was_full:
             self.showNormal()
-        if self.owns_station:
-            if not self.finished and self.confirm_stop():
-                self.close()
-        elif not was_full:
+        if (self.owns_station or self.attached) and not self.finished:
+            if self.confirm_stop():
+                self.stop_station()
+        elif not was_full and not self.owns_station:
             self.close()
+
+    def stop_station(self) -> None:
+        """Stop the station: here, by closing (closeEvent stops it); attached, by the station's request."""
+        if not self.attached:
+            self.close()
+            return
+        from studio.gui.widgets.errors import error_dialog
+
+        try:
+            self.station.stop()
+        except Exception as e:  # a refusal is a message, never a crash of the kiosk
+            error_dialog(self, e, "The station was not asked to stop")
+            return
+        self.on_alert("stop requested: the station finishes the parts it has taken", "info")
 
     def confirm_stop(self) -> bool:
         answer = QMessageBox.question(self, "Stop the station?",
@@ -322,7 +342,7 @@ class KioskWindow(QWidget):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.bridge.detach()
-        if self.owns_station:
+        if self.owns_station and not self.attached:
             try:
                 self.station.stop()
             except Exception as e:  # closing must always work

@@ -20,7 +20,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    from studio.results.trace import describe, trace_part
+    from studio.station.trace import describe, trace_part
 
     chain = trace_part(args.data_dir, args.part, project=args.project)
     emit(args, chain, describe(chain))

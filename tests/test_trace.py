@@ -156,3 +156,56 @@ def test_trace_without_lineage_or_audit_names_the_gaps(tmp_path):
     with pytest.raises(StudioError, match="does not say which project"):
         trace_part(data, 2)
     assert trace_part(data, 2, project=project.root)["model"]["model_id"] == "m-old"
+
+
+def test_a_double_click_on_a_part_opens_its_chain_on_the_station_page_and_in_the_kiosk(qtbot, tmp_path):
+    from test_training_support import write_fake_model
+
+    from studio.gui.kiosk import KioskWindow
+    from studio.gui.pages.station import StationPage
+    from studio.gui.trace_dialog import TraceDialog
+    from studio.project import Project
+    from studio.station import Station
+    from studio.station.handle import AttachedStation
+
+    project = Project.create(tmp_path / "p", template="demo")
+    project.settings["preprocessing"]["size"] = 64
+    project.save()
+    write_fake_model(project, "m-gui", "anomaly", threshold=-0.2)
+    data = tmp_path / "data"
+    assert Station(project, CAMERA, "sim", data_dir=data, max_parts=4).run(30)
+
+    page = StationPage(project)
+    qtbot.addWidget(page)
+    page.show()
+    page.station = type("S", (), {"data_dir": data})()      # the page's station wrote to data
+    for part in (3, 4):
+        page.recent.insertRow(0)
+        from PySide6.QtWidgets import QTableWidgetItem
+
+        page.recent.setItem(0, 0, QTableWidgetItem(f"{part} (ID-{part})"))
+    page.recent.cellDoubleClicked.emit(1, 2)                  # the row of part 3
+    dialog = page.trace_dialog
+    assert isinstance(dialog, TraceDialog) and dialog.chain["part"]["part"] == 3
+    assert dialog.chain["model"]["model_id"] == "m-gui"
+    titles = [dialog.tree.topLevelItem(i).text(0) for i in range(dialog.tree.topLevelItemCount())]
+    assert titles[:7] == ["Part", "Model card", "Training run", "Data", "Criteria", "Threshold decision",
+                          "Promotion"] and titles[-1].startswith("Gaps")
+    dialog.copy_json()
+    from PySide6.QtWidgets import QApplication
+
+    assert json.loads(QApplication.clipboard().text())["part"]["part"] == 3
+    dialog.close()
+    page.station = None
+
+    handle = AttachedStation(data)
+    kiosk = KioskWindow(handle, owns_station=False)
+    qtbot.addWidget(kiosk)
+    kiosk.show()
+    handle.poll()
+    qtbot.waitUntil(lambda: getattr(kiosk, "shown_part", None) == 4, timeout=5_000)
+    qtbot.mouseDClick(kiosk.view, __import__("PySide6.QtCore", fromlist=["Qt"]).Qt.MouseButton.LeftButton)
+    assert kiosk.trace_dialog is not None and kiosk.trace_dialog.chain["part"]["part"] == 4
+    kiosk.trace_dialog.close()
+    kiosk.close()
+    handle.close()

@@ -227,6 +227,7 @@ class KioskWindow(QWidget):
         part_id = getattr(result, "part_id", "") or ""       # the PLC's id of the part, when it gave one
         self.part_label.setText(f"Part {part}  ·  ID {part_id}" if part_id else f"Part {part}")
         self.last_part = (part, verdict) if isinstance(part, int) and verdict != "fault" else None
+        self.shown_part = part if isinstance(part, int) else None      # what a double-click traces
         self.wrong_button.setEnabled(self.last_part is not None)
         defect = getattr(result, "defect_class", None)
         self.defect_label.setText(defect.replace("_", " ") if defect and verdict != "pass" else "")
@@ -303,6 +304,14 @@ class KioskWindow(QWidget):
             error_dialog(self, e, "Not sent to review")
             return
         self.on_alert(f"part {part} sent to review: {a['operator']} says {out['operator_verdict'].upper()}", "info")
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
+        """The engineer's look behind the verdict shown: its traceability chain (studio trace)."""
+        if getattr(self, "shown_part", None) is None:
+            return super().mouseDoubleClickEvent(event)
+        from studio.gui.trace_dialog import show_trace
+
+        self.trace_dialog = show_trace(self, self.station.data_dir, self.shown_part)
 
     # ---- keys and closing ------------------------------------------------------
     def keyPressEvent(self, event) -> None:  # noqa: N802

@@ -223,12 +223,17 @@ def test_attaching_to_nothing_says_so(tmp_path):
     from studio.station import status_file
     from studio.station.handle import ABSENT, AttachedStation
 
+    empty = AttachedStation(tmp_path)           # the station has not written yet: the kiosk waits for it
+    empty.poll()
+    assert empty.state == ABSENT and empty.project is None
+    (tmp_path / "notes.txt").write_text("something else")
     with pytest.raises(StudioError, match="neither a station data directory nor a project"):
         AttachedStation(tmp_path)
     with pytest.raises(StudioError, match="no such folder"):
         AttachedStation(tmp_path / "nowhere")
     # a station that is gone: its last status names a process that no longer runs
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / "notes.txt").unlink()
     (tmp_path / status_file.STATUS_FILE).write_text(json.dumps(
         {"pid": int(gone.stdout), "host": __import__("socket").gethostname(), "state": "running",
          "updated": time.time(), "started": 1.0}))

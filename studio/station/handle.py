@@ -84,13 +84,16 @@ def read_image(path: Path) -> np.ndarray | None:
 
 def resolve(target: str | Path) -> Path:
     """The data directory named by ``target``: a data directory (it has a result log or a station
-    status), or a project folder (its station data directory, as ``studio station run`` uses)."""
+    status, or is still empty), or a project folder (its station data directory, as ``studio station
+    run`` uses)."""
     path = Path(target).expanduser()
     if not path.exists():
         raise StudioError("no such folder", file=path,
                           hint="give the station's data directory or its project folder")
     if any((path / name).exists() for name in (LOG_FILE, status_file.STATUS_FILE, status_file.STATION_FILE)):
         return path
+    if path.is_dir() and not any(path.iterdir()):
+        return path         # a data directory the station has not written to yet (the kiosk starts first)
     if (path / "project.yaml").exists():
         from studio.project import Project
         from studio.station.data_dir import resolve_data_dir

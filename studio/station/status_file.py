@@ -114,6 +114,7 @@ class StatusPublisher:
         self.started = time.time()
         self.requests: list[dict[str, Any]] = []
         self.write_errors = 0
+        self.writes = 0
         self._lock = threading.Lock()
         self._alerts: deque[dict[str, Any]] = deque(maxlen=ALERTS_KEPT)
         self._status: dict[str, Any] = {
@@ -195,6 +196,7 @@ class StatusPublisher:
         try:
             # fsync=False: atomic against a crash of the station; the status is live, not a record
             atomic_write_bytes(self.path, data, fsync=False, within=self.data_dir)
+            self.writes += 1
         except OSError as e:
             self.write_errors += 1
             if self.write_errors == 1:

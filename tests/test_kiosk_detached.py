@@ -244,3 +244,14 @@ def test_attaching_to_nothing_says_so(tmp_path):
     assert not (tmp_path / status_file.CONTROL_FILE).exists()
     with pytest.raises(StudioError, match="takes no request"):
         status_file.request(tmp_path, "explode", by="x")
+
+
+def test_a_project_names_its_station_data_directory(trained, tmp_path, monkeypatch):
+    from studio.station.data_dir import ENV
+    from studio.station.handle import ABSENT, AttachedStation, resolve
+
+    monkeypatch.setenv(ENV, str(tmp_path / "not-yet"))
+    assert resolve(trained) == tmp_path / "not-yet"          # as 'studio station run PROJECT' would write
+    handle = AttachedStation(resolve(trained), resolved=True)     # the kiosk may start before the station
+    handle.poll()
+    assert handle.state == ABSENT and not (tmp_path / "not-yet").exists()

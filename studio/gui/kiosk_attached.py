@@ -22,7 +22,7 @@ def run_attached_kiosk(data_dir: str | Path, *, companion: bool = False, windowe
     from studio.gui.style import STYLE_SHEET, app_icon
     from studio.station.handle import ABSENT, AttachedStation
 
-    handle = AttachedStation(data_dir)
+    handle = AttachedStation(data_dir, resolved=True)     # the caller resolved it (studio.station.handle.resolve)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setStyleSheet(STYLE_SHEET)
     app.setWindowIcon(app_icon())

@@ -109,8 +109,11 @@ class AttachedStation:
 
     attached = True
 
-    def __init__(self, data_dir: str | Path, *, project: Any = None, poll_s: float = POLL_S):
-        self.data_dir = resolve(data_dir)
+    def __init__(self, data_dir: str | Path, *, project: Any = None, poll_s: float = POLL_S,
+                 resolved: bool = False):
+        # resolved: ``data_dir`` came from ``resolve`` (a project's data directory the station has not
+        # made yet is followed too: the kiosk waits for the station)
+        self.data_dir = Path(data_dir) if resolved else resolve(data_dir)
         self.log_path = self.data_dir / LOG_FILE
         self.poll_s = poll_s
         self.events = Emitter()

@@ -255,3 +255,23 @@ def test_a_project_names_its_station_data_directory(trained, tmp_path, monkeypat
     handle = AttachedStation(resolve(trained), resolved=True)     # the kiosk may start before the station
     handle.poll()
     assert handle.state == ABSENT and not (tmp_path / "not-yet").exists()
+
+
+def test_a_station_that_stops_writing_its_status_is_not_responding(tmp_path):
+    import socket
+
+    from studio.station import status_file
+    from studio.station.handle import SILENT, AttachedStation
+
+    now = time.time()
+    mine = {"pid": os.getpid(), "host": socket.gethostname(), "state": "running", "started": 1.0}
+    assert status_file.liveness({**mine, "updated": now}) == "live"
+    assert status_file.liveness({**mine, "updated": now - 60}) == "silent"         # hung: there, but silent
+    assert status_file.liveness({**mine, "state": "stopped", "updated": now - 60}) == "live"
+    other = {**mine, "host": "another-pc"}
+    assert status_file.liveness({**other, "updated": now}) == "live"
+    assert status_file.liveness({**other, "updated": now - 60}) == "gone"
+    (tmp_path / status_file.STATUS_FILE).write_text(json.dumps({**mine, "updated": now - 60}))
+    handle = AttachedStation(tmp_path)
+    handle.poll()
+    assert handle.state == SILENT

@@ -26,8 +26,8 @@ from studio.gui.widgets.verdict import VERDICT_TEXT, VerdictBadge
 STRIP = 8
 FINISHED_CLOSE_MS = 2500        # after the last part (max_parts), keep the result up this long
 STATE_WORDS = {"starting": "Starting …", "running": "● Running", "faulted": "■ FAULTED", "stopped": "Stopped",
-               "no station": "No station running"}
-STATE_COLOURS = {"running": PASS_GREEN, "faulted": REJECT_RED}
+               "no station": "No station running", "not responding": "■ Station not responding"}
+STATE_COLOURS = {"running": PASS_GREEN, "faulted": REJECT_RED, "not responding": REJECT_RED}
 
 
 class _Thumb(QFrame):

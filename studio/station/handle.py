@@ -41,6 +41,7 @@ PENDING_WAIT_S = 3.0    # a row whose image is still pending is shown at most th
 SHOWN_KEPT = 2000       # parts remembered to add to figures older than them (seconds of parts)
 BACKLOG = 8             # parts shown at once by a new handle (the kiosk's strip)
 ABSENT = "no station"   # the state while no station process writes the data directory
+SILENT = "not responding"   # its process is there, but it has not written its status for STALE_S
 
 
 @dataclass
@@ -198,13 +199,14 @@ class AttachedStation:
     def poll(self) -> None:
         """Read the status and the new rows once; emit what changed."""
         status = status_file.read_status(self.data_dir)
-        running = status_file.alive(status)
+        live = status_file.liveness(status)
+        running = live == "live"
         if status is not None and status.get("started") != self._run_started:
             self._run_started = status.get("started")          # a new run: its alerts count from 0
             self._alerts_seen = 0
         self.status = status
         state = str(status.get("state") or "starting") if status and running else (
-            "stopped" if status and status.get("state") == "stopped" else ABSENT)
+            SILENT if live == "silent" else "stopped" if status and status.get("state") == "stopped" else ABSENT)
         fault = (status or {}).get("fault") if running else None
         if state != self.state or fault != self.fault:
             self.state, self.fault = state, fault

@@ -64,22 +64,28 @@ def read_status(data_dir: str | Path) -> dict[str, Any] | None:
     return read_json(Path(data_dir) / STATUS_FILE)
 
 
-def alive(status: dict[str, Any] | None, now: float | None = None) -> bool:
-    """Whether the process that wrote ``status`` still runs: it is there (same host), or it
-    wrote the file less than ``STALE_S`` ago (a station on another host sharing the folder)."""
+def liveness(status: dict[str, Any] | None, now: float | None = None) -> str:
+    """``live``, ``silent`` (its process is there but has not written for ``STALE_S`` while running: hung)
+    or ``gone`` (no status, its process ended, or, from another host, silent for ``STALE_S``)."""
     if not status:
-        return False
+        return "gone"
     now = time.time() if now is None else now
+    fresh = now - float(status.get("updated") or 0) < STALE_S
     pid, host = status.get("pid"), status.get("host")
     if isinstance(pid, int) and host == socket.gethostname() and os.name != "nt":    # signal 0 is Ctrl-C there
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            return False
+            return "gone"
         except PermissionError:
             pass                # there, under another user
-        return True
-    return now - float(status.get("updated") or 0) < STALE_S
+        return "live" if fresh or status.get("state") == "stopped" else "silent"
+    return "live" if fresh else "gone"
+
+
+def alive(status: dict[str, Any] | None, now: float | None = None) -> bool:
+    """Whether the process that wrote ``status`` still runs and answers (``liveness`` is ``live``)."""
+    return liveness(status, now) == "live"
 
 
 def request(data_dir: str | Path, action: str, *, by: str, reason: str = "") -> dict[str, Any]:

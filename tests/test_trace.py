@@ -207,5 +207,8 @@ def test_a_double_click_on_a_part_opens_its_chain_on_the_station_page_and_in_the
     qtbot.mouseDClick(kiosk.view, __import__("PySide6.QtCore", fromlist=["Qt"]).Qt.MouseButton.LeftButton)
     assert kiosk.trace_dialog is not None and kiosk.trace_dialog.chain["part"]["part"] == 4
     kiosk.trace_dialog.close()
+    qtbot.mouseDClick(kiosk.thumbs[2].view, __import__("PySide6.QtCore", fromlist=["Qt"]).Qt.MouseButton.LeftButton)
+    assert kiosk.trace_dialog.chain["part"]["part"] == 2          # a thumbnail: its own part
+    kiosk.trace_dialog.close()
     kiosk.close()
     handle.close()

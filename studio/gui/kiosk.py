@@ -83,6 +83,7 @@ class KioskWindow(QWidget):
         self.counts = rates.empty()
         self.counts.update({k: int(v) for k, v in (counts or {}).items() if k in self.counts})
         self.recent: deque[tuple[Any, str, str]] = deque(maxlen=STRIP)
+        self.strip_parts: deque[int | None] = deque(maxlen=STRIP)     # the part number of each thumbnail
         self._was_running = False
         self.finished = False
         self.scale = 1.0
@@ -228,6 +229,7 @@ class KioskWindow(QWidget):
         self.part_label.setText(f"Part {part}  ·  ID {part_id}" if part_id else f"Part {part}")
         self.last_part = (part, verdict) if isinstance(part, int) and verdict != "fault" else None
         self.shown_part = part if isinstance(part, int) else None      # what a double-click traces
+        self.strip_parts.appendleft(self.shown_part)                       # ... and on a thumbnail, its part
         self.wrong_button.setEnabled(self.last_part is not None)
         defect = getattr(result, "defect_class", None)
         self.defect_label.setText(defect.replace("_", " ") if defect and verdict != "pass" else "")
@@ -307,11 +309,18 @@ class KioskWindow(QWidget):
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
         """The engineer's look behind the verdict shown: its traceability chain (studio trace)."""
-        if getattr(self, "shown_part", None) is None:
+        part = getattr(self, "shown_part", None)
+        widget = self.childAt(event.position().toPoint())
+        while widget is not None and not isinstance(widget, _Thumb):
+            widget = widget.parentWidget()
+        if widget is not None:
+            i = self.thumbs.index(widget)
+            part = self.strip_parts[i] if i < len(self.strip_parts) else None
+        if part is None:
             return super().mouseDoubleClickEvent(event)
         from studio.gui.trace_dialog import show_trace
 
-        self.trace_dialog = show_trace(self, self.station.data_dir, self.shown_part)
+        self.trace_dialog = show_trace(self, self.station.data_dir, part)
 
     # ---- keys and closing ------------------------------------------------------
     def keyPressEvent(self, event) -> None:  # noqa: N802

@@ -38,7 +38,7 @@ class KioskSupervisor:
                  alert: Callable[[str, str], None] | None = None):
         self.station = station
         self.command = command or kiosk_command(station.data_dir)
-        self.alert = alert or (lambda message, level: getattr(station, "_alert")(message, level, key="station"))
+        self.alert = alert or (lambda message, level: station._alert(message, level, key="station"))
         self.process: subprocess.Popen | None = None
         self.starts = 0
         self.deaths: list[int] = []     # exit codes of the kiosks that ended while the station ran

@@ -44,7 +44,7 @@ ROW_KEYS = ("part", "part_id", "verdict", "verdict_code", "score", "defect_class
 def _iso(t: Any) -> str | None:
     if not isinstance(t, (int, float)) or not math.isfinite(t) or t <= 0:
         return None
-    return _dt.datetime.fromtimestamp(t, _dt.timezone.utc).astimezone().isoformat(timespec="milliseconds")
+    return _dt.datetime.fromtimestamp(t, _dt.UTC).astimezone().isoformat(timespec="milliseconds")
 
 
 def _epoch(iso: Any) -> float | None:

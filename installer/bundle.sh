@@ -45,7 +45,8 @@ done
 # as a real install does); install-offline.sh installs only those missing.
 deb_closure() {
   local wanted="" p empty known names
-  names="$(sed -e 's/#.*//' "$HERE/qt-libs.txt" | xargs)"
+  # Qt's, and the kiosk session's (the cage compositor: kiosk/kiosk-debs.txt)
+  names="$(cat "$HERE/qt-libs.txt" "$HERE/kiosk/kiosk-debs.txt" 2>/dev/null | sed -e 's/#.*//' | xargs)"
   # the names apt knows here, asked once (newer Debian renamed some: ...t64)
   known=" $(apt-cache show --no-all-versions $names $(printf '%st64 ' $names) 2>/dev/null \
     | sed -n 's/^Package: //p' | sort -u | xargs) "
@@ -110,7 +111,7 @@ if [ "$WHEELS" = 1 ]; then
   # headless build back on top, as setup.sh does.
 fi
 
-# 2. The Debian packages Qt needs.
+# 2. The Debian packages Qt (and the kiosk session) needs.
 if [ "$DEBS" = 1 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     mkdir -p "$OUT/debs"
@@ -129,6 +130,8 @@ if [ "$STUDIO" = 1 ]; then
   tar -C "$REPO/projects" --exclude='*.lock' -cf - demo | tar -C "$OUT/projects" -xf -
 fi
 cp "$HERE/install-offline.sh" "$HERE/find-python.sh" "$HERE/qt-libs.txt" "$OUT/"
+# the Linux kiosk session: systemd units, their install script, README (kiosk/README.md)
+[ ! -d "$HERE/kiosk" ] || cp -R "$HERE/kiosk" "$OUT/kiosk"
 [ ! -f "$HERE/README.md" ] || cp "$HERE/README.md" "$OUT/INSTALL.md"
 
 # 4. What is in it, and checksums the line PC verifies before installing.

@@ -29,6 +29,8 @@ COMMAND_MODULES: list[str] = [
     "studio.cli.camera_commands",
     "studio.cli.label_commands",
     "studio.cli.selfcheck_commands",
+    "studio.cli.kiosk_commands",
+    "studio.cli.trace_commands",
 ]
 
 

@@ -22,7 +22,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--model", help="model id (default: the newest)")
     r.add_argument("--data-dir", help="where the result log and part images go")
     r.add_argument("--interval", type=float, default=0.0, help="seconds between triggers (free-run: 0)")
-    r.add_argument("--kiosk", action="store_true", help="full-screen operator view")
+    r.add_argument("--kiosk", action="store_true", help="also the full-screen operator view, in a process of its "
+                   "own the station restarts if it dies ('studio kiosk' opens another)")
     r.add_argument("--json", action="store_true")
     r.set_defaults(handler=__name__ + ":cmd_station_run")
     d = ssub.add_parser("disagree", help="an operator overrules the station on a part: it goes to the review queue")
@@ -66,9 +67,9 @@ def cmd_station_run(args: argparse.Namespace) -> int:
         from studio.core.display import require_display
 
         require_display()
-        from studio.gui.kiosk import run_kiosk
+        from studio.station.kiosk_process import run_with_kiosk
 
-        code = run_kiosk(station)       # exit_codes.for_station, as below
+        code = run_with_kiosk(station)  # the kiosk in a process of its own; exit_codes.for_station, as below
     else:
         def on_event(kind: str, payload: dict) -> None:
             if kind == "alert":

@@ -151,7 +151,7 @@ def set_threshold(project, model_id: str | None, threshold: float, *,
     now = _dt.datetime.now().isoformat(timespec="seconds")
     how = (chosen or {}).get("how", "value")
     card.setdefault("threshold_history", []).append({"from": card.get("threshold"), "to": value, "time": now,
-                                                     "how": how})
+                                                     "how": how, "chosen": chosen or None})   # studio trace
     card["threshold"] = value
     card["threshold_set"] = now
     if high is not None and high > value:

@@ -25,8 +25,9 @@ from studio.gui.widgets.verdict import VERDICT_TEXT, VerdictBadge
 
 STRIP = 8
 FINISHED_CLOSE_MS = 2500        # after the last part (max_parts), keep the result up this long
-STATE_WORDS = {"starting": "Starting …", "running": "● Running", "faulted": "■ FAULTED", "stopped": "Stopped"}
-STATE_COLOURS = {"running": PASS_GREEN, "faulted": REJECT_RED}
+STATE_WORDS = {"starting": "Starting …", "running": "● Running", "faulted": "■ FAULTED", "stopped": "Stopped",
+               "no station": "No station running", "not responding": "■ Station not responding"}
+STATE_COLOURS = {"running": PASS_GREEN, "faulted": REJECT_RED, "not responding": REJECT_RED}
 
 
 class _Thumb(QFrame):
@@ -76,9 +77,13 @@ class KioskWindow(QWidget):
         self.setWindowIcon(app_icon())
         self.station = station
         self.owns_station = owns_station
+        # a station in another process (studio.station.handle.AttachedStation): closing this view
+        # leaves it running; stopping it is a request the station obeys
+        self.attached = bool(getattr(station, "attached", False))
         self.counts = rates.empty()
         self.counts.update({k: int(v) for k, v in (counts or {}).items() if k in self.counts})
         self.recent: deque[tuple[Any, str, str]] = deque(maxlen=STRIP)
+        self.strip_parts: deque[int | None] = deque(maxlen=STRIP)     # the part number of each thumbnail
         self._was_running = False
         self.finished = False
         self.scale = 1.0
@@ -223,6 +228,8 @@ class KioskWindow(QWidget):
         part_id = getattr(result, "part_id", "") or ""       # the PLC's id of the part, when it gave one
         self.part_label.setText(f"Part {part}  ·  ID {part_id}" if part_id else f"Part {part}")
         self.last_part = (part, verdict) if isinstance(part, int) and verdict != "fault" else None
+        self.shown_part = part if isinstance(part, int) else None      # what a double-click traces
+        self.strip_parts.appendleft(self.shown_part)                       # ... and on a thumbnail, its part
         self.wrong_button.setEnabled(self.last_part is not None)
         defect = getattr(result, "defect_class", None)
         self.defect_label.setText(defect.replace("_", " ") if defect and verdict != "pass" else "")
@@ -256,6 +263,8 @@ class KioskWindow(QWidget):
         self._style_state()
         if state == "running":
             self._was_running = True
+            if self.attached and not self.owns_station:
+                self.finished = False           # the station was started again: this view follows the new run
         if state == "stopped" and self._was_running and not self.finished:
             self.finished = True
             self.state_label.setText("Finished" if getattr(self.station, "fault", None) is None else "Stopped")
@@ -298,6 +307,21 @@ class KioskWindow(QWidget):
             return
         self.on_alert(f"part {part} sent to review: {a['operator']} says {out['operator_verdict'].upper()}", "info")
 
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
+        """The engineer's look behind the verdict shown: its traceability chain (studio trace)."""
+        part = getattr(self, "shown_part", None)
+        widget = self.childAt(event.position().toPoint())
+        while widget is not None and not isinstance(widget, _Thumb):
+            widget = widget.parentWidget()
+        if widget is not None:
+            i = self.thumbs.index(widget)
+            part = self.strip_parts[i] if i < len(self.strip_parts) else None
+        if part is None:
+            return super().mouseDoubleClickEvent(event)
+        from studio.gui.trace_dialog import show_trace
+
+        self.trace_dialog = show_trace(self, self.station.data_dir, part)
+
     # ---- keys and closing ------------------------------------------------------
     def keyPressEvent(self, event) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_W and self.wrong_button.isEnabled():
@@ -307,11 +331,25 @@ class KioskWindow(QWidget):
         was_full = self.isFullScreen()
         if was_full:
             self.showNormal()
-        if self.owns_station:
-            if not self.finished and self.confirm_stop():
-                self.close()
-        elif not was_full:
+        if (self.owns_station or self.attached) and not self.finished:
+            if self.confirm_stop():
+                self.stop_station()
+        elif not was_full and not self.owns_station:
             self.close()
+
+    def stop_station(self) -> None:
+        """Stop the station: here, by closing (closeEvent stops it); attached, by the station's request."""
+        if not self.attached:
+            self.close()
+            return
+        from studio.gui.widgets.errors import error_dialog
+
+        try:
+            self.station.stop()
+        except Exception as e:  # a refusal is a message, never a crash of the kiosk
+            error_dialog(self, e, "The station was not asked to stop")
+            return
+        self.on_alert("stop requested: the station finishes the parts it has taken", "info")
 
     def confirm_stop(self) -> bool:
         answer = QMessageBox.question(self, "Stop the station?",
@@ -322,7 +360,7 @@ class KioskWindow(QWidget):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.bridge.detach()
-        if self.owns_station:
+        if self.owns_station and not self.attached:
             try:
                 self.station.stop()
             except Exception as e:  # closing must always work

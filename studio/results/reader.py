@@ -43,6 +43,12 @@ class ResultReader:
         rows = self._query(f"SELECT * FROM results WHERE {LIVE} ORDER BY id DESC LIMIT ?", (int(n),))
         return [dict(r) for r in rows]
 
+    def after(self, row_id: int, n: int = 500) -> list[dict[str, Any]]:
+        """The parts logged after row ``row_id`` (the ``id`` column), oldest first, at most ``n``."""
+        rows = self._query(f"SELECT * FROM results WHERE {LIVE} AND id > ? ORDER BY id LIMIT ?",
+                           (int(row_id), int(n)))
+        return [dict(r) for r in rows]
+
     def part(self, part: int) -> dict[str, Any] | None:
         """The logged row of part number ``part`` (the live verdict, not a shadow's), or None."""
         rows = self._query(f"SELECT * FROM results WHERE {LIVE} AND part = ? ORDER BY id DESC LIMIT 1",

@@ -35,6 +35,7 @@ from studio.station.log_health import LogHealth, alert_kind
 from studio.station.pipeline import Pipeline
 from studio.station.plc_watch import POLICIES, PlcWatch
 from studio.station.stats import StationStats
+from studio.station.status_file import StatusPublisher
 from studio.station.triggers import PartWatch, check_plc_trigger, resolve_trigger, seconds_setting, wait_for_plc
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class Station:
         self.lighting: Any = None               # the lighting watch (when the project has a baseline)
         self.heartbeat: Heartbeat | None = None
         self._pump: EventPump | None = None
+        self.status: StatusPublisher | None = None     # station-status.json for a kiosk in another process
         self._lock = threading.RLock()         # start/stop
         self._fault_lock = threading.Lock()     # separate: a stage may fault while stop() holds _lock
         self._ended = threading.Event()
@@ -114,6 +116,7 @@ class Station:
             if self.pipeline is not None:
                 return
             self._pump = EventPump(self.events)
+            self.status = StatusPublisher(self).start()
             self._ended.clear()
             self.fault = None
             self._recovering, self.recoveries = None, 0
@@ -136,6 +139,7 @@ class Station:
                 self._close_resources()
                 self._set_state("stopped")
                 self._pump.close()
+                self.status.close()
                 raise
             self.pipeline = self._new_pipeline(first_part, self.max_parts)
             self.heartbeat = Heartbeat(self.plc, self._healthy, interval_s=self.heartbeat_s,
@@ -250,6 +254,7 @@ class Station:
             self._ended.set()
             self._set_state("stopped")
             self._pump.close()
+            self.status.close()
 
     def _close_resources(self) -> None:
         for close in (lambda: self.feed and self.feed.close(),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+import json
 import shutil
 import warnings
 from pathlib import Path
@@ -112,10 +113,16 @@ def write_model(project, task: str, onnx_bytes: bytes, card: dict[str, Any]) -> 
     try:
         atomic_write_bytes(folder / ONNX_FILE, onnx_bytes)
         from studio.inference.model import DIGEST_FIELD, onnx_digest
+        from studio.training import lineage
 
         card = {"model_id": model_id, "task": task,
                 "created": _dt.datetime.now().isoformat(timespec="seconds"), **card,
                 DIGEST_FIELD: onnx_digest(onnx_bytes)}      # the station refuses a model.onnx changed since
+        if isinstance(card.get("lineage"), dict):       # the exact images and labels, for 'studio trace'
+            record = lineage.training_set(project, card["lineage"].get("images") or {})
+            atomic_write_bytes(folder / lineage.TRAINING_SET_FILE, json.dumps(record, indent=1).encode("utf-8"))
+            card["lineage"] = {**card["lineage"], "training_set": lineage.summary(record),
+                               "run_id": lineage.current_run()}
         model_card.write(folder, card)          # with schema_version
         card = model_card.read(folder)
     except BaseException:

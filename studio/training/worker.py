@@ -48,9 +48,14 @@ def run(project_path: str, task: str, options: dict, stream=None) -> int:
         trainer = TRAINERS.get(task)
         run_id, run_dir = new_run_dir(project.runs_dir, task)
         report.events_file = run_dir / "events.jsonl"
+        from studio.training import lineage
+
+        lineage.set_run(run_id)         # the card names its run (lineage.run_id)
+        started = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
         report.emit({"event": "status", "text": f"training {task} model for '{project.name}' (run {run_id})",
                      "run_id": run_id, "task": task})
         card = trainer(project, options, report)
+        _record_run(run_dir, run_id, task, options, card, started, time.monotonic() - t0)
         report.emit({"event": "done", "model_id": card["model_id"], "task": task, "run_id": run_id,
                      "metrics": card.get("metrics", {}), "threshold": card.get("threshold"),
                      "onnx_max_abs_diff": (card.get("onnx_check") or {}).get("max_abs_diff"),
@@ -67,6 +72,20 @@ def run(project_path: str, task: str, options: dict, stream=None) -> int:
         traceback.print_exc(file=sys.stderr)
         report.emit({"event": "error", "message": f"training failed unexpectedly: {type(e).__name__}: {e}"})
         return 1
+
+
+def _record_run(run_dir: Path, run_id: str, task: str, options: dict, card: dict, started: str,
+                seconds: float) -> None:
+    """``runs/<run_id>/run.json``: which model the run made, from what (``studio trace`` reads it)."""
+    from studio.core.atomic import atomic_write_json
+
+    lin = card.get("lineage") or {}
+    atomic_write_json(run_dir / "run.json", {
+        "run_id": run_id, "task": task, "model_id": card.get("model_id"), "options": options,
+        "started": started, "finished": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "seconds": round(seconds, 2), "code_version": lin.get("code_version"),
+        "dataset_digest": lin.get("dataset_digest"), "labels_digest": lin.get("labels_digest"),
+        "criteria_version": lin.get("criteria_version"), "training_set": lin.get("training_set")})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -111,6 +111,11 @@ class StationPage(Page):
         self.recent.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         right.addWidget(QLabel("Recent parts"))
         right.addWidget(self.recent, 3)
+        from studio.gui.trace_dialog import hook_part_table     # double-click a part: what decided it
+        from studio.station import resolve_data_dir
+
+        hook_part_table(self.recent, lambda: getattr(self.station, "data_dir", None) or resolve_data_dir(project),
+                        self, project)
         right.addWidget(QLabel("Alerts"))
         self.alerts = QListWidget()
         right.addWidget(self.alerts, 1)

@@ -132,6 +132,11 @@ class CriteriaEditor(QWidget):
     def save(self) -> None:
         from studio.criteria.versions import edit
 
+        from studio.gui.sign_in import session_for
+
+        if session_for(self.project).allow(self, "engineer", "Changing the acceptance criteria",
+                                           action="criteria.version") is None:
+            return
         r = self.class_list.currentRow()
         old_name = self.project.criteria.classes[r].name if r >= 0 else None
         name = self.name.text().strip()

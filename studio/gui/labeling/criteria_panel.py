@@ -74,6 +74,11 @@ class CriteriaPanel(QGroupBox):
         image_id = self._current_image()
         if not image_id or not self.class_name:
             return
+        from studio.gui.sign_in import session_for
+
+        if session_for(self.project).allow(self, "reference", "Adding a criteria example",
+                                           action="criteria.version") is None:
+            return
         try:
             add_example(self.project, self.class_name, image_id, kind, author=self._author())
         except Exception as e:

@@ -276,8 +276,15 @@ class ThresholdPage(PickerMixin, Page):
         if chosen.get("threshold") is not None and chosen.get("how") in (None, "trained"):
             chosen["how"] = "value"
         upper = self.band_upper if self.band_upper is not None and self.band_upper > self.threshold else None
+        from studio.gui.sign_in import session_for
+
+        ok = session_for(self.project).authorize(self, "engineer", "Setting the threshold", action="threshold.set")
+        if ok is None:
+            self.saved_label.setText("Not saved: setting the threshold needs an engineer.")
+            return
         try:
-            save(self.project, self.model_id, self.evaluation or {}, chosen, review_up_to=upper)
+            save(self.project, self.model_id, self.evaluation or {}, chosen, review_up_to=upper,
+                 actor=ok[0].name, reason=ok[1])
         except Exception as e:
             error_dialog(self, e, "Could not save the threshold")
             return

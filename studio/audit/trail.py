@@ -62,6 +62,7 @@ ACTIONS = {
     "signin.refused": "a sign-in was refused (wrong name, password or PIN)",
     "action.refused": "an action was refused for want of a role",
     "labels.plan": "the labeling plan changed (labelers, reference labeler, overlap)",
+    "dataset.imported": "images (with their labels) were imported; 'what' names the source",
     "split.changed": "the test split was frozen, unfrozen or regrouped",
     "lighting.baseline": "the lighting baseline (what drift is measured against) changed",
     "lighting.limits": "a limit of the lighting audit changed",

@@ -145,6 +145,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     labeler = identity(args, args.labeler, None) if args.labeler else None
     report = run_import(project, args.format, args.source, labeler=labeler,
                         task=_console_task(args.json))
+    from studio.audit.trail import AuditTrail
+    from studio.cli.credentials import actor, reason
+
+    AuditTrail(project.root).append("dataset.imported", actor=actor(args), what=str(args.source),
+                                    after={"format": args.format, "imported": report.imported,
+                                           "attached": report.attached, "labeler": labeler}, reason=reason(args))
     lines = [f"imported {report.imported} images"]
     if report.attached:
         lines.append(f"labels added to {report.attached} images already in the project (same pixels)")

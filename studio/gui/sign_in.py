@@ -59,10 +59,19 @@ class Session(QObject):
     # ---- who -------------------------------------------------------------------------
     @property
     def enforced(self) -> bool:
+        """Access control is on (cached on the list file's change time: pages ask often)."""
         try:
-            return self.users.enforced
-        except Exception:  # noqa: BLE001 - a missing or broken list: enforced (it says why on sign-in)
-            return True
+            st = self.users.path.stat()
+            stamp: Any = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = None
+        if getattr(self, "_enforced_at", ()) != stamp:
+            try:
+                value = self.users.enforced
+            except Exception:  # noqa: BLE001 - a missing or broken list: enforced (it says why on sign-in)
+                value = True
+            self._enforced_at, self._enforced = stamp, value
+        return self._enforced
 
     def current(self) -> User | None:
         """The signed-in person; without any account the OS login with every role."""

@@ -10,7 +10,7 @@ import pytest
 
 import PySide6  # noqa: F401  a core dependency: a broken install fails, never skips
 
-from PySide6.QtCore import QEvent, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_gui_kiosk import FakeStation  # noqa: E402
@@ -336,3 +336,40 @@ def test_the_kiosk_closes_by_itself_when_the_station_finished(qtbot, locked):
     w.finished = True                                                    # --parts done
     w.close()
     assert not w.isVisible() and answers == []
+
+
+def test_run_kiosk_a_wrong_pin_on_close_keeps_the_line_running(qtbot, staffed, monkeypatch, tmp_path):
+    """Through run_kiosk, as `studio station run --kiosk` does: a refused close quits nothing."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QCloseEvent
+    from PySide6.QtWidgets import QApplication
+
+    from studio.gui import app, kiosk, kiosk_lock
+
+    monkeypatch.setattr(app, "_installed", True)            # keep pytest's exception hooks
+    answers = [("eve", "000000"), ("eve", PINS["eve"])]
+    monkeypatch.setattr(kiosk_lock, "ask_pin", lambda parent, what: answers.pop(0))
+    station = FakeStation(staffed)
+    station.data_dir = tmp_path / "data"
+    seen = {}
+
+    def window():
+        return next(w for w in QApplication.topLevelWidgets() if isinstance(w, kiosk.KioskWindow) and w.isVisible())
+
+    def wrong_close():
+        w = window()
+        event = QCloseEvent()
+        QApplication.sendEvent(w, event)                    # Alt+F4, a wrong PIN
+        seen["refused"] = not event.isAccepted()
+        QTimer.singleShot(300, check_and_leave)
+
+    def check_and_leave():
+        w = window()
+        seen["still"] = w.isVisible() and w.isFullScreen() and station.stopped == 0
+        w.close()                                           # the engineer's PIN: leaves
+
+    QTimer.singleShot(100, wrong_close)
+    QTimer.singleShot(10_000, QApplication.instance().quit)  # safety net: never hang the test run
+    assert kiosk.run_kiosk(station) == 0
+    assert seen == {"refused": True, "still": True} and station.stopped >= 1 and answers == []
+    assert [e["action"] for e in audit(tmp_path / "data")] == ["signin.refused", "signin", "kiosk.left"]

@@ -98,7 +98,7 @@ def check_pin(pin: str) -> str:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 class UserList:
@@ -216,7 +216,7 @@ class UserList:
             actor = self._admin(data, by)
             if name in data["users"]:
                 raise StudioError(f"there is already an account '{name}'", file=self.path,
-                                  hint=f"change it with 'studio users roles' or 'studio users passwd'")
+                                  hint="change it with 'studio users roles' or 'studio users passwd'")
             if first and "admin" not in roles:
                 roles = parse_roles([*roles, "admin"])          # the first account is the admin
             data["users"][name] = {"roles": roles, "password": pw, "pin": ph, "added": _now(), "added_by": actor}

@@ -146,11 +146,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     report = run_import(project, args.format, args.source, labeler=labeler,
                         task=_console_task(args.json))
     from studio.audit.trail import AuditTrail
-    from studio.cli.credentials import actor, reason
+    from studio.cli import credentials
 
-    AuditTrail(project.root).append("dataset.imported", actor=actor(args), what=str(args.source),
+    AuditTrail(project.root).append("dataset.imported", actor=credentials.actor(args), what=str(args.source),
                                     after={"format": args.format, "imported": report.imported,
-                                           "attached": report.attached, "labeler": labeler}, reason=reason(args))
+                                           "attached": report.attached, "labeler": labeler},
+                                    reason=credentials.reason(args))
     lines = [f"imported {report.imported} images"]
     if report.attached:
         lines.append(f"labels added to {report.attached} images already in the project (same pixels)")

@@ -65,12 +65,12 @@ class KioskLock(QObject):
     """Guards one kiosk window (see the module's text)."""
 
     def __init__(self, window: QWidget, users: UserList, trail: AuditTrail | None,
-                 ask: Callable[[QWidget | None, str], Credentials | None] = ask_pin):
+                 ask: Callable[[QWidget | None, str], Credentials | None] | None = None):
         super().__init__(window)
         self.window = window
         self.users = users
         self.trail = trail
-        self.ask = ask
+        self.ask = ask or (lambda parent, what: ask_pin(parent, what))
         self.unlocked = False
         self.released = False
         try:

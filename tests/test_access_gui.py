@@ -373,3 +373,32 @@ def test_run_kiosk_a_wrong_pin_on_close_keeps_the_line_running(qtbot, staffed, m
     assert kiosk.run_kiosk(station) == 0
     assert seen == {"refused": True, "still": True} and station.stopped >= 1 and answers == []
     assert [e["action"] for e in audit(tmp_path / "data")] == ["signin.refused", "signin", "kiosk.left"]
+
+
+def test_criteria_edits_need_an_engineer_and_carry_the_signed_in_name(qtbot, staffed):
+    from studio.gui.labeling.criteria_editor import CriteriaEditor
+    from studio.gui.sign_in import session_for
+
+    editor = CriteriaEditor(staffed, author=lambda: "rita")               # a typed name is not the author
+    qtbot.addWidget(editor)
+    editor.show()
+    editor.refresh()
+    editor.class_list.setCurrentRow(0)
+    editor.definition.setPlainText("any visible scratch")
+    editor.reason.setText("clearer wording")
+    asked = Prompts(session_for(staffed))
+    v0 = staffed.criteria.version
+    editor.save()
+    assert staffed.criteria.version == v0 and "engineer role" in asked.asked[-1]
+    asked.sign_in_as = "lena"                                             # a labeler is no engineer
+    editor.save()
+    assert staffed.criteria.version == v0 and len(asked.asked) == 2
+    session_for(staffed).sign_out()
+    asked.sign_in_as = "eve"
+    editor.save()
+    from studio.project import Project
+
+    doc = Project.open(staffed.root).criteria
+    assert doc.version == v0 + 1 and doc.history[-1]["author"] == "eve"
+    e = [e for e in audit(staffed.root) if e["action"] == "criteria.version"][-1]
+    assert (e["actor"], e["reason"], e["after"]) == ("eve", "clearer wording", v0 + 1)

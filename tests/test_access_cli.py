@@ -301,3 +301,23 @@ def test_audit_lists_and_verify_names_the_edited_entry(staffed, capsys, monkeypa
     assert rc == 1 and result["broken_at"] == n and not result["ok"]
     rc, out, _ = cli(capsys, monkeypatch, "audit", staffed.root, "--verify")
     assert rc == 1 and f"BROKEN at entry {n}" in out and "changed after it was written" in out
+
+
+def test_a_project_list_cannot_sidestep_the_line_pcs_accounts(staffed, capsys, monkeypatch):
+    rc, _, err = cli(capsys, monkeypatch, "users", "add", staffed.root, "mallory", "--roles", "engineer",
+                     "--password-stdin", "--scope", "project", stdin="mallory-secret\n")
+    assert rc == 4 and "admin" in err and not (staffed.root / "users.yaml").exists()
+    rc, _, err = cli(capsys, monkeypatch, "users", "add", staffed.root, "pia", "--roles", "engineer",
+                     "--password-stdin", "--scope", "project", "--user", "ada", stdin="project-secret\n",
+                     password=PASSWORDS["ada"])
+    assert rc == 0, err
+    assert (staffed.root / "users.yaml").exists()
+
+
+def test_a_person_changes_their_own_password(staffed, capsys, monkeypatch):
+    rc, _, err = cli(capsys, monkeypatch, "users", "passwd", staffed.root, "olli", "--password-stdin", "--user",
+                     "olli", stdin="a new operator secret\n", password=PASSWORDS["olli"])
+    assert rc == 0, err
+    rc, _, err = cli(capsys, monkeypatch, "users", "passwd", staffed.root, "eve", "--password-stdin", "--user",
+                     "olli", stdin="hijacked-password\n", password="a new operator secret")
+    assert rc == 4 and "admin" in err                                   # not someone else's

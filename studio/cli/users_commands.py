@@ -77,9 +77,15 @@ def _list(args: argparse.Namespace):
 
 def _admin(args: argparse.Namespace, users) -> object:
     """The admin making the change (None for the first account: nobody to ask)."""
+    from studio.access.users import user_list
     from studio.cli.credentials import signed_in
 
     if not users.enforced:
+        station = user_list(None, scope="station")
+        if users.scope == "project" and station.enforced:
+            # a project's own list would govern it instead of the line PC's: a station admin's decision
+            return signed_in(args, "admin", project=args.project, trail=station.trail, reason_required=False,
+                             action="users add --scope project")
         return None
     return signed_in(args, "admin", project=args.project, trail=users.trail, reason_required=False,
                      action=f"users {args.users_command}")

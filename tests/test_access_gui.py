@@ -402,3 +402,33 @@ def test_criteria_edits_need_an_engineer_and_carry_the_signed_in_name(qtbot, sta
     assert doc.version == v0 + 1 and doc.history[-1]["author"] == "eve"
     e = [e for e in audit(staffed.root) if e["action"] == "criteria.version"][-1]
     assert (e["actor"], e["reason"], e["after"]) == ("eve", "clearer wording", v0 + 1)
+
+
+def test_freezing_the_split_and_the_lighting_limits_need_an_engineer(qtbot, staffed):
+    from studio.gui.pages.threshold import ThresholdPage
+    from studio.gui.sign_in import session_for
+    from studio.gui.widgets.limits_dialog import LimitsDialog
+    from studio.lighting import limits as L
+
+    page = ThresholdPage(staffed)
+    qtbot.addWidget(page)
+    asked = Prompts(session_for(staffed))
+    from studio.dataset import splits
+
+    page.refreeze_split()
+    assert not splits.check(staffed)["frozen"]                            # refused: nothing frozen
+    assert [e["action"] for e in audit(staffed.root)][-1] == "action.refused"
+    dialog = LimitsDialog(staffed)
+    qtbot.addWidget(dialog)
+    dialog.save()
+    assert not L.limits_path(staffed).exists() and len(asked.asked) == 2
+    asked.sign_in_as = "eve"
+    dialog.save()
+    assert L.limits_path(staffed).exists()
+    e = audit(staffed.root)[-1]
+    assert (e["action"], e["actor"], e["reason"]) == ("lighting.limits", "eve", "line trial 7")
+    page.refreeze_split()
+    assert splits.check(staffed)["frozen"]
+    e = audit(staffed.root)[-1]
+    assert (e["action"], e["actor"]) == ("split.changed", "eve") and "frozen" in e["after"]["done"][0]
+    page.shutdown()

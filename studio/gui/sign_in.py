@@ -301,3 +301,18 @@ def stop_allowed(parent: QWidget | None, project: Any, station: Any, *, what: st
     AuditTrail(data_dir if data_dir is not None else project.root).append(
         "station.stopped", actor=ok[0].name, what=str(getattr(project, "name", "")) or None, reason=ok[1])
     return True
+
+
+def engineer_change(parent: QWidget | None, project: Any, what: str, action: str) -> Callable[..., None] | None:
+    """Authorize an engineer change; returns ``record(what=, before=, after=)`` for after it succeeded, or None.
+
+    ``record`` writes the ``action`` entry to the project's trail with the person and the reason asked."""
+    ok = session_for(project).authorize(parent, "engineer", what, action=action)
+    if ok is None:
+        return None
+    user, reason = ok
+
+    def record(**fields: Any) -> None:
+        AuditTrail(getattr(project, "root", project)).append(action, actor=user.name, reason=reason, **fields)
+
+    return record

@@ -353,16 +353,26 @@ class ThresholdPage(PickerMixin, Page):
     @Slot()
     def refreeze_split(self) -> None:
         from studio.dataset import splits
+        from studio.gui.sign_in import engineer_change
 
+        audit = engineer_change(self, self.project, "Freezing the test split", "split.changed")
+        if audit is None:
+            return
         record = splits.freeze(self.project)
+        audit(what="test split", after={"done": [f"frozen {record['n']} images"]})
         self._split_changed(f"The test split ({record['n']} images) is the reference from now on. Figures measured "
                             f"before are not comparable with figures measured from now.")
 
     @Slot()
     def regroup_split(self) -> None:
         from studio.dataset import splits
+        from studio.gui.sign_in import engineer_change
 
+        audit = engineer_change(self, self.project, "Regrouping the test split", "split.changed")
+        if audit is None:
+            return
         moved = splits.regroup(self.project)
+        audit(what="test split", after={"done": [f"{moved} images moved to their part's side"]})
         self.changed.emit()
         self._split_changed(f"{moved} images moved so that every part is on one side. Evaluate again: the test "
                             f"split changed.")

@@ -15,6 +15,15 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("STUDIO_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+@pytest.fixture(autouse=True)
+def _station_config(tmp_path_factory, monkeypatch):
+    """Each test gets its own empty station configuration folder (the line PC's user list),
+    so an account made on this machine never switches access control on in a test."""
+    monkeypatch.setenv("STUDIO_CONFIG_DIR", str(tmp_path_factory.mktemp("station-config")))
+    monkeypatch.delenv("STUDIO_USER", raising=False)
+    monkeypatch.delenv("STUDIO_PASSWORD", raising=False)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

@@ -8,7 +8,7 @@ import pyqtgraph  # noqa: F401  a core dependency: a broken install fails, never
 
 
 def fake_training(calls, *, steps=3, hang=False):
-    def run_training(project_root, task, options=None, on_event=None, task_ctx=None):
+    def run_training(project_root, task, options=None, on_event=None, task_ctx=None, **_signed):
         import threading
 
         calls.append((str(project_root), task, threading.current_thread().name))

@@ -55,11 +55,17 @@ ACTIONS = {
     "user.removed": "an account was removed",
     "user.roles": "an account's roles changed",
     "user.password": "an account's password or PIN changed",
+    "access.settings": "the access settings changed (the idle time before falling back to the operator)",
     "alert.acked": "an operator acknowledged an alert",
     "part.disagreed": "an operator sent a part back (wrong verdict)",
     "signin": "a person signed in",
     "signin.refused": "a sign-in was refused (wrong name, password or PIN)",
     "action.refused": "an action was refused for want of a role",
+    "labels.plan": "the labeling plan changed (labelers, reference labeler, overlap)",
+    "dataset.imported": "images (with their labels) were imported; 'what' names the source",
+    "split.changed": "the test split was frozen, unfrozen or regrouped",
+    "lighting.baseline": "the lighting baseline (what drift is measured against) changed",
+    "lighting.limits": "a limit of the lighting audit changed",
     "incumbent.imported": "the incumbent inspection's verdicts were imported",
 }
 MEANINGS = ("approval", "review", "responsibility", "authorship")
@@ -138,18 +144,28 @@ class AuditTrail:
         """The last whole entry and the byte offset where whole lines end."""
         if not self.path.exists():
             return None, 0
-        data = self.path.read_bytes()
-        end = data.rfind(b"\n") + 1
+        with self.path.open("rb") as f:          # only the tail: an append costs the same on a long trail
+            size = f.seek(0, os.SEEK_END)
+            chunk = 65536
+            while True:
+                base = max(0, size - chunk)
+                f.seek(base)
+                data = f.read(size - base)
+                end = data.rfind(b"\n") + 1
+                start = data.rfind(b"\n", 0, end - 1) + 1 if end else 0
+                if base == 0 or (end and start):
+                    break
+                chunk *= 4
         if end == 0:
             return None, 0
-        start = data.rfind(b"\n", 0, end - 1) + 1
+        end_abs = base + end
         try:
             last = json.loads(data[start:end])
         except ValueError as e:
             raise ProjectError("the audit trail's last entry cannot be read", file=self.path,
                                hint="run 'studio audit --verify' to see where it is broken; "
                                     "nothing more is added until it is repaired from a backup") from e
-        return last, end
+        return last, end_abs
 
     # -- reading ---------------------------------------------------------------------------
     def entries(self, since: str | None = None, action: str | None = None) -> Iterator[dict[str, Any]]:

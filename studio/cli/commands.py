@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from studio.cli.credentials import add_credentials, identity, signed_in
 from studio.cli.output import emit
 from studio.core.task import TaskContext
 
@@ -44,6 +45,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     im.add_argument("--format", required=True, choices=IMPORTERS.names())
     im.add_argument("--labeler", help="record the labels as this labeler's")
     im.add_argument("--json", action="store_true")
+    add_credentials(im, reason=True)
     im.set_defaults(handler=h + "cmd_import")
 
     lab = sub.add_parser("label", help="label one image")
@@ -51,13 +53,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     lab.add_argument("image_id")
     lab.add_argument("--verdict", required=True, choices=["ok", "ng", "borderline"])
     lab.add_argument("--class", dest="defect_class", help="defect class for NG")
-    lab.add_argument("--labeler", default=os.environ.get("USER", "engineer"))
+    lab.add_argument("--labeler", default=None, help="default: the signed-in person (before any account: $USER)")
     lab.add_argument("--criterion", help="the criteria clause applied (default: the class's rule)")
     lab.add_argument("--box", action="append", default=[], metavar="X,Y,W,H",
                      help="a defect box in image pixels (repeatable)")
     lab.add_argument("--polygon", action="append", default=[], metavar="X,Y;X,Y;X,Y",
                      help="a defect polygon in image pixels (repeatable)")
     lab.add_argument("--json", action="store_true")
+    add_credentials(lab)
     lab.set_defaults(handler=h + "cmd_label")
 
 
@@ -138,8 +141,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     from studio.project import Project
 
     project = Project.open(args.project)
-    report = run_import(project, args.format, args.source, labeler=args.labeler,
+    signed_in(args, "engineer", project=project, action="import")
+    labeler = identity(args, args.labeler, None) if args.labeler else None
+    report = run_import(project, args.format, args.source, labeler=labeler,
                         task=_console_task(args.json))
+    from studio.audit.trail import AuditTrail
+    from studio.cli import credentials
+
+    AuditTrail(project.root).append("dataset.imported", actor=credentials.actor(args), what=str(args.source),
+                                    after={"format": args.format, "imported": report.imported,
+                                           "attached": report.attached, "labeler": labeler},
+                                    reason=credentials.reason(args))
     lines = [f"imported {report.imported} images"]
     if report.attached:
         lines.append(f"labels added to {report.attached} images already in the project (same pixels)")
@@ -158,6 +170,8 @@ def cmd_label(args: argparse.Namespace) -> int:
     from studio.project import Project
 
     project = Project.open(args.project)
+    signed_in(args, "labeler", project=project, action="label")
+    labeler = identity(args, args.labeler, os.environ.get("USER", "engineer"))
     project.dataset.get(args.image_id)
     if args.verdict == "ng" and args.defect_class and args.defect_class not in project.criteria.class_names():
         raise StudioError(f"defect class '{args.defect_class}' is not in the criteria document",
@@ -168,7 +182,7 @@ def cmd_label(args: argparse.Namespace) -> int:
     shapes = parse_cli_shapes(args.box, args.polygon, args.defect_class)
     defect = args.defect_class if args.verdict == "ng" else None
     criterion = args.criterion or criterion_text(project.criteria, defect)
-    label = project.labels.add(args.image_id, args.verdict, args.defect_class, labeler=args.labeler,
+    label = project.labels.add(args.image_id, args.verdict, args.defect_class, labeler=labeler,
                                criteria_version=project.criteria.version, criterion=criterion,
                                shapes=shapes)
     emit(args, label.__dict__, f"{args.image_id}: {label.verdict} {label.defect_class or ''}".rstrip())

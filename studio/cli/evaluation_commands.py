@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from studio.cli.credentials import actor, add_credentials, reason, signed_in
 from studio.cli.output import emit
 
 
@@ -45,6 +46,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     th.add_argument("--review-up-to", type=float, metavar="H",
                     help="review band: parts scoring from the threshold up to H go to manual review")
     th.add_argument("--json", action="store_true")
+    add_credentials(th, reason=True)
     th.set_defaults(handler=h + "cmd_threshold")
 
     sp = sub.add_parser("split", help="the test split: freeze it, check it for changes and leaks, keep parts together")
@@ -54,6 +56,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     act.add_argument("--unfreeze", action="store_true", help="forget the frozen test split")
     act.add_argument("--regroup", action="store_true", help="move images so no part straddles train and test")
     sp.add_argument("--json", action="store_true")
+    add_credentials(sp, reason=True)
     sp.set_defaults(handler=h + "cmd_split")
 
     co = sub.add_parser("compare", help="compare two models on the same test split")
@@ -104,6 +107,7 @@ def cmd_threshold(args: argparse.Namespace) -> int:
     from studio.project import Project
 
     project = Project.open(args.project)
+    signed_in(args, "engineer", project=project, action="threshold.set")
     model_id = args.model or InspectionModel.load(project).model_id
     only = None
     if args.critical or args.classes:
@@ -125,7 +129,7 @@ def cmd_threshold(args: argparse.Namespace) -> int:
     result = evaluate(project, model_id) if args.value is None or args.review_up_to is not None else {}
     chosen = choose.pick(result, review_cost=args.review_cost, **kwargs)
     upper = args.review_up_to if args.review_up_to is not None else chosen.get("review_up_to")
-    card = choose.save(project, model_id, result, chosen, review_up_to=upper)
+    card = choose.save(project, model_id, result, chosen, review_up_to=upper, actor=actor(args), reason=reason(args))
     at = (card.get("operating_point") or {}).get("at_choice") or {}
     out = {"model_id": model_id, "threshold": card["threshold"], "review_band": card.get("review_band"),
            "operating_point": card["operating_point"]}
@@ -179,6 +183,8 @@ def cmd_split(args: argparse.Namespace) -> int:
     from studio.project import Project
 
     project = Project.open(args.project)
+    if args.regroup or args.freeze or args.unfreeze:           # changing the test split: an engineer's
+        signed_in(args, "engineer", project=project, action="split")
     done = []
     if args.regroup:
         done.append(f"{splits.regroup(project)} images moved to their part's side")
@@ -187,6 +193,11 @@ def cmd_split(args: argparse.Namespace) -> int:
         done.append(f"test split frozen: {record['n']} images (digest {record['digest']})")
     if args.unfreeze:
         done.append("test split unfrozen" if splits.unfreeze(project) else "the test split was not frozen")
+    if done:
+        from studio.audit.trail import AuditTrail
+
+        AuditTrail(project.root).append("split.changed", actor=actor(args), what="test split", after={"done": done},
+                                        reason=reason(args))
     report = splits.check(project)
     counts = {k: len(report[k]) for k in ("added", "removed", "moved_to_train", "relabeled",
                                           "straddling_groups", "duplicates")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from studio.cli.credentials import add_credentials, identity, signed_in
 from studio.cli.output import emit
 
 ME = os.environ.get("USER", "engineer")
@@ -36,8 +37,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     rd.add_argument("--criterion", help="the criteria clause applied (default: the class's rule)")
     rd.add_argument("--example", choices=["reject", "accept", "borderline"],
                     help="also add the image to the criteria document as this kind of example")
-    rd.add_argument("--labeler", default=ME)
+    rd.add_argument("--labeler", default=None, help="default: the signed-in person (before any account: $USER)")
     rd.add_argument("--json", action="store_true")
+    add_credentials(rd)
     rd.set_defaults(handler=h + "cmd_review_decide")
 
     s = ls.add_parser("assign", help="set the labelers, the reference labeler and the overlap share")
@@ -47,6 +49,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--overlap", type=float, help="share of images sent to several labelers, e.g. 0.2")
     s.add_argument("--copies", type=int, help="labelers per overlap image (default 2)")
     s.add_argument("--json", action="store_true")
+    add_credentials(s, reason=True)
     s.set_defaults(handler=h + "cmd_assign")
 
     t = ls.add_parser("todo", help="a labeler's images still to label (blind: only their own labels count)")
@@ -90,9 +93,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ed.add_argument("--limit", type=float, help="reject above this (mm, mm² for area)")
     ed.add_argument("--surface")
     ed.add_argument("--pixel-size-mm", type=float, help="calibration: mm per image pixel")
-    ed.add_argument("--author", default=ME)
+    ed.add_argument("--author", default=None, help="default: the signed-in person (before any account: $USER)")
     ed.add_argument("--reason", required=True)
     ed.add_argument("--json", action="store_true")
+    add_credentials(ed, reason=True)
     ed.set_defaults(handler=h + "cmd_criteria_set")
     eg = cs.add_parser("example", help="add a labeled image as a reject / accept / borderline example")
     eg.add_argument("project")
@@ -100,8 +104,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     eg.add_argument("image_id")
     eg.add_argument("--kind", required=True, choices=["reject", "accept", "borderline"])
     eg.add_argument("--note", default="")
-    eg.add_argument("--author", default=ME)
+    eg.add_argument("--author", default=None, help="default: the signed-in person (before any account: $USER)")
     eg.add_argument("--json", action="store_true")
+    add_credentials(eg)
     eg.set_defaults(handler=h + "cmd_criteria_example")
     pr = cs.add_parser("print", help="write the document as HTML, one page per class, for the line")
     pr.add_argument("project")
@@ -157,7 +162,8 @@ def cmd_review_decide(args: argparse.Namespace) -> int:
     from studio.project import Project
 
     project = Project.open(args.project)
-    label = decide(project, args.image_id, args.verdict, args.defect_class, labeler=args.labeler,
+    signed_in(args, "reference", project=project, action="review.decision")
+    label = decide(project, args.image_id, args.verdict, args.defect_class, labeler=identity(args, args.labeler, ME),
                    rationale=args.rationale, criterion=args.criterion, example=args.example)
     emit(args, label.to_dict(), f"{args.image_id}: reference decision {label.category} by {label.labeler}")
     return 0
@@ -168,7 +174,11 @@ def cmd_assign(args: argparse.Namespace) -> int:
     from studio.project import Project
 
     project = Project.open(args.project)
+    changing = any(v is not None for v in (args.labelers, args.reference, args.overlap, args.copies))
+    if changing:                            # who labels and who reviews: an engineer's decision
+        signed_in(args, "engineer", project=project, action="labels assign")
     plan = LabelingPlan.load(project.root)
+    before = plan.__dict__.copy() if changing else None
     if args.labelers is not None:
         plan.labelers = [x.strip() for x in args.labelers.split(",") if x.strip()]
     if args.reference is not None:
@@ -178,6 +188,13 @@ def cmd_assign(args: argparse.Namespace) -> int:
     if args.copies is not None:
         plan.copies = args.copies
     plan.save(project.root)
+    if changing:
+        from studio.audit.trail import AuditTrail
+        from studio.cli.credentials import actor, reason
+
+        after = {k: plan.__dict__.get(k) for k in ("labelers", "reference", "overlap", "copies")}
+        AuditTrail(project.root).append("labels.plan", actor=actor(args), what="labeling plan",
+                                        before={k: before.get(k) for k in after}, after=after, reason=reason(args))
     ids = [r.id for r in project.dataset]
     per = {n: sum(n in plan.assigned(i) for i in ids) for n in plan.labelers}
     overlap = sum(plan.in_overlap(i) for i in ids) if plan.labelers else 0
@@ -258,6 +275,8 @@ def cmd_criteria_set(args: argparse.Namespace) -> int:
     from studio.project import Project
 
     project = Project.open(args.project)
+    signed_in(args, "engineer", project=project, action="criteria.version")
+    author = identity(args, args.author, ME, option="--author")
 
     def change(doc) -> None:
         c = doc.get(args.name) or doc.add_class(args.name)
@@ -268,7 +287,7 @@ def cmd_criteria_set(args: argparse.Namespace) -> int:
         if args.pixel_size_mm is not None:
             doc.pixel_size_mm = args.pixel_size_mm
 
-    doc = edit(project, args.author, args.reason, change)
+    doc = edit(project, author, args.reason, change)
     c = doc.get(args.name)
     emit(args, doc.to_dict(), f"criteria version {doc.version}: {c.name}: {c.rule_text(doc.pixel_size_mm)}")
     return 0
@@ -278,8 +297,10 @@ def cmd_criteria_example(args: argparse.Namespace) -> int:
     from studio.criteria.examples import add_example
     from studio.project import Project
 
-    doc = add_example(Project.open(args.project), args.name, args.image_id, args.kind,
-                      author=args.author, note=args.note)
+    project = Project.open(args.project)
+    signed_in(args, "reference", project=project, action="criteria.version")
+    doc = add_example(project, args.name, args.image_id, args.kind,
+                      author=identity(args, args.author, ME, option="--author"), note=args.note)
     emit(args, doc.to_dict(), f"criteria version {doc.version}: {args.image_id} is a {args.kind} "
                               f"example of {args.name}")
     return 0

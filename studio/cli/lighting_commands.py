@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from studio.cli.credentials import actor, add_credentials, reason, signed_in
 from studio.cli.output import emit
 from studio.core.errors import StudioError
 
@@ -26,6 +27,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--save-baseline", action="store_true", help="if the audit passes, make it the baseline")
     a.add_argument("--no-save", action="store_true", help="do not keep the report in the project")
     a.add_argument("--json", action="store_true")
+    add_credentials(a, reason=True)
     a.set_defaults(handler=__name__ + ":cmd_audit")
 
     b = lsub.add_parser("baseline", help="make a passing audit the station's lighting baseline")
@@ -33,6 +35,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--audit", help="audit id (default: the newest)")
     b.add_argument("--show", action="store_true", help="only show the current baseline")
     b.add_argument("--json", action="store_true")
+    add_credentials(b, reason=True)
     b.set_defaults(handler=__name__ + ":cmd_baseline")
 
     h = lsub.add_parser("history", help="list the project's lighting audits, newest first")
@@ -45,7 +48,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--set", action="append", default=[], metavar="CHECK.LIMIT=VALUE",
                    help="e.g. --set noise.sigma_max=4 (repeatable)")
     m.add_argument("--json", action="store_true")
+    add_credentials(m, reason=True)
     m.set_defaults(handler=__name__ + ":cmd_limits")
+
+
+def _audit_baseline(args: argparse.Namespace, project, base: dict | None) -> None:
+    from studio.audit.trail import AuditTrail
+
+    if base:
+        AuditTrail(project.root).append("lighting.baseline", actor=actor(args), what=base.get("audit_id"),
+                                        reason=reason(args))
 
 
 def _roi(text: str | None) -> list[int] | None:
@@ -84,6 +96,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from studio.project import Project
 
     project = Project.open(args.project)
+    if args.save_baseline:                  # before grabbing: a refusal costs no audit
+        signed_in(args, "engineer", project=project, action="lighting.baseline")
     task = TaskContext(on_status=None if args.json else (lambda t: print(f"  {t}", file=sys.stderr)))
     audit = audit_project(project, args.camera, args.frames, roi=_roi(args.roi), save=not args.no_save, task=task)
     result = audit.to_dict()
@@ -95,6 +109,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             raise StudioError("--save-baseline needs the audit kept in the project", hint="drop --no-save")
         if audit.verdict == "pass":
             base = store.save_baseline(project, audit.audit_id)
+            _audit_baseline(args, project, base)
             result["baseline_saved"] = base["audit_id"]
             text += f"\nsaved as the lighting baseline"
         else:
@@ -115,7 +130,9 @@ def cmd_baseline(args: argparse.Namespace) -> int:
              f"baseline: audit {base['audit_id']} of {base['time']}: " +
              ", ".join(f"{k} {v}" for k, v in base["summary"].items() if not isinstance(v, dict)))
         return 0
+    signed_in(args, "engineer", project=project, action="lighting.baseline")
     base = store.save_baseline(project, args.audit)
+    _audit_baseline(args, project, base)
     emit(args, {"baseline": base}, f"audit {base['audit_id']} is now the lighting baseline")
     return 0
 
@@ -139,6 +156,8 @@ def cmd_limits(args: argparse.Namespace) -> int:
 
     project = Project.open(args.project)
     current = L.load(project)
+    if args.set:
+        signed_in(args, "engineer", project=project, action="lighting.limits")
     for item in args.set:
         name, eq, value = item.partition("=")
         check, dot, key = name.strip().partition(".")
@@ -149,7 +168,12 @@ def cmd_limits(args: argparse.Namespace) -> int:
         if not eq or not dot or number is None:
             raise StudioError(f"--set '{item}' is not CHECK.LIMIT=NUMBER", field="--set",
                               hint="e.g. --set noise.sigma_max=4")
+        before = (current.get(check) or {}).get(key)
         current = L.set_limit(project, check, key, number)
+        from studio.audit.trail import AuditTrail
+
+        AuditTrail(project.root).append("lighting.limits", actor=actor(args), what=f"{check}.{key}", before=before,
+                                        after=number, reason=reason(args))
     lines = [f"{check:<16} " + ", ".join(f"{k}={v:g}" for k, v in vals.items()) for check, vals in current.items()]
     emit(args, {"limits": current, "file": str(L.limits_path(project))}, "\n".join(lines))
     return 0

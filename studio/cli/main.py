@@ -1,7 +1,8 @@
 """``studio`` — the headless command line. Every step, scriptable, with ``--json``.
 
 The GUI and the CLI call the same functions; this module only parses
-arguments, prints, and turns ``StudioError`` into a message and exit code 2.
+arguments, prints, and turns ``StudioError`` into a message and exit code 2
+(``AccessDenied``, a refusal for want of a role or credentials: 4).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 from typing import Any, Callable
 
 from studio.cli.output import emit  # noqa: F401  (re-exported for command modules)
+from studio.access.roles import AccessDenied
 from studio.core.errors import Cancelled, StudioError
 
 # Each module adds its own subcommands (``add_parsers(sub)``) and names each
@@ -31,6 +33,8 @@ COMMAND_MODULES: list[str] = [
     "studio.cli.selfcheck_commands",
     "studio.cli.kiosk_commands",
     "studio.cli.trace_commands",
+    "studio.cli.users_commands",
+    "studio.cli.audit_commands",
 ]
 
 
@@ -60,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(["gui", *(argv or [])])
     try:
         return int(_resolve(args.handler)(args) or 0)
+    except AccessDenied as e:              # refused: who is missing which role
+        print(f"refused: {e}", file=sys.stderr)
+        return 4
     except StudioError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 
+from studio.cli.credentials import actor, add_credentials, reason, signed_in
 from studio.cli.output import emit
 
 
@@ -18,6 +19,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                     help="override a training option, e.g. --option epochs=3")
     tr.add_argument("--json", action="store_true")
+    add_credentials(tr, reason=True)
     tr.set_defaults(handler=h + "cmd_train")
 
     mo = sub.add_parser("models", help="list trained models")
@@ -46,6 +48,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from studio.project import Project
 
     project = Project.open(args.project)
+    signed_in(args, "engineer", project=project, action="model.trained")
     from studio.training.runner import run_training
 
     task_name = args.task or project.task
@@ -62,7 +65,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"  {event.get('name')} step {event.get('step')}: {shown}", file=sys.stderr, flush=True)
 
     result = run_training(project.root, task_name, _parse_options(args.option), on_event=on_event,
-                          task_ctx=TaskContext())
+                          task_ctx=TaskContext(), actor=actor(args), reason=reason(args))
     out = {k: result.get(k) for k in ("model_id", "task", "metrics", "seconds", "onnx_max_abs_diff")}
     diff = out.get("onnx_max_abs_diff")
     emit(args, out, f"trained {out['model_id']} ({out['task']}) in {out['seconds']:.1f} s\n"

@@ -5,6 +5,7 @@ import argparse
 import os
 import sys
 
+from studio.cli.credentials import actor, add_credentials, reason, signed_in, station_run_guard
 from studio.cli.output import emit
 
 
@@ -25,6 +26,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--kiosk", action="store_true", help="also the full-screen operator view, in a process of its "
                    "own the station restarts if it dies ('studio kiosk' opens another)")
     r.add_argument("--json", action="store_true")
+    add_credentials(r, reason=True)         # only to change what it runs (--model): access.station_run_guard
     r.set_defaults(handler=__name__ + ":cmd_station_run")
     d = ssub.add_parser("disagree", help="an operator overrules the station on a part: it goes to the review queue")
     d.add_argument("project")
@@ -43,6 +45,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     how.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     how.add_argument("--remove", action="store_true", help="remove the account")
     u.add_argument("--json", action="store_true")
+    add_credentials(u, reason=True)
     u.set_defaults(handler=__name__ + ":cmd_station_plc_user")
 
 
@@ -52,6 +55,7 @@ def cmd_station_run(args: argparse.Namespace) -> int:
     from studio.station import exit_codes
 
     project = Project.open(args.project)
+    station_run_guard(args, project)
     settings = project.station_settings()
     plc = args.plc or settings.get("plc", "sim")
     station = Station(project, camera_spec=args.camera, plc_spec=plc, model_id=args.model,
@@ -116,6 +120,7 @@ def cmd_station_plc_user(args: argparse.Namespace) -> int:
     from studio.project import Project
 
     project = Project.open(args.project)
+    signed_in(args, "engineer", project=project, action="station.settings")
     password: str | None = None
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -127,7 +132,7 @@ def cmd_station_plc_user(args: argparse.Namespace) -> int:
         password = getpass.getpass(f"password for PLC account {args.name}: ")
         if getpass.getpass("again: ") != password:
             raise StudioError("the two passwords differ", hint="type the same password twice")
-    out = set_user(project, args.name, password)
+    out = set_user(project, args.name, password, actor=actor(args), reason=reason(args))
     emit(args, out, f"PLC account {out['user']} {out['action']} in {out['file']} "
                     f"(accounts: {', '.join(out['users']) or 'none'}); a running station reads it at its next start")
     return 0

@@ -60,10 +60,15 @@ def editing(project: Any, author: str, reason: str) -> Iterator[Any]:
     path = project.root / FILE_NAME
     with file_lock(path):
         doc = CriteriaDocument.load(path)
+        before = doc.version
         yield doc
         doc.new_version(author, reason)
         doc.save(path)
     project._criteria = doc
+    from studio.audit.trail import AuditTrail
+
+    AuditTrail(project.root).append("criteria.version", actor=author, what=f"criteria.yaml v{doc.version}",
+                                    before=before, after=doc.version, reason=reason, meaning="authorship")
 
 
 def edit(project: Any, author: str, reason: str, change: Callable[[Any], None]) -> Any:

@@ -114,7 +114,7 @@ def summary(result: dict[str, Any], threshold: float, band: tuple[float, float] 
 
 
 def save(project, model_id: str, result: dict[str, Any], chosen: dict[str, Any], *,
-         review_up_to: float | None = None) -> dict[str, Any]:
+         review_up_to: float | None = None, actor: str | None = None, reason: str | None = None) -> dict[str, Any]:
     """Write the chosen point (and review band) into the card, with the figures it has on the test split."""
     from studio.evaluation.evaluate import set_threshold
 
@@ -123,4 +123,4 @@ def save(project, model_id: str, result: dict[str, Any], chosen: dict[str, Any],
     record = {**chosen}
     if result.get("scores"):
         record["at_choice"] = summary(result, t, band)
-    return set_threshold(project, model_id, t, review_up_to=review_up_to, chosen=record)
+    return set_threshold(project, model_id, t, review_up_to=review_up_to, chosen=record, actor=actor, reason=reason)

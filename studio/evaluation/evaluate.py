@@ -118,13 +118,16 @@ def evaluate(project, model_id: str | None = None, task: str | None = None,
 
 
 def set_threshold(project, model_id: str | None, threshold: float, *,
-                  review_up_to: float | None = None, chosen: dict[str, Any] | None = None) -> dict[str, Any]:
+                  review_up_to: float | None = None, chosen: dict[str, Any] | None = None,
+                  actor: str | None = None, reason: str | None = None) -> dict[str, Any]:
     """Set the card's decision threshold (the station reads it at start); returns the new card.
 
     ``review_up_to`` adds a review band: parts scoring in ``[threshold,
     review_up_to)`` go to manual review, parts at or above it are rejected.
     Without it any band is removed. ``chosen`` records how the point was
-    picked (cost model, recall target, ...) and its figures then.
+    picked (cost model, recall target, ...) and its figures then. The change
+    is a ``threshold.set`` entry of the project's audit trail (before and
+    after, ``actor``, ``reason``).
     """
     from studio.inference.model import InspectionModel, read_card
 
@@ -148,6 +151,7 @@ def set_threshold(project, model_id: str | None, threshold: float, *,
     if problems:
         read_card(folder)           # raises the ModelError that names the model and the problem
     card, _ = model_card.CARD.migrate(card, folder / model_card.CARD_FILE)
+    before = {"threshold": card.get("threshold"), "review_band": card.get("review_band")}
     now = _dt.datetime.now().isoformat(timespec="seconds")
     how = (chosen or {}).get("how", "value")
     card.setdefault("threshold_history", []).append({"from": card.get("threshold"), "to": value, "time": now,
@@ -160,6 +164,11 @@ def set_threshold(project, model_id: str | None, threshold: float, *,
         card.pop("review_band", None)
     card["operating_point"] = {"how": how, **(chosen or {}), "threshold": value, "time": now}
     model_card.write(folder, card)      # an older card is kept as card.json.v<N>.bak
+    from studio.audit.trail import AuditTrail
+
+    AuditTrail(project.root).append("threshold.set", actor=actor, what=model_id, before=before,
+                                    after={"threshold": value, "review_band": card.get("review_band"), "how": how},
+                                    reason=reason, meaning="approval")
     return model_card.load(folder)
 
 

@@ -400,12 +400,16 @@ def run_kiosk(station: Any) -> int:
     install_excepthook()
     window = KioskWindow(station, owns_station=True)
     quit_on_close = _QuitOnClose(window, app)
+    from studio.gui.kiosk_lock import lock_kiosk
+
+    lock = lock_kiosk(window, station)      # after _QuitOnClose: it sees a close first (an engineer's PIN)
     try:
         station.start()
         window.showFullScreen()
         app.exec()
     finally:
         window.removeEventFilter(quit_on_close)
+        lock.release()
         try:
             station.stop()
         finally:

@@ -127,6 +127,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.fill_bar)
         self.fill_label.hide()
         self.fill_bar.hide()
+        from studio.gui.sign_in import SignInStatus
+
+        self.sign_in_status = SignInStatus()        # who is signed in (studio.gui.sign_in)
+        self.statusBar().addPermanentWidget(self.sign_in_status)
         from studio.gui.widgets.task_runner import TaskRunner
 
         self.fill_runner = TaskRunner(self)
@@ -145,6 +149,9 @@ class MainWindow(QMainWindow):
 
         self.shutdown_pages()
         self.project = project
+        from studio.gui.sign_in import session_for
+
+        self.sign_in_status.set_session(session_for(project))
         for module, cls, _ in STEPS:
             page_cls = getattr(importlib.import_module(f"studio.gui.pages.{module}"), cls)
             page = page_cls(project)

@@ -259,7 +259,20 @@ class LabelStore:
                 if fsync:
                     os.fsync(f.fileno())
             self._refresh()
+        if fsync:                # a person's decision (bulk imports pass fsync=False): its audit entry
+            self._audit(label)
         return label
+
+    def _audit(self, label: Label) -> None:
+        """The decision is the line in labels.jsonl; the audit trail links it by its id."""
+        from studio.audit.trail import AuditTrail
+
+        reference = label.kind == "reference"
+        AuditTrail(self.root).append("review.decision" if reference else "label", actor=label.labeler,
+                                     what=label.id, after={"image_id": label.image_id, "kind": label.kind,
+                                                           "category": None if label.kind == "withdraw"
+                                                           else label.category},
+                                     reason=label.rationale or None, meaning="review" if reference else None)
 
     def add(self, image_id: str, verdict: str, defect_class: str | None = None, *,
             labeler: str = "engineer", criteria_version: int = 1, criterion: str | None = None,

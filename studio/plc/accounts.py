@@ -11,31 +11,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+from studio.access.passwords import hash_password, verify_password  # noqa: F401  (the one place for hashing)
 from studio.core.errors import StudioError
 
 KEY = "plc_users"
 NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 8
-
-
-def _hasher() -> Any:
-    from argon2 import PasswordHasher
-
-    return PasswordHasher()         # Argon2id, 64 MiB, 3 passes, 16-byte random salt
-
-
-def hash_password(password: str) -> str:
-    return _hasher().hash(password)
-
-
-def verify_password(stored: str, password: str) -> bool:
-    """True when ``password`` matches the stored hash; False for any mismatch or a damaged hash."""
-    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
-    try:
-        return bool(_hasher().verify(stored, password))
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
 
 
 def users(settings: dict[str, Any], file: str | Path | None = None) -> dict[str, str]:
@@ -66,7 +47,8 @@ def check_password(password: str) -> str:
     return password
 
 
-def set_user(project: Any, name: str, password: str | None) -> dict[str, Any]:
+def set_user(project: Any, name: str, password: str | None, *, actor: str | None = None,
+             reason: str | None = None) -> dict[str, Any]:
     """Add or change an account (``password``), or remove it (``None``); station.yaml is written atomically."""
     from studio.core.atomic import atomic_write_yaml
     from studio.project.project import STATION_FILE
@@ -89,4 +71,8 @@ def set_user(project: Any, name: str, password: str | None) -> dict[str, Any]:
     else:
         settings.pop(KEY, None)
     atomic_write_yaml(path, settings)
+    from studio.audit.trail import AuditTrail
+
+    AuditTrail(project.root).append("station.settings", actor=actor, what=f"{STATION_FILE}:{KEY}",
+                                    after={"account": name, "change": action}, reason=reason)
     return {"user": name, "action": action, "users": sorted(accounts), "file": str(path)}

@@ -144,8 +144,11 @@ def _check_cancel(proc: TrainingProcess, task_ctx) -> None:
 
 def run_training(project_root: str | Path, task: str, options: dict | None = None,
                  on_event: Callable[[dict[str, Any]], None] | None = None, task_ctx=None,
-                 timeout: float | None = None) -> dict[str, Any]:
+                 timeout: float | None = None, actor: str | None = None,
+                 reason: str | None = None) -> dict[str, Any]:
     """Train in a worker process; returns the ``done`` event (``model_id``, ``task``, ``metrics``, ``seconds``).
+
+    The new model is a ``model.trained`` entry of the project's audit trail (``actor``, ``reason``).
 
     Raises ``Cancelled`` when ``task_ctx`` is cancelled, ``ModelError`` on a
     worker error (its message), a crash or ``timeout`` seconds passing.
@@ -185,4 +188,9 @@ def run_training(project_root: str | Path, task: str, options: dict | None = Non
     if done is None or returncode != 0:
         raise ModelError(proc.crash_message(returncode),
                          hint="look at the messages above; if memory ran out, train on fewer or smaller images")
+    from studio.audit.trail import AuditTrail
+
+    AuditTrail(project_root).append("model.trained", actor=actor, what=done.get("model_id"),
+                                    after={"task": done.get("task", task), "options": options or {},
+                                           "metrics": done.get("metrics")}, reason=reason, meaning="authorship")
     return done

@@ -173,7 +173,14 @@ class PlanForm(QGroupBox):
         from studio.gui.widgets import error_dialog
         from studio.labels.assignment import LabelingPlan
 
+        from studio.gui.sign_in import session_for
+
+        ok = session_for(self.project).authorize(self, "engineer", "Changing who labels and who reviews",
+                                                 action="labels.plan")
+        if ok is None:
+            return
         plan = LabelingPlan.load(self.project.root)
+        before = {k: getattr(plan, k) for k in ("labelers", "reference", "overlap", "copies")}
         plan.labelers = [x.strip() for x in self.labelers.text().split(",") if x.strip()]
         plan.reference = self.reference.text().strip() or None
         plan.overlap = self.overlap.value() / 100
@@ -183,4 +190,8 @@ class PlanForm(QGroupBox):
         except Exception as e:
             error_dialog(self, e, "Could not save the labeling plan")
             return
+        from studio.audit.trail import AuditTrail
+
+        AuditTrail(self.project.root).append("labels.plan", actor=ok[0].name, what="labeling plan", before=before,
+                                             after={k: getattr(plan, k) for k in before}, reason=ok[1])
         self._show(plan)

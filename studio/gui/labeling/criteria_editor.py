@@ -132,6 +132,13 @@ class CriteriaEditor(QWidget):
     def save(self) -> None:
         from studio.criteria.versions import edit
 
+        from studio.gui.sign_in import session_for
+
+        signed = session_for(self.project).allow(self, "engineer", "Changing the acceptance criteria",
+                                                 action="criteria.version")
+        if signed is None:
+            return
+        author = self._author() if signed.open else signed.name     # the signed-in person, never a typed name
         r = self.class_list.currentRow()
         old_name = self.project.criteria.classes[r].name if r >= 0 else None
         name = self.name.text().strip()
@@ -152,7 +159,7 @@ class CriteriaEditor(QWidget):
         try:
             if not name:
                 raise ValueError("a defect class needs a name")
-            edit(self.project, self._author(), self.reason.text(), change)
+            edit(self.project, author, self.reason.text(), change)
         except Exception as e:
             error_dialog(self, e, "Could not save the criteria")
             return

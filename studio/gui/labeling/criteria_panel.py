@@ -74,8 +74,15 @@ class CriteriaPanel(QGroupBox):
         image_id = self._current_image()
         if not image_id or not self.class_name:
             return
+        from studio.gui.sign_in import session_for
+
+        signed = session_for(self.project).allow(self, "reference", "Adding a criteria example",
+                                                 action="criteria.version")
+        if signed is None:
+            return
         try:
-            add_example(self.project, self.class_name, image_id, kind, author=self._author())
+            add_example(self.project, self.class_name, image_id, kind,
+                        author=self._author() if signed.open else signed.name)
         except Exception as e:
             error_dialog(self, e, "Could not add the example")
             return

@@ -158,6 +158,13 @@ class ReviewView(QWidget):
             return
         it = self.items[r]
         verdict = self.verdict.currentData()
+        from studio.gui.sign_in import session_for
+
+        signed = session_for(self.project).allow(self, "reference", "Deciding a review case",
+                                                 action="review.decision")
+        if signed is None:
+            return
+        self.reviewer_edit.setText(self._reviewer() if signed.open else signed.name)
         try:
             decide(self.project, it.image_id, verdict, self.defect.currentData() if verdict == "ng" else None,
                    labeler=self.reviewer_edit.text().strip(), rationale=self.rationale.text(),

@@ -7,7 +7,6 @@ blind: a labeler sees only their own labels.
 """
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Slot
@@ -126,8 +125,14 @@ class LabelPage(Page):
             grid.addWidget(value, i // 2, (i % 2) * 2 + 1)
             self.count_labels[key] = value
         side.addWidget(counts)
-        self.labeler_edit = QLineEdit(os.environ.get("USER") or os.environ.get("USERNAME") or "engineer")
+        from studio.gui.sign_in import session_for
+
+        # with accounts the labeler is the signed-in person, never typed (before any account: free text)
+        self.session = session_for(project)
+        self.labeler_edit = QLineEdit(self.session.labeler())
         self.labeler_edit.editingFinished.connect(self._labeler_changed)
+        self.session.changed.connect(self._signed_in_changed)
+        self._signed_in_changed(refresh=False)
         side.addWidget(caption("Labeler (recorded with every label)"))
         side.addWidget(self.labeler_edit)
         self.blind_check = QCheckBox("Blind: show only my labels")
@@ -198,7 +203,19 @@ class LabelPage(Page):
     # ---- who is labeling -----------------------------------------------------
     @property
     def labeler(self) -> str:
-        return self.labeler_edit.text().strip() or "engineer"
+        if self.session.enforced:
+            return self.session.labeler()
+        return self.labeler_edit.text().strip() or self.session.labeler() or "engineer"
+
+    def _signed_in_changed(self, *_: Any, refresh: bool = True) -> None:
+        enforced = self.session.enforced
+        self.labeler_edit.setReadOnly(enforced)
+        self.labeler_edit.setToolTip("The signed-in person (status bar: Sign in)" if enforced else
+                                     "No accounts yet: any name (add accounts with 'studio users add')")
+        if enforced:
+            self.labeler_edit.setText(self.session.labeler() or "(nobody signed in)")
+            if refresh:
+                self._labeler_changed()
 
     def shown_labels(self) -> dict[str, Any]:
         """What this page may show: the labeler's own labels (blind) or the training labels."""
@@ -314,6 +331,8 @@ class LabelPage(Page):
             self.message.setText(f"{image_id}: {len(shapes)} shapes saved")
 
     def _add(self, image_id: str, verdict: str, defect: str | None, shapes: list[dict] | None = None) -> bool:
+        if self.session.allow(self, "labeler", "Labeling", action="label") is None:
+            return False
         try:
             crit = self.project.criteria
             criterion = criterion_text(crit, defect)

@@ -276,11 +276,17 @@ class LightingPage(Page):
 
         if not self.shown or not self.shown.get("audit_id"):
             return
+        from studio.gui.sign_in import engineer_change
+
+        record = engineer_change(self, self.project, "Making this audit the lighting baseline", "lighting.baseline")
+        if record is None:
+            return
         try:
             base = store.save_baseline(self.project, self.shown["audit_id"])
         except StudioError as e:
             self.banner.show_error(str(e))
             return
+        record(what=base.get("audit_id"))
         self.banner.show_info(f"Audit {base['audit_id']} is now the lighting baseline; the station watches "
                               "for drift from it.")
         self.refresh()

@@ -190,6 +190,10 @@ class StationPage(Page):
         station = self.station
         if station is None or self.runner.is_running():
             return
+        from studio.gui.sign_in import stop_allowed
+
+        if not stop_allowed(self, self.project, station):      # an engineer's, with a reason
+            return
         self.state_label.setText("Stopping … (finishing the parts in progress)")
         self._stopping = True
         self.runner.start(lambda ctx: station.stop())

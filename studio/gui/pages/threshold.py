@@ -276,8 +276,15 @@ class ThresholdPage(PickerMixin, Page):
         if chosen.get("threshold") is not None and chosen.get("how") in (None, "trained"):
             chosen["how"] = "value"
         upper = self.band_upper if self.band_upper is not None and self.band_upper > self.threshold else None
+        from studio.gui.sign_in import session_for
+
+        ok = session_for(self.project).authorize(self, "engineer", "Setting the threshold", action="threshold.set")
+        if ok is None:
+            self.saved_label.setText("Not saved: setting the threshold needs an engineer.")
+            return
         try:
-            save(self.project, self.model_id, self.evaluation or {}, chosen, review_up_to=upper)
+            save(self.project, self.model_id, self.evaluation or {}, chosen, review_up_to=upper,
+                 actor=ok[0].name, reason=ok[1])
         except Exception as e:
             error_dialog(self, e, "Could not save the threshold")
             return
@@ -346,16 +353,26 @@ class ThresholdPage(PickerMixin, Page):
     @Slot()
     def refreeze_split(self) -> None:
         from studio.dataset import splits
+        from studio.gui.sign_in import engineer_change
 
+        audit = engineer_change(self, self.project, "Freezing the test split", "split.changed")
+        if audit is None:
+            return
         record = splits.freeze(self.project)
+        audit(what="test split", after={"done": [f"frozen {record['n']} images"]})
         self._split_changed(f"The test split ({record['n']} images) is the reference from now on. Figures measured "
                             f"before are not comparable with figures measured from now.")
 
     @Slot()
     def regroup_split(self) -> None:
         from studio.dataset import splits
+        from studio.gui.sign_in import engineer_change
 
+        audit = engineer_change(self, self.project, "Regrouping the test split", "split.changed")
+        if audit is None:
+            return
         moved = splits.regroup(self.project)
+        audit(what="test split", after={"done": [f"{moved} images moved to their part's side"]})
         self.changed.emit()
         self._split_changed(f"{moved} images moved so that every part is on one side. Evaluate again: the test "
                             f"split changed.")

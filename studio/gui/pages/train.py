@@ -98,6 +98,12 @@ class TrainPage(Page):
 
         if self.runner.is_running():
             return
+        from studio.gui.sign_in import session_for
+
+        ok = session_for(self.project).authorize(self, "engineer", "Training a model", action="model.trained")
+        if ok is None:
+            return
+        (who, why) = ok[0].name, ok[1]
         task = self.task_combo.currentData()
         root, runner = self.project.root, self.runner
         self.clear_plot()
@@ -105,7 +111,8 @@ class TrainPage(Page):
         self.result_label.setText("")
         self.progress.setValue(0)
         self.status_label.setText(f"Starting {task} training …")
-        self.runner.start(lambda ctx: run_training(root, task, None, on_event=runner.emit_event, task_ctx=ctx))
+        self.runner.start(lambda ctx: run_training(root, task, None, on_event=runner.emit_event, task_ctx=ctx,
+                                                   actor=who, reason=why))
 
     @Slot()
     def cancel_training(self) -> None:

@@ -61,9 +61,15 @@ class LimitsDialog(QDialog):
         from studio.core.errors import StudioError
         from studio.lighting import limits as L
 
+        from studio.gui.sign_in import engineer_change
+
+        record = engineer_change(self, self.project, "Changing the lighting limits", "lighting.limits")
+        if record is None:
+            return
         try:
             L.save_overrides(self.project, self.values())
         except StudioError as e:
             self.error.setText(str(e))
             return
+        record(what="audits/limits.yaml", after=self.values())
         self.accept()

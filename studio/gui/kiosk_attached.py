@@ -29,12 +29,16 @@ def run_attached_kiosk(data_dir: str | Path, *, companion: bool = False, windowe
     install_excepthook()
     window = KioskWindow(handle, owns_station=companion)
     quit_on_close = _QuitOnClose(window, app)
+    from studio.gui.kiosk_lock import lock_kiosk
+
+    lock = lock_kiosk(window, handle)       # after _QuitOnClose: only an engineer's PIN closes the kiosk
     if companion:       # the station process is gone without saying it stopped (killed): so is its kiosk
         seen = set()
 
         def on_state(state: str) -> None:
             seen.add(state)
             if state == ABSENT and seen - {ABSENT}:
+                lock.release()          # the station ended: its kiosk goes with it, no PIN
                 window.close()
 
         window.bridge.state.connect(on_state)
@@ -48,6 +52,7 @@ def run_attached_kiosk(data_dir: str | Path, *, companion: bool = False, windowe
         app.exec()
     finally:
         window.removeEventFilter(quit_on_close)
+        lock.release()
         handle.close()
         window.bridge.detach()
         window.close()

@@ -22,6 +22,7 @@ from typing import Any
 
 from studio.core.errors import StudioError
 from studio.core.events import Emitter
+from studio.plant_bus import PlantBus
 from studio.plc import register_map as rm
 from studio.results.policy import LogPolicy
 from studio.results.schema import FILE_NAME as LOG_FILE
@@ -106,6 +107,8 @@ class Station:
         self._held = False                      # the PLC said Halt/Stop: no new parts (``_plc_command``)
         self._alerted: dict[str, list[float]] = {}      # key -> [last time, suppressed count]
         self._last_stats = 0.0
+        # live events on the plant's MQTT broker (studio/plant_bus; None without station.yaml's mqtt)
+        self.plant_bus = PlantBus.for_station(settings, {"project": project.name}, alert=self._alert)
 
     # ---- life cycle ---------------------------------------------------
     def start(self) -> None:
@@ -114,6 +117,8 @@ class Station:
             if self.pipeline is not None:
                 return
             self._pump = EventPump(self.events)
+            if self.plant_bus is not None:
+                self.plant_bus.open(self.events, self.stats)     # returns at once; the broker may be away
             self._ended.clear()
             self.fault = None
             self._recovering, self.recoveries = None, 0
@@ -136,6 +141,8 @@ class Station:
                 self._close_resources()
                 self._set_state("stopped")
                 self._pump.close()
+                if self.plant_bus is not None:
+                    self.plant_bus.close()
                 raise
             self.pipeline = self._new_pipeline(first_part, self.max_parts)
             self.heartbeat = Heartbeat(self.plc, self._healthy, interval_s=self.heartbeat_s,
@@ -250,6 +257,8 @@ class Station:
             self._ended.set()
             self._set_state("stopped")
             self._pump.close()
+            if self.plant_bus is not None:
+                self.plant_bus.close()          # the last state reaches the plant, then a clean disconnect
 
     def _close_resources(self) -> None:
         for close in (lambda: self.feed and self.feed.close(),
@@ -517,6 +526,7 @@ class Station:
             "plc_link": self.plc.link_problem() if self.plc is not None and hasattr(self.plc, "link_problem")
                         else None,
             "lighting": self.lighting.state() if self.lighting else None,
+            "plant_bus": self.plant_bus.status() if self.plant_bus is not None else None,
             "data_dir": str(self.data_dir),
         })
         if self.fault:

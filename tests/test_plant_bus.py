@@ -124,10 +124,12 @@ def test_every_part_reaches_the_plant_as_the_log_has_it(demo_project, tmp_path, 
 def test_heartbeats_and_alerts_reach_the_plant(demo_project, tmp_path, broker, listener):
     station = make(with_bus(demo_project, broker.url, heartbeat_s=0.2), tmp_path, interval_s=0.02,
                    camera=FakeCamera(fail_on={5}))
+    states = lambda: [p["state"] for p in listener.of("state")]      # noqa: E731
     station.start()
     try:
         assert until(lambda: len(listener.of("heartbeat")) >= 3, 10)
         assert until(lambda: listener.of("alert"), 10)
+        assert until(lambda: "faulted" in states() and states()[-1] == "running", 10)   # the camera is back
     finally:
         station.stop()
     beats = listener.of("heartbeat")

@@ -117,8 +117,6 @@ class Station:
             if self.pipeline is not None:
                 return
             self._pump = EventPump(self.events)
-            if self.plant_bus is not None:
-                self.plant_bus.open(self.events, self.stats)     # returns at once; the broker may be away
             self._ended.clear()
             self.fault = None
             self._recovering, self.recoveries = None, 0
@@ -127,6 +125,8 @@ class Station:
             self._set_state("starting")
             try:
                 self._open()
+                if self.plant_bus is not None:      # after the log: its alerts are logged too
+                    self.plant_bus.open(self.events, self.stats)     # returns at once; the broker may be away
                 check_plc_trigger(self.trigger, self.plc)
                 first_part = self.log.next_part()      # after any number the PLC can have seen
                 if self.log.skipped_parts:

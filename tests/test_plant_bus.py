@@ -155,3 +155,94 @@ def test_a_broker_that_is_never_there_never_holds_the_line(demo_project, tmp_pat
     alerts = [m for (m,) in con.execute("SELECT message FROM alerts")]
     con.close()
     assert sum("MQTT broker" in m and "is away" in m for m in alerts) == 1     # said once, not at each retry
+
+
+# ---- the broker killed and restarted mid-run ----------------------------------------
+@pytest.mark.slow
+def test_a_killed_broker_never_stops_the_line_and_the_station_announces_itself_again(
+        demo_project, tmp_path, broker, listener):
+    station = make(with_bus(demo_project, broker.url), tmp_path, interval_s=0.02)
+    station.start()
+    try:
+        assert until(lambda: len(listener.of("part")) >= 10, 15)
+        broker.kill()                                           # SIGKILL: no goodbye
+        assert until(lambda: station.stats()["plant_bus"]["state"] == "away", 10)
+        away_at_part = len(logged(station))
+        plc_at = len(station.plc.history)
+        time.sleep(1.5)                                         # the line runs on without the broker
+        assert len(logged(station)) >= away_at_part + 20 and len(station.plc.history) >= plc_at + 20
+        status = station.stats()
+        assert status["state"] == "running" and status["faults"] == 0
+        assert status["plant_bus"]["while_away"] >= 20 and status["plant_bus"]["kept"] >= 20
+
+        births = len(listener.of("birth"))
+        broker.start()                                          # the same port again
+        assert until(lambda: len(listener.of("birth")) > births, 20), "the station did not announce itself again"
+        assert until(lambda: station.stats()["plant_bus"]["kept"] == 0, 10)
+        time.sleep(0.3)
+    finally:
+        station.stop()
+    rows = logged(station)
+    assert until(lambda: {p["part"] for p in listener.of("part")} >= {r["part"] for r in rows}, 10)
+    parts = listener.of("part")
+    got = {p["part"] for p in parts}
+    assert got == {r["part"] for r in rows}                     # every part reached the plant
+    late = [p["part"] for p in parts if p.get("late")]
+    assert len(late) >= 20 and late == sorted(late)             # the outage's parts, in order, marked late
+    status = station.stats()["plant_bus"]
+    late_alerts = [a["message"] for a in listener.of("alert") if a.get("late")]
+    assert status["dropped"] == 0 and status["late"] == len(set(late)) + len(late_alerts)
+    assert status["connects"] == 2 and any("is away" in m for m in late_alerts)
+    assert any("is back" in a["message"] and not a.get("late") for a in listener.of("alert"))
+    birth = listener.of("birth")[-1]
+    assert birth["bus"]["connects"] == 2 and birth["bus"]["while_away"] >= 20
+    # after the birth the state is announced again: the plant's retained state is current
+    after = [leaf for leaf, _, _ in listener.messages]
+    i = len(after) - 1 - after[::-1].index("birth")
+    assert "state" in after[i:] and listener.of("state")[-1]["state"] == "stopped"
+    assert [r["part"] for r in rows] == list(range(1, len(rows) + 1))      # the log: every part, no gap
+
+
+# ---- a station that dies ---------------------------------------------------------------
+@pytest.mark.slow
+def test_the_plant_sees_a_station_that_died_through_its_last_will(tmp_path, broker, listener):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from test_training_support import write_fake_model
+
+    from studio.project import Project
+
+    project = Project.create(tmp_path / "bracket", template="demo")
+    project.settings["preprocessing"]["size"] = 64
+    project.save()
+    write_fake_model(project, "m-bus", "anomaly", threshold=-0.2)
+    with_bus(project, broker.url)
+    station = subprocess.Popen(
+        [sys.executable, "-m", "studio", "station", "run", str(project.root),
+         "--camera", "sim:seed=7,defect_rate=0.4,width=160,height=120", "--interval", "0.02",
+         "--data-dir", str(tmp_path / "data")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert until(lambda: len(listener.of("part")) >= 5 or station.poll() is not None, 60), \
+            "no part reached the plant"
+        assert station.poll() is None, station.stderr.read()
+        assert listener.of("state")[-1]["state"] == "running"
+        birth = listener.of("birth")[-1]
+        assert birth["model_id"] == "m-bus" and birth["project"] == project.name and birth["software"]
+        os.kill(station.pid, signal.SIGKILL)
+        station.wait(10)
+    finally:
+        if station.poll() is None:
+            station.kill()
+    assert until(lambda: listener.of("state")[-1]["state"] == "offline", 10), "the broker sent no last will"
+    assert listener.of("state")[-1]["station_id"] == "station1"
+    # retained: a plant application that starts now sees the station offline at once
+    later = Listener(broker, ROOT)
+    try:
+        assert until(lambda: later.of("state"), 5)
+        assert later.of("state")[-1]["state"] == "offline" and later.messages[-1][2] is True
+    finally:
+        later.close()

@@ -263,7 +263,11 @@ class PlantBus:
 
     def _announce_station(self) -> None:
         """Birth, current state, then the messages kept while the broker was away."""
-        self._publish(*topics.birth(self.settings.station_id, self.info, self.figures()), retain=True, keep=False)
+        info = {"software": _software(), **self.info}
+        model_id = self._safe_stats().get("model_id")
+        if model_id:
+            info["model_id"] = model_id
+        self._publish(*topics.birth(self.settings.station_id, info, self.figures()), retain=True, keep=False)
         self._publish(*self._state_message(), retain=True, keep=False)
         while self._connected.is_set():
             with self._lock:
@@ -316,3 +320,9 @@ class PlantBus:
             return dict(self._stats())
         except Exception:                       # noqa: BLE001  the station's figures are a bonus here
             return {}
+
+
+def _software() -> str:
+    import studio
+
+    return f"Inspection Studio {studio.__version__}"

@@ -2,7 +2,7 @@
 
 ``PlantBus.for_station(settings, info, alert)`` is None when station.yaml has no ``mqtt``.
 """
-from studio.plant_bus.publisher import PlantBus
+from studio.plant_bus.publisher import PlantBus, status_line
 from studio.plant_bus.settings import BusSettings, problem, station_id
 
-__all__ = ["BusSettings", "PlantBus", "problem", "station_id"]
+__all__ = ["BusSettings", "PlantBus", "problem", "station_id", "status_line"]

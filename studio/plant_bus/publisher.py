@@ -326,3 +326,21 @@ def _software() -> str:
     import studio
 
     return f"Inspection Studio {studio.__version__}"
+
+
+def status_line(status: dict[str, Any] | None) -> str:
+    """The bus's state in one line for the operator (the Station page); "" without a bus."""
+    if not status:
+        return ""
+    since = time.strftime("%H:%M:%S", time.localtime(status.get("since") or 0))
+    dropped = f", {status['dropped']} dropped" if status.get("dropped") else ""
+    head = f"Plant bus (MQTT) {status.get('url')}: "
+    state = status.get("state")
+    if state == "connected":
+        return head + f"connected since {since}; {status.get('published', 0)} messages sent{dropped}"
+    if state == "away":
+        return head + (f"AWAY since {since} ({status.get('error') or 'no broker'}); inspection goes on; "
+                       f"{status.get('kept', 0)} messages kept for it{dropped}")
+    if state == "connecting":
+        return head + "connecting …"
+    return head + f"closed; {status.get('published', 0)} messages sent{dropped}"

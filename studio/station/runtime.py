@@ -198,7 +198,8 @@ class Station:
         watch = (f"PLC heartbeat watched ({self.plc_timeout_s:g} s, then {self.plc_timeout_policy})"
                  if self.plc_timeout_s else "PLC heartbeat not watched")
         return (f"camera {self.camera_spec}; trigger {self.trigger}; PLC: {plc}; {watch}; "
-                f"model {self.model_id or '(not loaded)'}; results in {self.data_dir}")
+                f"model {self.model_id or '(not loaded)'}; results in {self.data_dir}"
+                + (f"; live events on {self.plant_bus.settings.describe()}" if self.plant_bus is not None else ""))
 
     def _open(self) -> None:
         from studio.results.log import ResultLog

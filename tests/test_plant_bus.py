@@ -87,6 +87,35 @@ def test_a_station_refuses_sparkplug_it_cannot_speak_with_what_to_do(demo_projec
     assert "sparkplug: false" in e.value.hint
 
 
+def test_every_message_while_the_broker_is_away_is_kept_or_counted_and_the_kept_follow_it_back(broker):
+    from studio.core.events import Emitter
+    from studio.station.part import PartResult
+
+    broker.stop()
+    bus = PlantBus.for_station({"station_id": "s1", "mqtt": {"url": broker.url, "topic_root": ROOT,
+                                                           "buffer": 100}})
+    events = Emitter()
+    bus.open(events, stats=lambda: {"model_id": "m1"})
+    try:
+        for n in range(1, 5001):            # a flood: the pump's call only queues, full or not
+            events.emit("part", result=PartResult(part=n, frame_id=n, verdict="pass", score=0.1, model_id="m1"))
+        assert until(lambda: bus.status()["dropped"] + bus.status()["kept"] == 5000, 10), bus.status()
+        status = bus.status()
+        assert status["kept"] == 100 and status["published"] == 0 and status["state"] == "away"
+        broker.start()
+        sub = Listener(broker, ROOT)
+        try:
+            assert until(lambda: bus.status()["kept"] == 0 and len(sub.of("part")) == 100, 20), bus.status()
+            parts = [p["part"] for p in sub.of("part")]
+            assert parts == sorted(parts) and all(p["late"] for p in sub.of("part"))      # oldest first
+            assert sub.of("birth")[-1]["bus"]["dropped"] == 4900 and sub.of("birth")[-1]["model_id"] == "m1"
+        finally:
+            sub.close()
+    finally:
+        bus.close()
+    assert bus.status()["late"] == 100
+
+
 # ---- a run ------------------------------------------------------------------------
 def test_every_part_reaches_the_plant_as_the_log_has_it(demo_project, tmp_path, broker, listener):
     station = make(with_bus(demo_project, broker.url), tmp_path, max_parts=30, interval_s=0.01)

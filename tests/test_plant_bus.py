@@ -275,3 +275,16 @@ def test_the_plant_sees_a_station_that_died_through_its_last_will(tmp_path, brok
         assert later.of("state")[-1]["state"] == "offline" and later.messages[-1][2] is True
     finally:
         later.close()
+
+
+def test_a_station_started_again_announces_itself_again_without_a_false_alarm(demo_project, tmp_path, broker,
+                                                                              listener):
+    station = make(with_bus(demo_project, broker.url), tmp_path, max_parts=5, interval_s=0.01)
+    assert station.run(timeout=30) is True
+    station.max_parts = 5
+    assert station.run(timeout=30) is True                      # the GUI's Stop, then Start
+    assert until(lambda: len(listener.of("part")) == 10, 10)
+    assert [p["part"] for p in listener.of("part")] == list(range(1, 11))
+    assert len(listener.of("birth")) == 2 and listener.of("state")[-1]["state"] == "stopped"
+    assert not [a for a in listener.of("alert") if "MQTT broker" in a["message"]]
+    assert station.stats()["plant_bus"]["connects"] == 2

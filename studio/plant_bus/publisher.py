@@ -96,6 +96,8 @@ class PlantBus:
 
         s = self.settings
         self._stats = stats
+        self._queue = queue.Queue(maxsize=QUEUE)       # a new run of the station: messages kept stay kept
+        self._was_connected = self._told_unreachable = self._closing = False
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=s.client_id, clean_session=True,
                              protocol=mqtt.MQTTv311)
         leaf, payload = topics.offline(s.station_id)

@@ -47,7 +47,9 @@ class Broker:
         conf = self.folder / "mosquitto.conf"
         # as root mosquitto would drop to the user 'mosquitto', who cannot read a test's temporary folder
         conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                        f"user {getpass.getuser()}\nlog_type error\nlog_type warning\nlog_type notice\n")
+                        f"user {getpass.getuser()}\nlog_type error\nlog_type warning\nlog_type notice\n"
+                        # a subscriber slowed by a loaded machine must not lose QoS 1 messages (default 1000)
+                        "max_queued_messages 100000\n")
         self.starts += 1
         log = open(self.folder / f"mosquitto-{self.starts}.log", "wb")
         self.proc = subprocess.Popen([self.binary, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)

@@ -23,7 +23,8 @@ While the broker is away (never reached yet, or lost):
 
 On every connect the bus publishes, in this order: the birth message
 (retained, with the figures above), the current state (retained), then the
-kept messages (``"late": true``). The broker holds the last will, ``state``
+kept messages (``"late": true``, oldest first; new part and alert messages wait
+behind them, so the plant gets them in order). The broker holds the last will, ``state``
 ``offline`` (retained): a station that dies, or whose network does, shows as
 offline to every subscriber. A clean stop leaves the station's last state
 (``stopped``) and disconnects, so the will is not published.
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 QUEUE = 1000                # events waiting for the bus thread; past it they are dropped (counted)
 RECONNECT_S = (0.5, 5.0)    # paho's reconnect back-off, first and longest wait
 KEEPALIVE_S = 10            # the broker publishes the will within 1.5 x this after a silent network loss
+INFLIGHT = 100             # QoS 1/2 messages sent and not yet acknowledged
 CLOSE_S = 2.0               # at most this long, at a stop, to hand the last messages to the broker
 _CLOSE = object()
 
@@ -107,8 +109,8 @@ class PlantBus:
         if s.tls:
             client.tls_set()
         client.reconnect_delay_set(*RECONNECT_S)
-        client.max_inflight_messages_set(100)
-        client.max_queued_messages_set(max(100, s.buffer))
+        client.max_inflight_messages_set(INFLIGHT)
+        client.max_queued_messages_set(INFLIGHT + max(100, s.buffer))      # then _kept holds them
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
@@ -223,15 +225,24 @@ class PlantBus:
     def _run(self) -> None:
         next_beat = time.monotonic() + self.settings.heartbeat_s
         while True:
-            if self._announce.is_set() and self._connected.is_set():
-                self._announce.clear()
-                self._announce_station()
-            wait = max(0.0, min(0.25, next_beat - time.monotonic()))
+            try:
+                connected = self._connected.is_set()
+                if connected and self._announce.is_set():
+                    self._announce.clear()
+                    self._announce_station()
+                if connected and self._kept:
+                    self._send_kept()
+            except Exception:                   # noqa: BLE001  the bus thread must outlive any one message
+                log.exception("plant bus")
+            draining = self._connected.is_set() and bool(self._kept)    # paho's queue was full: try again soon
+            wait = 0.01 if draining else max(0.0, min(0.25, next_beat - time.monotonic()))
             try:
                 item = self._queue.get(timeout=wait)
             except queue.Empty:
                 item = None
             if item is _CLOSE:
+                if self._connected.is_set() and self._kept:
+                    self._send_kept()           # what paho's queue can take now; the rest stays kept
                 return
             try:
                 if item is not None:
@@ -247,12 +258,14 @@ class PlantBus:
         leaf, payload = item
         if leaf == "state-change":
             self.state_word = payload
-            stats = self._safe_stats()
-            self.fault = stats.get("fault")
-            if self._connected.is_set():
-                self._publish(*self._state_message(), retain=True, keep=False)
+            self.fault = self._safe_stats().get("fault")
+            self._send(*self._state_message(), retain=True)     # when away: published again on connect
             return
-        self._publish(leaf, payload, keep=True)
+        if self._kept or not self._send(leaf, payload):        # behind the kept ones: the plant gets them in order
+            if not self._connected.is_set():
+                with self._lock:
+                    self.while_away += 1
+            self._keep(leaf, payload)
 
     def _state_message(self) -> tuple[str, dict[str, Any]]:
         extra: dict[str, Any] = {"model_id": self.info.get("model_id")}
@@ -264,50 +277,48 @@ class PlantBus:
         return topics.state(self.state_word, self.settings.station_id, **extra)
 
     def _announce_station(self) -> None:
-        """Birth, current state, then the messages kept while the broker was away."""
+        """Birth, then the current state; the kept messages follow (``_send_kept``)."""
         info = {"software": _software(), **self.info}
         model_id = self._safe_stats().get("model_id")
         if model_id:
             info["model_id"] = model_id
-        self._publish(*topics.birth(self.settings.station_id, info, self.figures()), retain=True, keep=False)
-        self._publish(*self._state_message(), retain=True, keep=False)
+        self._send(*topics.birth(self.settings.station_id, info, self.figures()), retain=True)
+        self._send(*self._state_message(), retain=True)
+
+    def _send_kept(self) -> None:
+        """The messages kept while the broker was away, oldest first, while paho takes them."""
         while self._connected.is_set():
             with self._lock:
                 if not self._kept:
                     return
-                leaf, payload = self._kept.popleft()
+                leaf, payload = self._kept[0]       # only this thread adds or takes: peek, then take
             payload["late"] = True
-            if self._publish(leaf, payload, keep=False, counted=False):
-                self.late += 1
-            else:
-                self._keep(leaf, payload, front=True)
-                return
+            if not self._send(leaf, payload):
+                return                              # paho's queue is full, or the connection went: later
+            with self._lock:
+                self._kept.popleft()
+            self.late += 1
 
     def _heartbeat(self) -> None:
         self._seq += 1
-        self._publish(*topics.heartbeat(self.settings.station_id, self._seq, self.state_word, self._safe_stats(),
-                                        self.figures()), qos=0, keep=False)
+        self._send(*topics.heartbeat(self.settings.station_id, self._seq, self.state_word, self._safe_stats(),
+                                     self.figures()), qos=0)
 
-    def _publish(self, leaf: str, payload: dict[str, Any], *, retain: bool = False, keep: bool,
-                 qos: int | None = None, counted: bool = True) -> bool:
-        """Hand one message to paho; True when it took it. Kept (``keep``) when the broker is away."""
+    def _send(self, leaf: str, payload: dict[str, Any], *, retain: bool = False, qos: int | None = None) -> bool:
+        """Hand one message to paho; True when it took it (False: no connection, or paho's queue is full)."""
         import paho.mqtt.client as mqtt
 
+        if not self._connected.is_set():
+            return False
         qos = self.settings.qos if qos is None else qos
-        if self._connected.is_set():
-            info = self._client.publish(self.settings.topic(leaf), topics.encode(payload), qos=qos, retain=retain)
-            # QoS 1/2 without a connection: paho queued it and sends it on reconnect
-            if info.rc == mqtt.MQTT_ERR_SUCCESS or (info.rc == mqtt.MQTT_ERR_NO_CONN and qos > 0):
-                self.published += 1
-                return True
-        if keep:
-            if counted:
-                with self._lock:
-                    self.while_away += 1
-            self._keep(leaf, payload)
+        info = self._client.publish(self.settings.topic(leaf), topics.encode(payload), qos=qos, retain=retain)
+        # QoS 1/2 without a connection (it broke a moment ago): paho queued it and sends it on reconnect
+        if info.rc == mqtt.MQTT_ERR_SUCCESS or (info.rc == mqtt.MQTT_ERR_NO_CONN and qos > 0):
+            self.published += 1
+            return True
         return False
 
-    def _keep(self, leaf: str, payload: dict[str, Any], front: bool = False) -> None:
+    def _keep(self, leaf: str, payload: dict[str, Any]) -> None:
         with self._lock:
             if self.settings.buffer == 0:
                 self.dropped += 1
@@ -315,7 +326,7 @@ class PlantBus:
             if len(self._kept) >= self.settings.buffer:
                 self._kept.popleft()            # the oldest goes: the plant wants the newest first
                 self.dropped += 1
-            (self._kept.appendleft if front else self._kept.append)((leaf, payload))
+            self._kept.append((leaf, payload))
 
     def _safe_stats(self) -> dict[str, Any]:
         try:

@@ -189,9 +189,9 @@ class PlantBus:
             return
         self.connects += 1
         self.error = None
+        self._announce.set()                    # first: no message goes out before the birth
         self._connected.set()
         self._set_bus_state("connected")
-        self._announce.set()
         if self._was_connected:
             self._alert(f"the plant's MQTT broker {self.settings.url} is back: the station announced itself "
                         f"again; {self.while_away} live messages while it was away, {self.dropped} dropped",
@@ -206,10 +206,10 @@ class PlantBus:
 
     def _away(self, why: str) -> None:
         self._connected.clear()
-        self.error = why
         was = self.bus_state
         if was == "closed" or self._closing:
             return
+        self.error = why
         self._set_bus_state("away")
         if was == "connected" or (was == "connecting" and not self._told_unreachable):
             self._told_unreachable = True       # once, not at every retry of a broker never reached
@@ -226,10 +226,7 @@ class PlantBus:
         next_beat = time.monotonic() + self.settings.heartbeat_s
         while True:
             try:
-                connected = self._connected.is_set()
-                if connected and self._announce.is_set():
-                    self._announce.clear()
-                    self._announce_station()
+                connected = self._ready()
                 if connected and self._kept:
                     self._send_kept()
             except Exception:                   # noqa: BLE001  the bus thread must outlive any one message
@@ -254,8 +251,18 @@ class PlantBus:
             except Exception:                   # noqa: BLE001  the bus thread must outlive any one message
                 log.exception("plant bus")
 
+    def _ready(self) -> bool:
+        """Connected, and announced (birth, state) since the last connect."""
+        if not self._connected.is_set():
+            return False
+        if self._announce.is_set():
+            self._announce.clear()
+            self._announce_station()
+        return True
+
     def _handle(self, item: tuple[str, Any]) -> None:
         leaf, payload = item
+        self._ready()
         if leaf == "state-change":
             self.state_word = payload
             self.fault = self._safe_stats().get("fault")

@@ -363,4 +363,5 @@ def status_line(status: dict[str, Any] | None) -> str:
                        f"{status.get('kept', 0)} messages kept for it{dropped}")
     if state == "connecting":
         return head + "connecting …"
-    return head + f"closed; {status.get('published', 0)} messages sent{dropped}"
+    unsent = f", {status['kept']} kept but never sent" if status.get("kept") else ""
+    return head + f"closed; {status.get('published', 0)} messages sent{dropped}{unsent}"

@@ -202,9 +202,10 @@ def test_a_killed_broker_never_stops_the_line_and_the_station_announces_itself_a
         broker.kill()                                           # SIGKILL: no goodbye
         assert until(lambda: station.stats()["plant_bus"]["state"] == "away", 10)
         away_at_part = len(logged(station))
-        plc_at = len(station.plc.history)
+        plc_at, beats_at = len(station.plc.history), station.heartbeat.beats
         time.sleep(1.5)                                         # the line runs on without the broker
         assert len(logged(station)) >= away_at_part + 20 and len(station.plc.history) >= plc_at + 20
+        assert station.heartbeat.beats >= beats_at + 2          # the PLC's heartbeat goes on
         status = station.stats()
         assert status["state"] == "running" and status["faults"] == 0
         assert status["plant_bus"]["while_away"] >= 20 and status["plant_bus"]["kept"] >= 20

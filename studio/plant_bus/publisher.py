@@ -100,6 +100,7 @@ class PlantBus:
         self._stats = stats
         self._queue = queue.Queue(maxsize=QUEUE)       # a new run of the station: messages kept stay kept
         self._was_connected = self._told_unreachable = self._closing = False
+        self._seq = 0                                   # heartbeats count from 1 in each run
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=s.client_id, clean_session=True,
                              protocol=mqtt.MQTTv311)
         leaf, payload = topics.offline(s.station_id)

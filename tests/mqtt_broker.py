@@ -116,3 +116,82 @@ class Listener:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+class Cable:
+    """A TCP relay between a station and the broker, to pull the network cable: ``freeze()`` stops every byte
+    both ways and keeps the connections open (nobody is told: a silent network), ``mend()`` drops the frozen
+    connections and relays new ones again."""
+
+    def __init__(self, broker: Broker):
+        self.broker = broker
+        self.frozen = threading.Event()
+        self._server = socket.socket()
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(8)
+        self.port = self._server.getsockname()[1]
+        self._sockets: list[socket.socket] = []
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                near, _ = self._server.accept()
+            except OSError:
+                return
+            if self.frozen.is_set():
+                near.close()
+                continue
+            try:
+                far = socket.create_connection(("127.0.0.1", self.broker.port), timeout=2)
+            except OSError:
+                near.close()
+                continue
+            far.settimeout(None)
+            self._sockets += [near, far]
+            for a, b in ((near, far), (far, near)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, a: socket.socket, b: socket.socket) -> None:
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                while self.frozen.is_set():         # the cable is out: the bytes go nowhere
+                    time.sleep(0.05)
+                    if a.fileno() < 0:
+                        return
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def freeze(self) -> None:
+        self.frozen.set()
+
+    def mend(self) -> None:
+        for s in self._sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            except OSError:
+                pass
+        self._sockets = []
+        self.frozen.clear()
+
+    def close(self) -> None:
+        self._closed = True
+        self.mend()
+        self._server.close()

@@ -296,3 +296,32 @@ def test_a_station_started_again_announces_itself_again_without_a_false_alarm(de
     assert len(listener.of("birth")) == 2 and listener.of("state")[-1]["state"] == "stopped"
     assert not [a for a in listener.of("alert") if "MQTT broker" in a["message"]]
     assert station.stats()["plant_bus"]["connects"] == 2
+
+
+# ---- the network cable pulled: nobody is told ------------------------------------------------
+@pytest.mark.slow
+def test_a_silent_network_loss_shows_the_station_offline_and_it_comes_back(demo_project, tmp_path, broker,
+                                                                           listener):
+    from mqtt_broker import Cable
+
+    cable = Cable(broker)
+    station = make(with_bus(demo_project, cable.url), tmp_path, interval_s=0.05)
+    station.start()
+    try:
+        assert until(lambda: len(listener.of("part")) >= 5, 15)
+        cable.freeze()                  # no FIN, no RST: the broker learns it from the keep-alive only
+        t0 = time.monotonic()
+        assert until(lambda: listener.of("state")[-1]["state"] == "offline", 30), "no last will after 30 s"
+        waited = time.monotonic() - t0
+        assert 5 < waited < 25          # 1.5 x the 10 s keep-alive, give or take the last packet's age
+        assert until(lambda: station.stats()["plant_bus"]["state"] == "away", 20)
+        parts_at = len(logged(station))
+        assert until(lambda: len(logged(station)) >= parts_at + 10, 10)        # inspecting on
+        births = len(listener.of("birth"))
+        cable.mend()                    # plugged back in
+        assert until(lambda: len(listener.of("birth")) > births, 20)
+        assert until(lambda: listener.of("state")[-1]["state"] == "running", 10)
+    finally:
+        station.stop()
+        cable.close()
+    assert station.stats()["faults"] == 0 and station.stats()["plant_bus"]["while_away"] > 0

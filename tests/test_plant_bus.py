@@ -192,7 +192,6 @@ def test_a_broker_that_is_never_there_never_holds_the_line(demo_project, tmp_pat
 
 
 # ---- the broker killed and restarted mid-run ----------------------------------------
-@pytest.mark.slow
 def test_a_killed_broker_never_stops_the_line_and_the_station_announces_itself_again(
         demo_project, tmp_path, broker, listener):
     station = make(with_bus(demo_project, broker.url), tmp_path, interval_s=0.02)

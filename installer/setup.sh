@@ -34,6 +34,24 @@ else
   say "not a Debian/Ubuntu system: make sure Qt 6's runtime libraries (EGL, GL, xkbcommon, fontconfig) are installed"
 fi
 
+# 1b. The servers the tests start for real on 127.0.0.1 (installer/test-servers.txt): the MQTT broker
+#     (mosquitto) for the plant bus. Debian starts its own service on localhost:1883; the tests use
+#     their own broker on a free port and never that one.
+TEST_SERVERS="$(sed -e 's/#.*//' installer/test-servers.txt | xargs)"
+if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  missing=""
+  for p in $TEST_SERVERS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+  if [ -n "$missing" ]; then
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    say "installing the servers the tests start:$missing"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  fi
+else
+  say "not a Debian/Ubuntu system: install an MQTT broker (mosquitto) for the plant bus tests"
+fi
+
 # 2. Python 3.11 in .venv.
 . installer/find-python.sh
 [ -n "$PY" ] || { say "Python 3.11 is needed (set PYTHON=/path/to/python3.11)"; exit 1; }

@@ -24,7 +24,8 @@ from studio.cli.output import emit
 
 # Imported by the station, the trainers or the GUI: each must import here.
 CORE_MODULES = ["numpy", "cv2", "yaml", "torch", "torchvision", "timm", "onnx", "onnxscript", "onnxruntime",
-                "pymodbus", "asyncua", "harvesters.core", "genicam", "ultralytics", "PySide6", "pyqtgraph"]
+                "pymodbus", "asyncua", "paho.mqtt.client", "harvesters.core", "genicam", "ultralytics", "PySide6",
+                "pyqtgraph"]
 QT_CHECK_TIMEOUT_S = 60
 
 

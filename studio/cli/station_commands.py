@@ -90,12 +90,15 @@ def cmd_station_run(args: argparse.Namespace) -> int:
         if station.fault:
             print(f"station stopped: {station.fault}", file=sys.stderr, flush=True)
     stats = station.stats()
+    from studio.plant_bus import status_line
+
     emit(args, stats, f"{stats['parts']} parts: {stats['passed']} pass, {stats['rejected']} reject, "
                       f"{stats['faults']} fault"
                       + (f", {stats['reviewed']} review" if stats.get("reviewed") else "")
                       + f"; reject rate {100 * stats['reject_rate']:.1f} %"
                       + f"; latency median {stats['latency_ms_median']} ms, "
-                      f"p99 {stats['latency_ms_p99']} ms")
+                      f"p99 {stats['latency_ms_p99']} ms"
+                      + (f"\n{status_line(stats['plant_bus'])}" if stats.get("plant_bus") else ""))
     return code
 
 

@@ -86,6 +86,12 @@ def _camera(v: Any) -> str | None:
     return None
 
 
+def _mqtt(v: Any) -> str | None:
+    from studio.plant_bus.settings import problem       # the plant bus owns its rule (a layer below project)
+
+    return problem(v)
+
+
 _TABLE = [
     Setting(FIELD, ("whole number",), "the layout version of this file (written by the studio)"),
     # ---- what runs ----
@@ -118,7 +124,8 @@ _TABLE = [
     Setting("shadow", ("text", "list", "mapping"), "shadow model(s): run on every part, logged, never sent to the PLC"),
     Setting("web", ("mapping", "yes/no", "whole number", "text"), "the station's web dashboard (port, address, ...)"),
     Setting("central", ("text", "mapping"), "the central server the station reports to"),
-    Setting("mqtt", ("text", "mapping"), "an MQTT broker for results and alerts"),
+    Setting("mqtt", ("text", "mapping"), "the plant's MQTT broker for live events: mqtt://HOST:PORT, or {url, "
+            "topic_root, qos, sparkplug, heartbeat_s, buffer, username, password} (docs/MQTT.md)", check=_mqtt),
     Setting("shifts", ("list", "mapping"), "shift times, for per-shift figures"),
 ]
 SETTINGS: dict[str, Setting] = {s.name: s for s in _TABLE}

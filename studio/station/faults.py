@@ -75,6 +75,12 @@ FAULTS: tuple[Fault, ...] = (
     Fault("station killed (`kill -9`, power loss)", "the PLC sees a frozen heartbeat",
           "see the result log section", "restart: part numbers continue after the last one the PLC can have "
           "seen (see the result log section)", "studio/results"),
+    Fault("the plant's MQTT broker lost (killed, network) or never reached", "`plant-bus`: the broker is away; "
+          "`plant-bus-back` when it returns",
+          "none: parts go on, logged and sent to the PLC as usual",
+          "reconnects (0.5 s backing off to 5 s), then birth, state and the messages kept meanwhile (up to "
+          "`buffer`; the rest dropped and counted)",
+          "studio/plant_bus; tests/test_plant_bus.py"),
 )
 
 

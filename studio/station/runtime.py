@@ -22,6 +22,7 @@ from typing import Any
 
 from studio.core.errors import StudioError
 from studio.core.events import Emitter
+from studio.plant_bus import PlantBus
 from studio.plc import register_map as rm
 from studio.results.policy import LogPolicy
 from studio.results.schema import FILE_NAME as LOG_FILE
@@ -108,6 +109,8 @@ class Station:
         self._held = False                      # the PLC said Halt/Stop: no new parts (``_plc_command``)
         self._alerted: dict[str, list[float]] = {}      # key -> [last time, suppressed count]
         self._last_stats = 0.0
+        # live events on the plant's MQTT broker (studio/plant_bus; None without station.yaml's mqtt)
+        self.plant_bus = PlantBus.for_station(settings, {"project": project.name}, alert=self._alert)
 
     # ---- life cycle ---------------------------------------------------
     def start(self) -> None:
@@ -125,6 +128,8 @@ class Station:
             self._set_state("starting")
             try:
                 self._open()
+                if self.plant_bus is not None:      # after the log: its alerts are logged too
+                    self.plant_bus.open(self.events, self.stats)     # returns at once; the broker may be away
                 check_plc_trigger(self.trigger, self.plc)
                 first_part = self.log.next_part()      # after any number the PLC can have seen
                 if self.log.skipped_parts:
@@ -140,6 +145,8 @@ class Station:
                 self._set_state("stopped")
                 self._pump.close()
                 self.status.close()
+                if self.plant_bus is not None:
+                    self.plant_bus.close()
                 raise
             self.pipeline = self._new_pipeline(first_part, self.max_parts)
             self.heartbeat = Heartbeat(self.plc, self._healthy, interval_s=self.heartbeat_s,
@@ -195,7 +202,8 @@ class Station:
         watch = (f"PLC heartbeat watched ({self.plc_timeout_s:g} s, then {self.plc_timeout_policy})"
                  if self.plc_timeout_s else "PLC heartbeat not watched")
         return (f"camera {self.camera_spec}; trigger {self.trigger}; PLC: {plc}; {watch}; "
-                f"model {self.model_id or '(not loaded)'}; results in {self.data_dir}")
+                f"model {self.model_id or '(not loaded)'}; results in {self.data_dir}"
+                + (f"; live events on {self.plant_bus.settings.describe()}" if self.plant_bus is not None else ""))
 
     def _open(self) -> None:
         from studio.results.log import ResultLog
@@ -255,6 +263,8 @@ class Station:
             self._set_state("stopped")
             self._pump.close()
             self.status.close()
+            if self.plant_bus is not None:
+                self.plant_bus.close()          # the last state reaches the plant, then a clean disconnect
 
     def _close_resources(self) -> None:
         for close in (lambda: self.feed and self.feed.close(),
@@ -522,6 +532,7 @@ class Station:
             "plc_link": self.plc.link_problem() if self.plc is not None and hasattr(self.plc, "link_problem")
                         else None,
             "lighting": self.lighting.state() if self.lighting else None,
+            "plant_bus": self.plant_bus.status() if self.plant_bus is not None else None,
             "data_dir": str(self.data_dir),
         })
         if self.fault:

@@ -104,6 +104,8 @@ class StationPage(Page):
         right.addLayout(tiles)
         self.latency_label = caption("")
         right.addWidget(self.latency_label)
+        self.bus_label = caption("")        # the plant bus (MQTT): connected, or away since ...
+        right.addWidget(self.bus_label)
         self.recent = QTableWidget(0, 5)
         self.recent.setHorizontalHeaderLabels(["Part", "Verdict", "Score", "Defect", "ms"])
         self.recent.verticalHeader().hide()
@@ -282,6 +284,9 @@ class StationPage(Page):
         med, p99 = stats.get("latency_ms_median"), stats.get("latency_ms_p99")
         if med is not None:
             self.latency_label.setText(f"Latency from trigger to PLC: median {med} ms, p99 {p99} ms")
+        from studio.plant_bus import status_line
+
+        self.bus_label.setText(status_line(stats.get("plant_bus")))
 
     def _show_counts(self) -> None:
         c = self.counts

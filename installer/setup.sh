@@ -34,6 +34,20 @@ else
   say "not a Debian/Ubuntu system: make sure Qt 6's runtime libraries (EGL, GL, xkbcommon, fontconfig) are installed"
 fi
 
+# 1b. PostgreSQL's server (initdb, pg_ctl): the central store's tests start their own server with it in
+#     a temporary folder (tests/pg_server.py); a plant's central database is its own installation.
+if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  if ! dpkg -s postgresql >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    say "installing PostgreSQL (for the central store's tests)"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  fi
+else
+  say "not a Debian/Ubuntu system: install PostgreSQL's server for the central store's tests"
+fi
+
 # 2. Python 3.11 in .venv.
 . installer/find-python.sh
 [ -n "$PY" ] || { say "Python 3.11 is needed (set PYTHON=/path/to/python3.11)"; exit 1; }

@@ -106,6 +106,7 @@ class Station:
         self._held = False                      # the PLC said Halt/Stop: no new parts (``_plc_command``)
         self._alerted: dict[str, list[float]] = {}      # key -> [last time, suppressed count]
         self._last_stats = 0.0
+        self.central: Any = None                # the central store's forwarder (studio.central), when configured
 
     # ---- life cycle ---------------------------------------------------
     def start(self) -> None:
@@ -147,6 +148,9 @@ class Station:
             self.part_watch.restart()
             self.pipeline.start()
             self.heartbeat.start()
+            from studio.central.forwarder import for_station
+
+            self.central = for_station(self)    # a background thread: the line never waits for it
 
     # commands from the PLC (OPC UA Machine Vision methods); in PLC-trigger mode the link itself
     # refuses or withdraws triggers, so only a free-running station needs holding
@@ -244,6 +248,8 @@ class Station:
             if self.fault is None:
                 self._plc_state(rm.STATE_STOPPED)
             self._close_resources()
+            if self.central is not None:
+                self.central.stop()             # sends what the closed log has, for a few seconds at most
             self._completed = self._completed or pipeline.completed
             self._misses = pipeline.deadline_misses
             self.pipeline = None
@@ -518,6 +524,7 @@ class Station:
                         else None,
             "lighting": self.lighting.state() if self.lighting else None,
             "data_dir": str(self.data_dir),
+            "central": self.central.lag() if self.central is not None else None,
         })
         if self.fault:
             out["fault"] = self.fault

@@ -167,6 +167,7 @@ class Forwarder:
         self._marks: dict[str, int] = {"results": 0, "alerts": 0}
         self._lag_alerted = False
         self._share_alerted = False
+        self._outage = False            # lost the database since the last connect
         self._conn: Any = None
         self._local: sqlite3.Connection | None = None
         self._local_ino: tuple[int, int] | None = None
@@ -270,18 +271,41 @@ class Forwarder:
                                            or time.monotonic() > self._drain_until):
                 break
             if self._conn is None:
-                self._stop.wait(wait)
+                self._idle(wait)
                 wait = min(wait * 2, self.backoff_s[1])
             elif moved == 0:
                 self._stop.wait(self.poll_s)
+        if self._conn is not None:              # the last word on this station's lag
+            try:
+                self._update_lag()
+                self._update_station_row(force=True)
+                self._conn.commit()
+            except Exception:       # noqa: BLE001 - closing: the database may be gone
+                pass
         self._write_status(force=True)
         self._close()
+
+    def _idle(self, seconds: float) -> None:
+        """Wait before the next attempt; the lag (the station's stats, the alert) stays current meanwhile."""
+        t_end = time.monotonic() + seconds
+        while not self._stop.is_set() and not self._closing.is_set():
+            left = t_end - time.monotonic()
+            if left <= 0:
+                return
+            self._stop.wait(min(self.poll_s, left))
+            try:
+                self._update_lag()
+            except (sqlite3.Error, OSError):
+                self._close_local()
+            self._check_lag()
+            self._write_status()
 
     def _lost(self, why: str) -> None:
         if self._conn is not None or self.connected:
             log.info("central store %s: %s", self.shown_url, why)
         self.error = why
         self.connected = False
+        self._outage = True
         if self._conn is not None:
             try:
                 self._conn.close()
@@ -293,8 +317,9 @@ class Forwarder:
         from studio.central.store import connect
 
         self._conn = connect(self.url)
-        if self.connected is False and self.last_ok is not None:
+        if self._outage:
             self.reconnects += 1
+            self._outage = False
         self.connected = True
         with self._conn.transaction():
             self._conn.execute("INSERT INTO stations (station_id, host, data_dir) VALUES (%s, %s, %s) "
@@ -355,6 +380,7 @@ class Forwarder:
             moved += self._forward_results(local, uid, everything or closed)
             moved += self._forward_alerts(local, uid)
         moved += self._forward_audit()
+        self._update_lag()
         self._update_station_row()
         self._conn.commit()
         return moved

@@ -179,7 +179,7 @@ def test_reject_images_are_copied_to_the_shared_folder(pg_url, tmp_path):
     with psycopg.connect(pg_url) as c:
         rows = c.execute("SELECT part, verdict, image_path, shared_image FROM results ORDER BY part").fetchall()
     assert [r[3] is not None for r in rows] == [False, True, True, False]
-    for part, _, image_path, shared in rows:
+    for _part, _, image_path, shared in rows:
         assert (data / image_path).is_file()               # the image stays on the station
         if shared:
             assert shared.startswith(str(share / "line-7")) and open(shared, "rb").read() == \

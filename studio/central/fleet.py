@@ -32,7 +32,7 @@ def fleet(conn: Any, hours: float = 24.0, now: float | None = None) -> dict[str,
     """Every station with its project, live model, state, forwarder lag, figures and hours of the
     last ``hours``, its recent alerts; and each project compared across the stations that run it."""
     now = time.time() if now is None else float(now)
-    since = _dt.datetime.fromtimestamp(now - hours * 3600.0, _dt.timezone.utc)
+    since = _dt.datetime.fromtimestamp(now - hours * 3600.0, _dt.UTC)
     counts = rates.sql_counts("r.verdict")
     stations: dict[str, dict[str, Any]] = {}
     for (sid, project, model_id, state, host, data_dir, last_seen, lag_rows, lag_s, forwarded) in conn.execute(
@@ -85,7 +85,7 @@ def fleet(conn: Any, hours: float = 24.0, now: float | None = None) -> dict[str,
         p.update(total)
         rates_ = [s["reject_rate"] for s in p["stations"] if s["parts"]]
         p["spread"] = (max(rates_) - min(rates_)) if len(rates_) > 1 else 0.0   # highest minus lowest station rate
-    return {"time": _dt.datetime.fromtimestamp(now, _dt.timezone.utc).isoformat(), "hours": hours,
+    return {"time": _dt.datetime.fromtimestamp(now, _dt.UTC).isoformat(), "hours": hours,
             "since": since.isoformat(), "stations": list(stations.values()), "projects": list(projects.values())}
 
 

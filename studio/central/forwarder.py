@@ -99,7 +99,7 @@ def _when(t: Any) -> _dt.datetime | None:
     if t is None:
         return None
     try:
-        return _dt.datetime.fromtimestamp(float(t), _dt.timezone.utc)
+        return _dt.datetime.fromtimestamp(float(t), _dt.UTC)
     except (OverflowError, OSError, ValueError):
         return None
 

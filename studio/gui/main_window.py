@@ -113,6 +113,9 @@ class MainWindow(QMainWindow):
         self.quit_action.triggered.connect(self.close)
         for a in (self.new_action, self.open_action):
             menu.addAction(a)
+        self.fleet_action = QAction("&Fleet (central store)…", self)     # studio.gui.pages.fleet
+        self.fleet_action.triggered.connect(self.open_fleet)
+        menu.addAction(self.fleet_action)
         menu.addSeparator()
         menu.addAction(self.quit_action)
 
@@ -214,6 +217,12 @@ class MainWindow(QMainWindow):
         if project is not None:
             self.set_project(project)
 
+    @Slot()
+    def open_fleet(self) -> None:
+        from studio.gui.pages.fleet import open_fleet_window
+
+        self.fleet_window = open_fleet_window(self, self.project)
+
     # ---- steps -----------------------------------------------------------------
     @Slot(int)
     def show_step(self, index: int) -> None:
@@ -252,5 +261,7 @@ class MainWindow(QMainWindow):
                                   f"{n} image{'s' if n != 1 else ''}    ·    {labelled} labelled")
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        if getattr(self, "fleet_window", None) is not None:
+            self.fleet_window.shutdown()
         self.shutdown_pages()
         super().closeEvent(event)

@@ -104,6 +104,9 @@ class StationPage(Page):
         right.addLayout(tiles)
         self.latency_label = caption("")
         right.addWidget(self.latency_label)
+        self.central_label = caption("")            # the central store's forwarder (studio.central)
+        right.addWidget(self.central_label)
+        self.central_label.hide()
         self.recent = QTableWidget(0, 5)
         self.recent.setHorizontalHeaderLabels(["Part", "Verdict", "Score", "Defect", "ms"])
         self.recent.verticalHeader().hide()
@@ -273,6 +276,10 @@ class StationPage(Page):
         med, p99 = stats.get("latency_ms_median"), stats.get("latency_ms_p99")
         if med is not None:
             self.latency_label.setText(f"Latency from trigger to PLC: median {med} ms, p99 {p99} ms")
+        from studio.central.forwarder import describe_lag
+
+        self.central_label.setText(describe_lag(stats.get("central")))
+        self.central_label.setVisible(bool(self.central_label.text()))
 
     def _show_counts(self) -> None:
         c = self.counts

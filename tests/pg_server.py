@@ -61,7 +61,8 @@ def free_port() -> int:
 
 
 class PgServer:
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable              # False: fsync off (tests); True: as a real server commits (benchmarks)
         self.bin = bin_dir()
         if self.bin is None:
             raise RuntimeError("PostgreSQL's server is not installed (run installer/setup.sh, or apt-get install "
@@ -95,9 +96,9 @@ class PgServer:
         return f"postgresql://{DB_USER}@127.0.0.1:{self.port}/{database}"
 
     def start(self) -> None:
-        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100 "
-                   "-c shared_buffers=32MB")
+        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c max_connections=200 "
+                   + ("-c shared_buffers=128MB" if self.durable else
+                      "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=32MB"))
         for attempt in range(3):
             try:
                 self._cmd([str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "server.log"),

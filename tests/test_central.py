@@ -5,6 +5,7 @@ import sqlite3
 import threading
 import time
 
+import psycopg
 import pytest
 
 from studio.audit import AuditTrail
@@ -16,7 +17,6 @@ from studio.core.errors import StudioError
 from studio.results import rates
 from studio.results.log import ResultLog
 
-psycopg = pytest.importorskip("psycopg")
 
 HOUR = 3600.0
 

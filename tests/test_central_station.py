@@ -2,6 +2,7 @@
 import sqlite3
 import time
 
+import psycopg
 import pytest
 import yaml
 from pg_server import PgServer, bin_dir, free_port
@@ -12,7 +13,6 @@ from studio.project import Project
 from studio.results import ResultReader
 from studio.station import Station
 
-psycopg = pytest.importorskip("psycopg")
 pytestmark = pytest.mark.skipif(bin_dir() is None, reason="needs PostgreSQL's server (installer/setup.sh)")
 
 

@@ -2,12 +2,9 @@
 import os
 import time
 
-import pytest
 from test_central import write_log
 
 from studio.central.forwarder import Forwarder
-
-pytest.importorskip("psycopg")
 
 
 def fill(url, tmp_path):

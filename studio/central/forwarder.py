@@ -224,7 +224,7 @@ class Forwarder:
         try:
             while True:
                 try:
-                    moved = self._cycle(everything=True)
+                    moved = self._cycle()
                 except psycopg.Error as e:
                     raise StudioError(f"the central store stopped answering: {_short(e)}",
                                       hint="run the sync again: it goes on from where the central side is") from None

@@ -11,7 +11,7 @@ Per N: the lag of every row (central ``received_at`` minus the row's
 ``t_decided``: commit on the station to committed centrally), p50/p99/max;
 rows per second arriving centrally; whether the writers kept their pace;
 how long the forwarders took to drain after the writers stopped; CPU used by
-this process (stations and forwarders) and the load average.
+this process (stations and forwarders), by PostgreSQL, and the load average.
 
     .venv/bin/python benchmarks/fleet_forwarding.py [--stations 1 5 20] [--seconds 30] [--rate 10]
 """
@@ -58,6 +58,25 @@ def station_writer(log: ResultLog, rate: float, stop: threading.Event, done: lis
     done.append({"parts": i, "seconds": time.time() - t0, "late_max_s": late})
 
 
+def postgres_cpu_s() -> float:
+    """CPU seconds used so far by every live PostgreSQL process on this machine (server and backends)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)
+            if "postgres" not in fields[0]:
+                continue
+            rest = fields[1].split()
+            total += (int(rest[11]) + int(rest[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def run(url: str, n: int, seconds: float, rate: float, folder: Path) -> dict:
     import psycopg
 
@@ -71,6 +90,8 @@ def run(url: str, n: int, seconds: float, rate: float, folder: Path) -> dict:
         logs.append(log)
         forwarders.append(Forwarder(d, url, f"bench-{k:03d}", project="bench", status_file=False).start())
     load0 = os.getloadavg()
+    time.sleep(1.0)                 # the forwarders have connected: their backends exist
+    pg0 = postgres_cpu_s()
     cpu0, t0 = time.process_time(), time.time()
     for log in logs:
         th = threading.Thread(target=station_writer, args=(log, rate, stop, done), daemon=True)
@@ -95,6 +116,7 @@ def run(url: str, n: int, seconds: float, rate: float, folder: Path) -> dict:
     drain_s = time.time() - t_stop
     cpu = time.process_time() - cpu0
     wall = time.time() - t0
+    pg_cpu = postgres_cpu_s() - pg0
     for fw in forwarders:
         fw.stop(drain_s=1.0)
     for log in logs:
@@ -104,6 +126,11 @@ def run(url: str, n: int, seconds: float, rate: float, folder: Path) -> dict:
             "SELECT extract(epoch FROM received_at - t_decided) FROM results")], dtype=float)
         span = c.execute("SELECT extract(epoch FROM max(received_at) - min(received_at)) FROM results").fetchone()[0]
         dup = c.execute("SELECT COUNT(*) - COUNT(DISTINCT (station_id, part)) FROM results").fetchone()[0]
+        from studio.central.fleet import fleet
+
+        t_q = time.perf_counter()
+        fleet(c, hours=24)
+        fleet_ms = (time.perf_counter() - t_q) * 1000
     return {"stations": n, "rate_per_station": rate, "seconds": seconds, "rows_written": written,
             "rows_central": int(len(lags)), "duplicates": int(dup),
             "written_per_s": round(written / seconds, 1),
@@ -113,6 +140,7 @@ def run(url: str, n: int, seconds: float, rate: float, folder: Path) -> dict:
             "lag_max_s": round(float(lags.max()), 3) if len(lags) else None,
             "writer_late_max_s": round(max(d["late_max_s"] for d in done), 3),
             "drain_s": round(drain_s, 2), "cpu_cores_used": round(cpu / wall, 2),
+            "postgres_cores_used": round(pg_cpu / wall, 3), "fleet_query_ms": round(fleet_ms, 1),
             "load_before": [round(x, 2) for x in load0], "load_during": [round(x, 2) for x in load_during]}
 
 

@@ -94,3 +94,6 @@ def test_lag_is_alerted_and_shown_while_the_central_store_is_away(tmp_path):
     assert "not reachable" in describe_lag(lag) and "40 rows behind" in describe_lag(lag)
     status = read_status(st.data_dir)
     assert status is not None and status["rows"] == 40 and status["station_id"] == "line-9"
+    from studio.monitoring.report import build_report
+
+    assert build_report(st.data_dir)["central"]["rows"] == 40      # the report says how far behind it is

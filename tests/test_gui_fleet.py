@@ -57,3 +57,17 @@ def test_fleet_page_says_when_the_store_is_away(qtbot):
         page.reload()
     assert "cannot reach the central store" in page.banner.text()
     assert page.banner.property("role") == "banner-error" and not page.banner.isHidden()
+
+
+def test_the_main_window_opens_the_fleet_window(qtbot, demo_project):
+    from studio.gui.main_window import MainWindow
+
+    window = MainWindow(demo_project)
+    qtbot.addWidget(window)
+    menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
+    [fleet] = [a for a in menus["View"].actions() if a.text().startswith("&Fleet")]
+    fleet.trigger()
+    page = window.fleet_window
+    assert page.isWindow() and page.isVisible() and page.windowTitle().startswith("Fleet")
+    assert "central store's address" in page.state_label.text()       # the demo's station.yaml names none
+    window.close()

@@ -113,11 +113,11 @@ class MainWindow(QMainWindow):
         self.quit_action.triggered.connect(self.close)
         for a in (self.new_action, self.open_action):
             menu.addAction(a)
-        self.fleet_action = QAction("&Fleet (central store)…", self)     # studio.gui.pages.fleet
-        self.fleet_action.triggered.connect(self.open_fleet)
-        menu.addAction(self.fleet_action)
         menu.addSeparator()
         menu.addAction(self.quit_action)
+        self.fleet_action = QAction("&Fleet (central store)…", self)     # studio.gui.pages.fleet
+        self.fleet_action.triggered.connect(self.open_fleet)
+        self.menuBar().addMenu("&View").addAction(self.fleet_action)
 
         self.status_label = QLabel()
         self.statusBar().addWidget(self.status_label, 1)

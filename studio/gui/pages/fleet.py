@@ -6,7 +6,7 @@ of each station's reject rate per hour, and each project compared across the
 stations that run it. The figures are ``studio.central.fleet.fleet`` (the one
 reject-rate definition of ``studio.results.rates``), read in the background so
 a database that is away never freezes the window; the page refreshes itself
-every ``REFRESH_MS``. Opened from the main window's File menu (``open_fleet_window``).
+every ``REFRESH_MS``. Opened from the main window's View menu (``open_fleet_window``).
 """
 from __future__ import annotations
 

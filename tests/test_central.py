@@ -152,6 +152,19 @@ def test_sync_twice_never_duplicates_and_keeps_the_order(pg_url, tmp_path, capsy
     assert fourth["forwarded"] == 1
 
 
+def test_an_acknowledgement_made_after_the_alert_was_sent_follows_it(pg_url, tmp_path):
+    path = write_log(tmp_path / "station", ["pass"] * 3)
+    fw = Forwarder(tmp_path / "station", pg_url, "line-1", status_file=False)
+    fw.sync()
+    con = sqlite3.connect(path)
+    con.execute("UPDATE alerts SET acked_by = 'anna', acked_at = ?", (time.time(),))
+    con.commit()
+    con.close()
+    fw.sync()
+    with psycopg.connect(pg_url) as c:
+        assert c.execute("SELECT COUNT(*), MAX(acked_by) FROM alerts").fetchone() == (1, "anna")
+
+
 def test_a_fresh_data_directory_does_not_clash_with_the_old_part_numbers(pg_url, tmp_path):
     """A station's disk replaced: its new log counts parts from 1 again, under a new log identity."""
     old, new = tmp_path / "old", tmp_path / "new"
@@ -218,7 +231,9 @@ def test_fleet_json_figures_match_the_rows(pg_url, tmp_path, capsys):
     assert projects["caps"]["reject_rate"] == 1.0
     assert main(["fleet", pg_url, "--hours", "3"]) == 0   # the text view, a shorter window
     text = capsys.readouterr().out
-    assert "line-2" in text and "Project demo" in text
+    assert "line-2" in text and "Project demo" in text and "Recent alerts" in text
+    h2 = time.strftime("%H", time.gmtime(hour0 + HOUR))
+    assert f"{h2}h 20 10.0 %" in text                     # line-2's hour
 
 
 def test_fleet_on_an_unreachable_server_is_a_clear_error(capsys):

@@ -101,12 +101,21 @@ def describe(view: dict[str, Any]) -> str:
         lines.append(f"{s['station_id']:<16.16} {str(s['project'] or '-'):<14.14} {str(s['model_id'] or '-'):<22.22} "
                      f"{str(s['state'] or '-'):<9.9} {seen:>7} {lag:>12} {s['parts']:>7} "
                      f"{rates.percent(s['reject_rate']):>8} {s['alerts']['total']:>6}")
+    hourly = [s for s in view["stations"] if s["hours"]]
+    if hourly:
+        lines += ["", "Parts and reject rate per hour (UTC):"]
+    for s in hourly:
+        cells = [f"{_dt.datetime.fromtimestamp(h['hour'], _dt.UTC):%H}h {h['parts']} {rates.percent(h['rate'])}"
+                 for h in s["hours"][-12:]]
+        lines.append(f"  {s['station_id']:<16} " + " | ".join(cells))
     for p in view["projects"]:
         lines += ["", f"Project {p['project']}: {p['parts']} parts, reject rate {rates.percent(p['reject_rate'])}"
                       + (f", spread between stations {rates.percent(p['spread'])}" if len(p["stations"]) > 1 else "")]
         for s in p["stations"]:
             lines.append(f"  {s['station_id']:<16} {s['parts']:>7} parts  {rates.percent(s['reject_rate']):>8}  "
                          f"models {', '.join(s['models']) or '-'}")
+    if any(s["alerts"]["recent"] for s in view["stations"]):
+        lines += ["", "Recent alerts:"]
     for s in view["stations"]:
         for a in s["alerts"]["recent"][:3]:
             lines.append(f"  ALERT {s['station_id']} {a['time'][:19] if a['time'] else ''} [{a['kind']}] "

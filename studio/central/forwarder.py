@@ -23,8 +23,9 @@ A row is forwarded once the station has finished it (its image written and
 its actuation recorded: ``image_state`` not 'pending' and ``t_actuated`` set;
 a shadow row needs no actuation), or once it is ``SETTLE_S`` old, or when the
 log was closed cleanly; the batch stops at the first row still open, so rows
-arrive in the log's order. A row's later changes (an image pruned for the
-disk quota, an alert acknowledged) are not sent again.
+arrive in the log's order. A row's later changes are not sent again (an
+image pruned for the disk quota), except an alert's acknowledgement
+(``acked_by``, ``acked_at``), which follows as an update.
 
 Sources, each with its own mark: ``results`` (live and shadow rows), ``alerts``
 (the log's alerts table) and ``audit`` (``audit.jsonl`` in the data directory,
@@ -168,6 +169,7 @@ class Forwarder:
         self._lag_alerted = False
         self._share_alerted = False
         self._outage = False            # lost the database since the last connect
+        self._ack_seen = 0.0            # acked_at of the last acknowledgement sent
         self._conn: Any = None
         self._local: sqlite3.Connection | None = None
         self._local_ino: tuple[int, int] | None = None
@@ -379,6 +381,7 @@ class Forwarder:
             closed = self._meta(local, "open") == "0"
             moved += self._forward_results(local, uid, everything or closed)
             moved += self._forward_alerts(local, uid)
+            moved += self._forward_acks(local)
         moved += self._forward_audit()
         self._update_lag()
         self._update_station_row()
@@ -509,6 +512,25 @@ class Forwarder:
         self._marks["alerts"] = int(rows[-1][0])
         self.forwarded["alerts"] += inserted
         return len(rows)
+
+    def _forward_acks(self, local: sqlite3.Connection) -> int:
+        """Acknowledgements made after their alert was sent (the only later change of a sent row that is
+        followed): an UPDATE each, idempotent. Remembered in memory only: after a restart they go again."""
+        try:
+            acks = local.execute("SELECT time, kind, message, acked_by, acked_at FROM alerts WHERE acked_at > ? "
+                                 "AND id <= ? ORDER BY acked_at LIMIT ?",
+                                 (self._ack_seen, self._marks["alerts"], self.batch)).fetchall()
+        except sqlite3.OperationalError:
+            return 0                # no alerts table (an old log), or no acked_at column
+        if not acks:
+            return 0
+        with self._conn.transaction(), self._conn.cursor() as cur:
+            cur.executemany("UPDATE alerts SET acked_by = %s, acked_at = %s WHERE station_id = %s AND time = %s "
+                            "AND kind = %s AND message_md5 = md5(%s) AND acked_at IS DISTINCT FROM %s",
+                            [(by, _when(at), self.station_id, _when(t), kind, message, _when(at))
+                             for t, kind, message, by, at in acks])
+        self._ack_seen = float(acks[-1][4])
+        return len(acks)
 
     def _forward_audit(self) -> int:
         path = self.data_dir / AUDIT_FILE

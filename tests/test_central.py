@@ -177,6 +177,37 @@ def test_a_fresh_data_directory_does_not_clash_with_the_old_part_numbers(pg_url,
         assert c.execute("SELECT COUNT(*), COUNT(DISTINCT log_uid) FROM results").fetchone() == (15, 2)
 
 
+def test_a_data_directory_that_goes_away_and_comes_back_is_forwarded_once(pg_url, tmp_path):
+    """The log rewritten into a data directory that came back keeps its identity: nothing twice."""
+    from waiting import until
+
+    data = tmp_path / "station"
+    lg = ResultLog(data / "results.sqlite", watch_s=0.05)
+    fw = Forwarder(data, pg_url, "line-1", poll_s=0.05, status_file=False).start()
+
+    def publish(n):
+        t = time.time()
+        return lg.append({"part": n, "verdict": "pass", "verdict_code": 1, "t_decided": t, "t_actuated": t})
+
+    for n in range(1, 21):
+        publish(n)
+    assert until(lambda: fw.lag()["forwarded_rows"] == 20, 20)
+    data.rename(tmp_path / "unplugged")
+    assert until(lambda: lg.failing is not None)
+    for n in range(21, 31):
+        publish(n)
+    data.mkdir()
+    assert until(lambda: lg.held == 0 and lg.failing is None, 20)
+    for n in range(31, 36):
+        publish(n)
+    lg.close()
+    assert until(lambda: fw.lag()["forwarded_rows"] == 35 and fw.lag()["rows"] == 0, 20), fw.lag()
+    fw.stop()
+    with psycopg.connect(pg_url) as c:
+        got = c.execute("SELECT part, log_uid FROM results ORDER BY id").fetchall()
+    assert [p for p, _ in got] == list(range(1, 36)) and len({u for _, u in got}) == 1
+
+
 def test_reject_images_are_copied_to_the_shared_folder(pg_url, tmp_path):
     import numpy as np
 

@@ -68,6 +68,8 @@ def test_two_stations_forward_through_a_database_outage_exactly_once_in_order(tm
                 about = c.execute("SELECT project, model_id, lag_rows FROM stations WHERE station_id = %s",
                                   (sid,)).fetchone()
                 assert about == ("demo", FakeModel.model_id, 0)
+                assert c.execute("SELECT state FROM stations WHERE station_id = %s", (sid,)).fetchone()[0] \
+                    == "stopped"
     finally:
         server.close()
 

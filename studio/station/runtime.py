@@ -248,13 +248,13 @@ class Station:
             if self.fault is None:
                 self._plc_state(rm.STATE_STOPPED)
             self._close_resources()
-            if self.central is not None:
-                self.central.stop()             # sends what the closed log has, for a few seconds at most
             self._completed = self._completed or pipeline.completed
             self._misses = pipeline.deadline_misses
             self.pipeline = None
             self._ended.set()
             self._set_state("stopped")
+            if self.central is not None:
+                self.central.stop()             # sends what the closed log has, for a few seconds at most
             self._pump.close()
 
     def _close_resources(self) -> None:

@@ -201,11 +201,31 @@ def test_a_data_directory_that_goes_away_and_comes_back_is_forwarded_once(pg_url
     for n in range(31, 36):
         publish(n)
     lg.close()
-    assert until(lambda: fw.lag()["forwarded_rows"] == 35 and fw.lag()["rows"] == 0, 20), fw.lag()
+    if not until(lambda: fw.lag()["forwarded_rows"] == 35 and fw.lag()["rows"] == 0, 20):
+        with psycopg.connect(pg_url) as c:
+            dump = c.execute("SELECT log_uid, min(part), max(part), count(*), min(local_id), max(local_id) "
+                             "FROM results GROUP BY 1").fetchall()
+            marks = c.execute("SELECT * FROM forward_marks").fetchall()
+        raise AssertionError(f"{fw.lag()} {dump} {marks}")
     fw.stop()
     with psycopg.connect(pg_url) as c:
         got = c.execute("SELECT part, log_uid FROM results ORDER BY id").fetchall()
     assert [p for p, _ in got] == list(range(1, 36)) and len({u for _, u in got}) == 1
+
+
+def test_two_stations_under_one_station_id_are_told(pg_url, tmp_path):
+    from waiting import until
+
+    told = []
+    write_log(tmp_path / "a", ["pass"] * 3)
+    write_log(tmp_path / "b", ["pass"] * 3)
+    fws = [Forwarder(tmp_path / d, pg_url, "line-1", poll_s=0.05, status_file=False,
+                     on_alert=lambda m, level: told.append(m)).start() for d in ("a", "b")]
+    assert until(lambda: any("also used by" in m for m in told), 20), told
+    for fw in fws:
+        fw.stop()
+    with psycopg.connect(pg_url) as c:           # both logs arrived, apart
+        assert c.execute("SELECT COUNT(*), COUNT(DISTINCT log_uid) FROM results").fetchone() == (6, 2)
 
 
 def test_reject_images_are_copied_to_the_shared_folder(pg_url, tmp_path):

@@ -170,6 +170,8 @@ class Forwarder:
         self._share_alerted = False
         self._outage = False            # lost the database since the last connect
         self._ack_seen = 0.0            # acked_at of the last acknowledgement sent
+        self._wrote_row = False         # this forwarder has written its stations row (to tell a twin)
+        self._twin_alerted = False
         self._conn: Any = None
         self._local: sqlite3.Connection | None = None
         self._local_ino: tuple[int, int] | None = None
@@ -366,10 +368,7 @@ class Forwarder:
             self._local = None
 
     def _meta(self, local: sqlite3.Connection, key: str) -> str | None:
-        try:
-            row = local.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        except sqlite3.OperationalError:
-            return None
+        row = local.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     # ---- one pass over every source ---------------------------------------------------------------
@@ -377,11 +376,21 @@ class Forwarder:
         local = self._local_conn()
         moved = 0
         if local is not None:
-            uid = self._meta(local, "log_uid") or ""
-            closed = self._meta(local, "open") == "0"
-            moved += self._forward_results(local, uid, everything or closed)
-            moved += self._forward_alerts(local, uid)
-            moved += self._forward_acks(local)
+            # one snapshot of the log for the whole pass: its identity and its rows agree (a log being
+            # rewritten into a data directory that came back gets rows and identity in one transaction)
+            local.execute("BEGIN")
+            try:
+                # the first read starts the snapshot: the schema as it is in it (a file being made has none)
+                tables = {r[0] for r in local.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if {"meta", "results"} <= tables:
+                    uid = self._meta(local, "log_uid") or ""
+                    closed = self._meta(local, "open") == "0"
+                    moved += self._forward_results(local, uid, everything or closed)
+                    moved += self._forward_alerts(local, uid)
+                    moved += self._forward_acks(local)
+            finally:
+                if local.in_transaction:
+                    local.execute("COMMIT")
         moved += self._forward_audit()
         self._update_lag()
         self._update_station_row()
@@ -623,6 +632,15 @@ class Forwarder:
             if local is not None:
                 row = local.execute("SELECT model_id FROM results WHERE shadow = 0 ORDER BY id DESC LIMIT 1").fetchone()
                 about["model_id"] = row[0] if row else None
+        me = (socket.gethostname(), str(self.data_dir))
+        was = self._conn.execute("SELECT host, data_dir FROM stations WHERE station_id = %s",
+                                 (self.station_id,)).fetchone()
+        if self._wrote_row and was is not None and tuple(was) != me and not self._twin_alerted:
+            self._twin_alerted = True       # another PC (or data directory) writes under our station id
+            self._tell(f"station id {self.station_id} is also used by {was[0]} ({was[1]}): give each station its "
+                       "own station_id in station.yaml; the central rows stay apart, the fleet figures mix",
+                       "warning")
+        self._wrote_row = True
         self._conn.execute(
             "UPDATE stations SET project = COALESCE(%s, project), model_id = COALESCE(%s, model_id), "
             "state = COALESCE(%s, state), host = %s, data_dir = %s, last_seen = now(), lag_rows = %s, lag_s = %s, "

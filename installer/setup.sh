@@ -35,7 +35,8 @@ else
 fi
 
 # 1b. The servers the tests start for real on 127.0.0.1 (installer/test-servers.txt): the MQTT broker
-#     (mosquitto) for the plant bus. Debian starts its own service on localhost:1883; the tests use
+#     (mosquitto) for the plant bus, PostgreSQL (initdb, pg_ctl) for the central store.
+#     Debian may start its own services (localhost:1883, :5432); the tests use
 #     their own broker on a free port and never that one.
 TEST_SERVERS="$(sed -e 's/#.*//' installer/test-servers.txt | xargs)"
 if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
@@ -49,7 +50,7 @@ if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
   fi
 else
-  say "not a Debian/Ubuntu system: install an MQTT broker (mosquitto) for the plant bus tests"
+  say "not a Debian/Ubuntu system: install an MQTT broker (mosquitto) for the plant bus, PostgreSQL (initdb, pg_ctl) for the central store.tests"
 fi
 
 # 2. Python 3.11 in .venv.

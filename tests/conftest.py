@@ -99,3 +99,23 @@ def pytest_collection_modifyitems(config, items):
     for missing in sorted(t for t in SLOW_TESTS - named if t.partition("::")[0] in files):
         warnings.warn(pytest.PytestWarning(f"conftest SLOW_TESTS names {missing}, which is not collected"),
                       stacklevel=2)
+
+
+# ---- PostgreSQL (the central store): a real server for the session, a fresh database per test ----
+@pytest.fixture(scope="session")
+def pg_server():
+    from pg_server import PgServer, bin_dir
+
+    if bin_dir() is None:
+        pytest.skip("needs PostgreSQL's server (installer/setup.sh installs Debian's postgresql)")
+    server = PgServer()
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_url(pg_server, request):
+    import uuid
+
+    return pg_server.create_database(f"t_{uuid.uuid4().hex[:12]}")

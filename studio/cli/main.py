@@ -27,6 +27,7 @@ COMMAND_MODULES: list[str] = [
     "studio.cli.bakeoff_commands",
     "studio.cli.evaluation_commands",
     "studio.cli.station_commands",
+    "studio.cli.fleet_commands",        # after station_commands: adds 'station sync'
     "studio.cli.lighting_commands",
     "studio.cli.camera_commands",
     "studio.cli.label_commands",

@@ -115,6 +115,9 @@ class MainWindow(QMainWindow):
             menu.addAction(a)
         menu.addSeparator()
         menu.addAction(self.quit_action)
+        self.fleet_action = QAction("&Fleet (central store)…", self)     # studio.gui.pages.fleet
+        self.fleet_action.triggered.connect(self.open_fleet)
+        self.menuBar().addMenu("&View").addAction(self.fleet_action)
 
         self.status_label = QLabel()
         self.statusBar().addWidget(self.status_label, 1)
@@ -221,6 +224,12 @@ class MainWindow(QMainWindow):
         if project is not None:
             self.set_project(project)
 
+    @Slot()
+    def open_fleet(self) -> None:
+        from studio.gui.pages.fleet import open_fleet_window
+
+        self.fleet_window = open_fleet_window(self, self.project)
+
     # ---- steps -----------------------------------------------------------------
     @Slot(int)
     def show_step(self, index: int) -> None:
@@ -259,5 +268,7 @@ class MainWindow(QMainWindow):
                                   f"{n} image{'s' if n != 1 else ''}    ·    {labelled} labelled")
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        if getattr(self, "fleet_window", None) is not None:
+            self.fleet_window.shutdown()
         self.shutdown_pages()
         super().closeEvent(event)

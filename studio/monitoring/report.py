@@ -13,6 +13,7 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
+from studio.central.forwarder import read_status as read_central_status
 from studio.results.reader import ResultReader
 from studio.results.schema import FILE_NAME
 
@@ -51,6 +52,7 @@ def build_report(data_dir: str | Path, *, since: str | None = None, project: Any
             "drift": {"psi": None, "ks_p": None, "window": None},
             "shadow": None,
             "gate": None,
+            "central": read_central_status(data_dir),     # the forwarder's lag (studio.central), or None
         }
     finally:
         reader.close()

@@ -19,12 +19,12 @@ One place for the rule: both use ``_parse``.
 """
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from studio.core.errors import StudioError
+from studio.core.host import default_station_id
 
 SCHEMES = {"mqtt": 1883, "tcp": 1883, "mqtts": 8883, "ssl": 8883}
 KEYS = ("url", "topic_root", "qos", "sparkplug", "heartbeat_s", "buffer", "username", "password", "client_id")
@@ -72,7 +72,7 @@ HINT = ("write mqtt: mqtt://HOST:PORT, or mqtt: {url: mqtt://HOST:PORT, topic_ro
 def station_id(settings: dict[str, Any]) -> str:
     """This station's name on the line: station.yaml's ``station_id``, else the host name."""
     configured = settings.get("station_id")
-    return str(configured).strip() if configured not in (None, "") else socket.gethostname()
+    return str(configured).strip() if configured not in (None, "") else default_station_id()
 
 
 def problem(value: Any) -> str | None:

@@ -74,6 +74,25 @@ def _positive(v: Any) -> str | None:
     return None if isinstance(v, bool) or not isinstance(v, (int, float)) or v > 0 else f"is {v!r}, not above 0"
 
 
+def _station_id(v: Any) -> str | None:
+    import re
+
+    text = str(v)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", text):
+        return (f"is {v!r}: use letters, digits, '.', '_' or '-' (at most 64, no spaces or slashes): it names "
+                "the station in the central store, in folders and in topics")
+    return None
+
+
+def central_url_problem(v: Any) -> str | None:
+    """What is wrong with ``v`` as the central store's address (also used by ``studio.central``)."""
+    if not isinstance(v, str) or not v.strip():
+        return "is not a text (e.g. postgresql://studio@central-pc/plant)"
+    if not v.strip().startswith(("postgresql://", "postgres://")):
+        return f"is {v!r}, not a postgresql:// URL (e.g. postgresql://studio@central-pc/plant)"
+    return None
+
+
 def _camera(v: Any) -> str | None:
     if isinstance(v, dict):
         unknown = sorted(set(v) - {"spec", "settings"})
@@ -100,7 +119,8 @@ _TABLE = [
             check=_camera),
     Setting("data_dir", ("text",), "where the result log and part images go (relative: to the project)"),
     Setting("mode", ("text",), "how the station runs (reserved)"),
-    Setting("station_id", ("text", "whole number"), "this station's name on the line and in central reports"),
+    Setting("station_id", ("text", "whole number"), "this station's name on the line and in central reports "
+            "(default: the host name)", check=_station_id),
     # ---- the result log (reliability) ----
     # (choices for durability are left to the result log's owner: it checks the word itself)
     Setting("durability", ("text",), "how hard the result log commits: normal (survives a crash of the station) "
@@ -123,7 +143,12 @@ _TABLE = [
     # ---- models and outside systems ----
     Setting("shadow", ("text", "list", "mapping"), "shadow model(s): run on every part, logged, never sent to the PLC"),
     Setting("web", ("mapping", "yes/no", "whole number", "text"), "the station's web dashboard (port, address, ...)"),
-    Setting("central", ("text", "mapping"), "the central server the station reports to"),
+    Setting("central", ("text",), "the central store (PostgreSQL) the station's rows, alerts and audit entries "
+            "are copied to: postgresql://USER@HOST:PORT/DATABASE (password in ~/.pgpass)", check=central_url_problem),
+    Setting("central_lag_limit_s", ("number",), "alert when the central store is this many seconds behind "
+            "(default 300)", check=_positive),
+    Setting("reject_images_to", ("text",), "a shared folder the reject images are also copied to "
+            "(<folder>/<station_id>/<day>/), by the central forwarder"),
     Setting("mqtt", ("text", "mapping"), "the plant's MQTT broker for live events: mqtt://HOST:PORT, or {url, "
             "topic_root, qos, sparkplug, heartbeat_s, buffer, username, password} (docs/MQTT.md)", check=_mqtt),
     Setting("shifts", ("list", "mapping"), "shift times, for per-shift figures"),

@@ -164,6 +164,12 @@ class DiskCare:
             new.executemany(schema.INSERT_ALERT, alerts)
         new.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('part_reserved', ?)", (str(self._reserved),))
         new.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('open', '1')")
+        try:    # the same log in a new file: the central store must see the same identity (no rows twice)
+            uid = old.execute("SELECT value FROM meta WHERE key = 'log_uid'").fetchone()
+        except sqlite3.Error:
+            uid = None
+        if uid:
+            new.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('log_uid', ?)", (uid[0],))
         new.execute("COMMIT")
         self._report(f"the result log is reopened in {self.data_dir}: {len(rows)} rows carried over "
                      "from the file that went away")

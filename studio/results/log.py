@@ -40,6 +40,7 @@ import queue
 import sqlite3
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -230,6 +231,8 @@ class ResultLog(DiskCare):
         self._reserved = max(self._next_part - 1, 0)
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('part_reserved', ?)", (str(self._reserved),))
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('open', '1')")
+        # the log file's identity for the central store (studio.central): made once, kept for its life
+        conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('log_uid', ?)", (uuid.uuid4().hex,))
         top_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM results").fetchone()[0]
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('run_from_id', ?)", (str(top_id),))
         conn.execute("COMMIT")

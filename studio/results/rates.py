@@ -73,6 +73,16 @@ def from_stats(stats: Mapping[str, Any]) -> dict[str, int]:
     return out
 
 
+def sql_counts(column: str = "verdict") -> str:
+    """The same buckets in SQL (SQLite and PostgreSQL): a select list of ``parts``, ``rejected`` (reject,
+    fault and any verdict that is not known, as ``bucket``) and ``review``. The rate is then
+    ``reject_rate({"parts": parts, "reject": rejected})``."""
+    not_rejected = ", ".join(f"'{b}'" for b in BUCKETS if b not in REJECTED)
+    return (f"COUNT(*) AS parts, "
+            f"COALESCE(SUM(CASE WHEN {column} IN ({not_rejected}) THEN 0 ELSE 1 END), 0) AS rejected, "
+            f"COALESCE(SUM(CASE WHEN {column} = 'review' THEN 1 ELSE 0 END), 0) AS review")
+
+
 def percent(rate: float) -> str:
     """A rate as the views show it."""
     return f"{100 * rate:.1f} %"

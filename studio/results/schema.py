@@ -45,7 +45,7 @@ IMAGE_STATES = {
 }
 
 ALERT_COLUMNS = ("time", "kind", "level", "message", "figures")
-ALERT_KINDS = ("camera", "plc", "log", "model", "lighting", "deadline", "station")
+ALERT_KINDS = ("camera", "plc", "log", "model", "lighting", "deadline", "station", "central")
 
 _RESULTS_V1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -21,7 +21,8 @@ from studio.plc import register_map as rm
 # the alert keys the station uses -> the kind logged in the alerts table
 KINDS = {"camera": "camera", "model": "model", "deadline": "deadline", "log": "log",
          "lighting": "lighting", "lighting-back": "lighting", "frame_check": "lighting",
-         "log-back": "log", "log-failing": "log", "plc": "plc", "station": "station"}
+         "log-back": "log", "log-failing": "log", "plc": "plc", "station": "station",
+         "central": "central"}
 
 
 def alert_kind(key: str | None, message: str) -> str:

@@ -111,6 +111,7 @@ class Station:
         self._last_stats = 0.0
         # live events on the plant's MQTT broker (studio/plant_bus; None without station.yaml's mqtt)
         self.plant_bus = PlantBus.for_station(settings, {"project": project.name}, alert=self._alert)
+        self.central: Any = None                # the central store's forwarder (studio.central), when configured
 
     # ---- life cycle ---------------------------------------------------
     def start(self) -> None:
@@ -158,6 +159,9 @@ class Station:
             self.part_watch.restart()
             self.pipeline.start()
             self.heartbeat.start()
+            from studio.central.forwarder import for_station
+
+            self.central = for_station(self)    # a background thread: the line never waits for it
 
     # commands from the PLC (OPC UA Machine Vision methods); in PLC-trigger mode the link itself
     # refuses or withdraws triggers, so only a free-running station needs holding
@@ -261,6 +265,8 @@ class Station:
             self.pipeline = None
             self._ended.set()
             self._set_state("stopped")
+            if self.central is not None:
+                self.central.stop()             # sends what the closed log has, for a few seconds at most
             self._pump.close()
             self.status.close()
             if self.plant_bus is not None:
@@ -534,6 +540,7 @@ class Station:
             "lighting": self.lighting.state() if self.lighting else None,
             "plant_bus": self.plant_bus.status() if self.plant_bus is not None else None,
             "data_dir": str(self.data_dir),
+            "central": self.central.lag() if self.central is not None else None,
         })
         if self.fault:
             out["fault"] = self.fault

@@ -106,6 +106,9 @@ class StationPage(Page):
         right.addWidget(self.latency_label)
         self.bus_label = caption("")        # the plant bus (MQTT): connected, or away since ...
         right.addWidget(self.bus_label)
+        self.central_label = caption("")            # the central store's forwarder (studio.central)
+        right.addWidget(self.central_label)
+        self.central_label.hide()
         self.recent = QTableWidget(0, 5)
         self.recent.setHorizontalHeaderLabels(["Part", "Verdict", "Score", "Defect", "ms"])
         self.recent.verticalHeader().hide()
@@ -287,6 +290,10 @@ class StationPage(Page):
         from studio.plant_bus import status_line
 
         self.bus_label.setText(status_line(stats.get("plant_bus")))
+        from studio.central.forwarder import describe_lag
+
+        self.central_label.setText(describe_lag(stats.get("central")))
+        self.central_label.setVisible(bool(self.central_label.text()))
 
     def _show_counts(self) -> None:
         c = self.counts

@@ -35,6 +35,9 @@ from studio.station.log_health import LogHealth, alert_kind
 from studio.station.pipeline import Pipeline
 from studio.station.plc_watch import POLICIES, PlcWatch
 from studio.station.stats import StationStats
+from studio.station.shadow import resolve_shadow
+from studio.station.trial import Trial
+from studio.station.watching import resolve_mode
 from studio.station.triggers import PartWatch, check_plc_trigger, resolve_trigger, seconds_setting, wait_for_plc
 
 log = logging.getLogger(__name__)
@@ -52,7 +55,8 @@ class Station:
                  max_parts: int | None = None, interval_s: float = 0.0, camera: Any = None, plc: Any = None,
                  deadline_ms: float = 50.0, heartbeat_s: float = 0.5, hang_s: float = 10.0,
                  clock: StationClock | None = None, recover_s: float = RECOVER_S,
-                 trigger: str | None = None, grab_timeout_s: float = 2.0):
+                 trigger: str | None = None, grab_timeout_s: float = 2.0,
+                 shadow: Any = None, mode: str | None = None):
         self.project = project
         settings = project.station_settings()
         configured = settings.get("camera")
@@ -71,6 +75,8 @@ class Station:
                               field="plc_timeout_policy",
                               hint="use alert (tell the operator, go on) or halt (the station stops with a fault)")
         self.grab_timeout_s = grab_timeout_s
+        # the pilot trial: a shadow model beside the live one, or the whole station watching (trial.py)
+        self.trial = Trial(resolve_mode(mode, settings), resolve_shadow(shadow, settings))
         self.plc_watch: PlcWatch | None = None
         self.part_watch: PartWatch | None = None
         self.log_path = self.data_dir / LOG_FILE
@@ -129,6 +135,7 @@ class Station:
                     self._alert(f"the last run did not close its result log: part numbers {first}..{last} "
                                 "are skipped, so none the PLC may have seen is given out again", "warning",
                                 key="log")
+                self.trial.open(self.project, self.log, self.plc, self._alert)
                 self.plc.set_model(self.model_id)
                 self.plc.set_state(rm.STATE_RUNNING)
                 self.plc.beat()                 # the PLC sees the start at once, however short the run
@@ -175,7 +182,7 @@ class Station:
     def _new_pipeline(self, first_part: int, max_parts: int | None) -> Pipeline:
         pipeline = Pipeline(
             feed=self.feed, model=self.model, model_id=self.model_id, plc=self.plc,
-            deliver=self._deliver, record=self.log.commit, on_end=self._on_end, alert=self._alert,
+            deliver=self._deliver, record=self.trial.record(self.log.commit), on_end=self._on_end, alert=self._alert,
             fault=self._fault, first_part=first_part, max_parts=max_parts,
             interval_s=self.interval_s, deadline_s=self.deadline_s, frame_check=self.lighting,
             clock=self.clock,
@@ -190,8 +197,9 @@ class Station:
         plc = self.plc.describe() if self.plc is not None else self.plc_spec
         watch = (f"PLC heartbeat watched ({self.plc_timeout_s:g} s, then {self.plc_timeout_policy})"
                  if self.plc_timeout_s else "PLC heartbeat not watched")
+        trial = self.trial.describe()
         return (f"camera {self.camera_spec}; trigger {self.trigger}; PLC: {plc}; {watch}; "
-                f"model {self.model_id or '(not loaded)'}; results in {self.data_dir}")
+                f"model {self.model_id or '(not loaded)'}; {trial + '; ' if trial else ''}results in {self.data_dir}")
 
     def _open(self) -> None:
         from studio.results.log import ResultLog
@@ -201,7 +209,10 @@ class Station:
         if self.model is None:
             from studio.inference import InspectionModel
 
-            self.model = InspectionModel.load(self.project, self.model_id)
+            from studio.project.live import live_model_id
+
+            # the promoted live model when one is recorded (studio station promote), else the newest
+            self.model = InspectionModel.load(self.project, self.model_id or live_model_id(self.project))
         self.model_id = getattr(self.model, "model_id", None) or self.model_id
         if self.plc is None:
             from studio.plc import open_plc
@@ -252,7 +263,7 @@ class Station:
             self._pump.close()
 
     def _close_resources(self) -> None:
-        for close in (lambda: self.feed and self.feed.close(),
+        for close in (self.trial.close, lambda: self.feed and self.feed.close(),
                       lambda: self.log and self.log.close(),
                       lambda: self._plc_given is None and self.plc and self.plc.stop()):
             try:
@@ -287,6 +298,7 @@ class Station:
         """Actuation thread, after the PLC write (the row is committed): image and actuation
         time to the log's writer, count, tell the views. Never blocks."""
         result.image_path = self.log.finish(result)
+        self.trial.after_publish(result)
         self._counts.record(result)
         self._pump.post("part", result=result)
 
@@ -296,6 +308,7 @@ class Station:
         self._finished = True           # no beat after the end
         self._completed = bool(pipeline and pipeline.completed)
         self._plc_state(rm.STATE_STOPPED)
+        self.trial.drain()
         if not self.log.flush(30.0):
             self._alert("the result log is still writing", "warning")
         self._set_state("stopped")
@@ -518,6 +531,7 @@ class Station:
                         else None,
             "lighting": self.lighting.state() if self.lighting else None,
             "data_dir": str(self.data_dir),
+            **self.trial.stats(),
         })
         if self.fault:
             out["fault"] = self.fault

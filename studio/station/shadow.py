@@ -1,0 +1,126 @@
+"""A candidate model beside the live one: shadow verdicts, logged, never sent to the PLC.
+
+``ShadowRunner`` gets each part *after* its PLC write (``offer``, from the
+actuation thread: a ``put_nowait`` on a small bounded queue, microseconds),
+and judges the same frame with the shadow model on its own thread. The
+verdict becomes a row of the result log with the same part number,
+``shadow = 1`` and the shadow's model id, written by the log's writer thread
+(``ResultLog.add_row``). Nothing the shadow does reaches the PLC, and nothing
+it does can delay actuation: when it falls behind, the queue is full and the
+part is *skipped for the shadow*: counted (``skipped``, in the station's
+stats as ``shadow_skipped``) and said in a ``shadow`` alert (at most every
+``ALERT_EVERY_S``).
+
+The shadow model comes from ``--shadow MODEL_ID`` or ``shadow:`` in
+station.yaml (a model id, or ``{model: ID}``); ``resolve_shadow`` reads both.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Any, Callable
+
+from studio.core.errors import StudioError
+from studio.station.decide import decide
+
+log = logging.getLogger(__name__)
+
+QUEUE_PARTS = 4         # parts waiting for the shadow; more and the shadow skips
+ALERT_EVERY_S = 10.0
+_END = object()
+
+
+def resolve_shadow(given: Any, settings: dict[str, Any]) -> Any:
+    """The shadow model (an id, or a loaded model object) from the command line, else station.yaml; None: none."""
+    if given is not None:
+        return given
+    value = settings.get("shadow")
+    if isinstance(value, dict):
+        value = value.get("model") or value.get("model_id")
+    elif isinstance(value, list):
+        if len(value) > 1:
+            raise StudioError("station.yaml names more than one shadow model", field="shadow",
+                              hint="run one candidate in shadow at a time: shadow: MODEL_ID")
+        value = value[0] if value else None
+    if value is not None and not isinstance(value, str):
+        raise StudioError(f"shadow: {value!r} is not a model id", field="shadow",
+                          hint="write shadow: MODEL_ID (listed by 'studio models PROJECT')")
+    return value or None
+
+
+def load_shadow(project: Any, shadow: Any) -> Any:
+    """A model object for ``shadow`` (an id is loaded from the project; an object is used as it is)."""
+    if shadow is None or not isinstance(shadow, str):
+        return shadow
+    from studio.inference import InspectionModel
+
+    return InspectionModel.load(project, shadow)
+
+
+class ShadowRunner:
+    def __init__(self, model: Any, log_row: Callable[[Any], bool], alert: Callable[..., None],
+                 maxsize: int = QUEUE_PARTS):
+        self.model = model
+        self.model_id = getattr(model, "model_id", None) or "shadow"
+        self.log_row = log_row
+        self.alert = alert
+        self.judged = 0
+        self.skipped = 0             # parts the shadow had no time for
+        self.failed = 0              # parts the shadow model could not judge (a fault row)
+        self._queue: queue.Queue = queue.Queue(maxsize=maxsize)
+        self._last_alert = -ALERT_EVERY_S
+        self._told = 0
+        self._thread = threading.Thread(target=self._run, name="station-shadow", daemon=True)
+        self._thread.start()
+
+    def offer(self, result: Any) -> None:
+        """Actuation thread, after the PLC write: hand the part on, or skip it. Never blocks."""
+        if result.image is None or result.error is not None:
+            return                   # no frame (a camera fault): nothing to judge
+        try:
+            self._queue.put_nowait((result.part, result.part_id, result.frame_id, result.image,
+                                    result.t_trigger, result.t_captured, getattr(result, "watching", 0)))
+        except queue.Full:
+            self.skipped += 1
+            now = time.monotonic()
+            if now - self._last_alert >= ALERT_EVERY_S:
+                new = self.skipped - self._told
+                self._last_alert, self._told = now, self.skipped
+                self.alert(f"the shadow model {self.model_id} falls behind: {new} part(s) skipped for it "
+                           f"({self.skipped} this run); the live verdicts are not affected", "warning",
+                           key="shadow")
+
+    def _run(self) -> None:
+        from studio.station.part import PartResult
+
+        while (item := self._queue.get()) is not _END:
+            part, part_id, frame_id, image, t_trigger, t_captured, watching = item
+            d = decide(self.model, image)
+            if d.error:
+                self.failed += 1
+            row = PartResult(part=part, frame_id=frame_id, part_id=part_id, verdict=d.verdict,
+                             verdict_code=d.verdict_code, score=d.score, defect_class=d.defect_class,
+                             class_id=d.class_id, model_id=self.model_id, t_trigger=t_trigger,
+                             t_captured=t_captured, t_decided=time.time(), error=d.error)
+            row_dict = {**{k: v for k, v in row.__dict__.items() if k not in ("image", "t_mono")},
+                        "shadow": 1, "watching": watching, "latency_ms": None}
+            self.log_row(row_dict)
+            self.judged += 1
+
+    def stats(self) -> dict[str, Any]:
+        return {"shadow_model_id": self.model_id, "shadow_judged": self.judged,
+                "shadow_skipped": self.skipped, "shadow_failed": self.failed}
+
+    def close(self, timeout: float = 5.0) -> None:
+        """After the last part: judge what is queued (bounded by ``timeout``), then stop."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._queue.put(_END, timeout=max(0.01, deadline - time.monotonic()))
+                break
+            except queue.Full:
+                if time.monotonic() >= deadline:
+                    return           # a hung shadow model: its thread is a daemon, the station goes on
+        self._thread.join(max(0.0, deadline - time.monotonic()))

@@ -351,3 +351,25 @@ def test_adjudicated_escapes_and_false_rejects_per_shift(project, tmp_path, caps
     t = s["table"]
     assert adj["false_reject_rate"] == pytest.approx((len(parts) - 1) / (t["both_pass"] + len(parts) - 1))
     assert sum(v["n"] for v in adj["per_shift"].values()) == 20
+
+
+def test_a_v2_result_log_is_migrated_to_v3_after_a_backup(tmp_path):
+    from studio.results import ResultLog, schema
+
+    path = tmp_path / "results.sqlite"
+    con = sqlite3.connect(path, isolation_level=None)
+    schema._run_script(con, schema._RESULTS_V1 + schema._V2)
+    con.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '2')")
+    con.execute("INSERT INTO results (part, verdict, verdict_code, shadow, part_id, image_state) "
+                "VALUES (1, 'pass', 1, 0, '', 'none')")
+    con.close()
+    log = ResultLog(path)
+    log.add_incumbent(1, "reject", "kiosk", who="maria")
+    assert log.flush(5)
+    log.close()
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "3"
+    assert con.execute("SELECT part, watching FROM results").fetchall() == [(1, 0)]
+    assert con.execute("SELECT part, verdict, source, who FROM incumbent").fetchall() == [(1, "reject", "kiosk", "maria")]
+    con.close()
+    assert (tmp_path / "results.v2.bak.sqlite").is_file()

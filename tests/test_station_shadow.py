@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from test_station import FakeCamera, FakeModel, make
+from test_station import FakeModel, make
 from waiting import until
 
 from studio.cli.main import main

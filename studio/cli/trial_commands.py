@@ -95,7 +95,7 @@ def cmd_station_promote(args: argparse.Namespace) -> int:
     if not gate["defined"]:
         result = {"promoted": False, "model_id": args.model, "gate": gate,
                   "why": "the project has no promotion gate"}
-        emit(args, result, f"refused: the project has no promotion gate (promotion_gate.yaml); write one "
+        emit(args, result, "refused: the project has no promotion gate (promotion_gate.yaml); write one "
                            "before the trial")
         return 1
     if gate.get("model_id") not in (None, args.model) or not gate["passed"]:

@@ -9,6 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import sqlite3
+
+from studio.core.errors import StudioError
 from studio.project import promotion_gate
 
 
@@ -51,7 +54,7 @@ def evaluate(project: Any, data_dir: str | Path | None, model_id: str | None = N
     if comparison is None and data_dir is not None:
         try:
             comparison = compare(data_dir, model_id=model_id, against=gate.get("against", "auto"), project=project)
-        except Exception:       # no log yet: nothing compared
+        except (sqlite3.Error, OSError, StudioError):       # no log yet: nothing compared
             comparison = None
     checks = judge(gate, comparison)
     return {"defined": True, "passed": all(c["ok"] for c in checks),

@@ -33,6 +33,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from studio.core.errors import StudioError
 from studio.labels.agreement import cohen_kappa
 from studio.evaluation.intervals import kappa_interval, wilson
 from studio.monitoring.shifts import shift_of
@@ -164,9 +165,13 @@ def compare(data_dir: str | Path, *, model_id: str | None = None, against: str =
     if shifts is None and project is not None:
         try:
             shifts = project.station_settings().get("shifts")
-        except Exception:       # an invalid station.yaml: figures without shifts
+        except StudioError:     # an invalid station.yaml: figures without shifts
             shifts = None
-    out["adjudicated"] = adjudicated(rows, project, data_dir, shifts or [])
+    try:
+        out["adjudicated"] = adjudicated(rows, project, data_dir, shifts or [])
+    except StudioError as e:            # shifts: in station.yaml unreadable: the figures without them, said
+        out["adjudicated"] = adjudicated(rows, project, data_dir, [])
+        out["shifts_problem"] = str(e)
     return out
 
 

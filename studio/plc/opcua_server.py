@@ -315,7 +315,7 @@ class OpcUaServerPlc(PlcLink):
     def set_state(self, code: int) -> None:
         super().set_state(code)
         self._state = STATE_NAMES[code]
-        if self._state != "running":
+        if self._state not in ("running", "shadow"):
             with self._jobs_lock:       # parts taken but never published do not stay "in execution"
                 self._in_flight = 0
         self._post(("state", self._state))

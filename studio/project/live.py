@@ -114,7 +114,7 @@ def promote(project: Any, model_id: str, *, actor: str, reason: str) -> dict[str
     before = data.get("live")
     if before == model_id:
         raise StudioError(f"{model_id} is already the live model", hint="nothing to promote")
-    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     data["history"].append({"model": model_id, "by": actor, "time": now, "reason": reason.strip(),
                             "action": "promoted", "before": before})
     data.update({"schema_version": SCHEMA_VERSION, "live": model_id})
@@ -138,7 +138,7 @@ def rollback(project: Any, *, actor: str, reason: str) -> dict[str, Any]:
         if h.get("model") == current and h.get("action") == "promoted":
             previous = h.get("before")
             break
-    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     data["history"].append({"model": previous, "by": actor, "time": now, "reason": (reason or "").strip(),
                             "action": "rolled_back", "before": current})
     data.update({"schema_version": SCHEMA_VERSION, "live": previous})

@@ -4,7 +4,8 @@ Builds the demo project in a temporary folder, trains the demo anomaly model, th
 paced at --rate parts/s with the sim PLC (or a real Modbus TCP server with --modbus) in each
 configuration, alternating them --rounds times so that a change of machine load hits both alike.
 The shadow is a second ONNX Runtime session of the model (the cost of a candidate of the same
-architecture), judging every part after the PLC write on its own thread. Prints p50/p99 per
+architecture), loaded as the station loads one (``shadow.load_shadow``: one thread) and judging
+every part after the PLC write on its own niced thread. Prints p50/p99 per
 configuration and the p99 ratio (the live path must not slow by more than 10 %), with the load.
 
     .venv/bin/python benchmarks/shadow_cost.py [--parts 300] [--rate 10] [--rounds 2] [--modbus]
@@ -83,7 +84,7 @@ def main() -> None:
 
     from studio.capture.acquire import capture_to_project
     from studio.capture.camera import open_camera
-    from studio.inference import InspectionModel
+    from studio.station.shadow import load_shadow
     from studio.inference.model import session_providers
     from studio.project import Project
     from studio.training.runner import run_training
@@ -102,7 +103,7 @@ def main() -> None:
             plc = f"modbus-server://127.0.0.1:{s.getsockname()[1]}"
 
     def shadow_model() -> Any:
-        return InspectionModel.load(project, trained["model_id"])      # its own session
+        return load_shadow(project, trained["model_id"])      # its own session, as the station loads a shadow
 
     CONFIGS: dict[str, dict[str, Any]] = {
         "live only": {},

@@ -9,7 +9,9 @@ verdict becomes a row of the result log with the same part number,
 it does can delay actuation: when it falls behind, the queue is full and the
 part is *skipped for the shadow*: counted (``skipped``, in the station's
 stats as ``shadow_skipped``) and said in a ``shadow`` alert (at most every
-``ALERT_EVERY_S``).
+``ALERT_EVERY_S``). On a CPU-only line PC the shadow competes with the live
+model for the cores: it runs with one ONNX Runtime thread on its own thread,
+niced ``SHADOW_NICE`` above the station (Linux), so the live model goes first.
 
 The shadow model comes from ``--shadow MODEL_ID`` or ``shadow:`` in
 station.yaml (a model id, or ``{model: ID}``); ``resolve_shadow`` reads both.
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 
 QUEUE_PARTS = 4         # parts waiting for the shadow; more and the shadow skips
 ALERT_EVERY_S = 10.0
+SHADOW_THREADS = 1      # ONNX Runtime threads of the shadow: it runs on its own (niced) thread, no pool
+SHADOW_NICE = 10        # the shadow thread's niceness above the station's (Linux): the live model goes first
 _END = object()
 
 
@@ -56,7 +60,22 @@ def load_shadow(project: Any, shadow: Any) -> Any:
         return shadow
     from studio.inference import InspectionModel
 
-    return InspectionModel.load(project, shadow)
+    return InspectionModel.load(project, shadow, threads=SHADOW_THREADS)
+
+
+def lower_priority(step: int | None = None) -> bool:
+    """Make the calling thread yield the CPU to the station's threads (Linux: per-thread niceness)."""
+    import os
+
+    step = SHADOW_NICE if step is None else step
+    if step <= 0:
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + step))
+        return True
+    except (AttributeError, OSError):       # another OS, or not allowed: the bounded queue still protects the line
+        return False
 
 
 class ShadowRunner:
@@ -69,6 +88,7 @@ class ShadowRunner:
         self.judged = 0
         self.skipped = 0             # parts the shadow had no time for
         self.failed = 0              # parts the shadow model could not judge (a fault row)
+        self.niced = False           # the shadow thread runs at a lower CPU priority than the station's
         self._queue: queue.Queue = queue.Queue(maxsize=maxsize)
         self._last_alert = -ALERT_EVERY_S
         self._told = 0
@@ -94,6 +114,8 @@ class ShadowRunner:
 
     def _run(self) -> None:
         from studio.station.part import PartResult
+
+        self.niced = lower_priority()
 
         while (item := self._queue.get()) is not _END:
             part, part_id, frame_id, image, t_trigger, t_captured, watching = item

@@ -59,3 +59,20 @@ def test_the_station_page_shows_the_gate(qtbot, demo_project, tmp_path):
     panel.refresh()
     assert panel.isVisible() and "not passed" in panel.summary.text()
     assert "min_parts: needs 10, has 0" in panel.lines.text()
+
+
+def test_one_click_sends_the_disagreements_to_review(qtbot, demo_project, tmp_path):
+    from studio.gui.widgets.gate_panel import GatePanel
+    from studio.labels.review import review_queue
+    from tests.test_station_shadow import ShadowModel
+
+    station, _ = make(demo_project, tmp_path, max_parts=15, interval_s=0.02, shadow=ShadowModel())
+    assert station.run(timeout=60)
+    (demo_project.root / "promotion_gate.yaml").write_text(yaml.safe_dump({"min_parts": 10}))
+    panel = GatePanel(demo_project, station.data_dir)
+    qtbot.addWidget(panel)
+    panel.show()
+    out = panel.send_to_review()
+    assert out["sent"] >= 1 and out["sent"] == out["disagreements"]
+    assert len([i for i in review_queue(demo_project)]) == out["sent"]
+    assert "sent to review" in panel.summary.text()

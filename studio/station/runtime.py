@@ -135,7 +135,7 @@ class Station:
                     self._alert(f"the last run did not close its result log: part numbers {first}..{last} "
                                 "are skipped, so none the PLC may have seen is given out again", "warning",
                                 key="log")
-                self.trial.open(self.project, self.log, self.plc, self._alert)
+                self.trial.open(self)
                 self.plc.set_model(self.model_id)
                 self.plc.set_state(rm.STATE_RUNNING)
                 self.plc.beat()                 # the PLC sees the start at once, however short the run

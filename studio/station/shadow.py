@@ -10,8 +10,11 @@ it does can delay actuation: when it falls behind, the queue is full and the
 part is *skipped for the shadow*: counted (``skipped``, in the station's
 stats as ``shadow_skipped``) and said in a ``shadow`` alert (at most every
 ``ALERT_EVERY_S``). On a CPU-only line PC the shadow competes with the live
-model for the cores: it runs with one ONNX Runtime thread on its own thread,
-niced ``SHADOW_NICE`` above the station (Linux), so the live model goes first.
+model for the cores, so it starts a part only while the live model is idle
+(no part in inference or waiting for it; ``live_busy``, waiting at most
+``IDLE_WAIT_S``, else the part is skipped), runs with one ONNX Runtime thread
+and on a thread niced ``SHADOW_NICE`` above the station (Linux): the live
+model goes first.
 
 The shadow model comes from ``--shadow MODEL_ID`` or ``shadow:`` in
 station.yaml (a model id, or ``{model: ID}``); ``resolve_shadow`` reads both.
@@ -33,6 +36,8 @@ QUEUE_PARTS = 4         # parts waiting for the shadow; more and the shadow skip
 ALERT_EVERY_S = 10.0
 SHADOW_THREADS = 1      # ONNX Runtime threads of the shadow: it runs on its own (niced) thread, no pool
 SHADOW_NICE = 10        # the shadow thread's niceness above the station's (Linux): the live model goes first
+IDLE_WAIT_S = 1.0       # how long a part waits for the live model to be idle; then it is skipped for the shadow
+IDLE_POLL_S = 0.002
 _END = object()
 
 
@@ -80,17 +85,19 @@ def lower_priority(step: int | None = None) -> bool:
 
 class ShadowRunner:
     def __init__(self, model: Any, log_row: Callable[[Any], bool], alert: Callable[..., None],
-                 maxsize: int = QUEUE_PARTS):
+                 maxsize: int = QUEUE_PARTS, live_busy: Callable[[], bool] | None = None):
         self.model = model
         self.model_id = getattr(model, "model_id", None) or "shadow"
         self.log_row = log_row
         self.alert = alert
+        self.live_busy = live_busy   # True while the live model has a part in hand or waiting: the shadow waits
         self.judged = 0
         self.skipped = 0             # parts the shadow had no time for
         self.failed = 0              # parts the shadow model could not judge (a fault row)
         self.niced = False           # the shadow thread runs at a lower CPU priority than the station's
         self._queue: queue.Queue = queue.Queue(maxsize=maxsize)
         self._last_alert = -ALERT_EVERY_S
+        self._count_lock = threading.Lock()
         self._told = 0
         self._thread = threading.Thread(target=self._run, name="station-shadow", daemon=True)
         self._thread.start()
@@ -103,14 +110,30 @@ class ShadowRunner:
             self._queue.put_nowait((result.part, result.part_id, result.frame_id, result.image,
                                     result.t_trigger, result.t_captured, getattr(result, "watching", 0)))
         except queue.Full:
+            self._skip()
+
+    def _wait_idle(self) -> bool:
+        """Until the live model is idle (True), or IDLE_WAIT_S passed (False: the part is skipped)."""
+        if self.live_busy is None:
+            return True
+        deadline = time.monotonic() + IDLE_WAIT_S
+        while self.live_busy():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(IDLE_POLL_S)
+        return True
+
+    def _skip(self) -> None:
+        """A part the shadow has no time for (actuation thread or shadow thread): counted, said now and then."""
+        with self._count_lock:
             self.skipped += 1
             now = time.monotonic()
-            if now - self._last_alert >= ALERT_EVERY_S:
-                new = self.skipped - self._told
-                self._last_alert, self._told = now, self.skipped
-                self.alert(f"the shadow model {self.model_id} falls behind: {new} part(s) skipped for it "
-                           f"({self.skipped} this run); the live verdicts are not affected", "warning",
-                           key="shadow")
+            if now - self._last_alert < ALERT_EVERY_S:
+                return
+            new, self._told, self._last_alert = self.skipped - self._told, self.skipped, now
+            total = self.skipped
+        self.alert(f"the shadow model {self.model_id} falls behind: {new} part(s) skipped for it "
+                   f"({total} this run); the live verdicts are not affected", "warning", key="shadow")
 
     def _run(self) -> None:
         from studio.station.part import PartResult
@@ -119,6 +142,9 @@ class ShadowRunner:
 
         while (item := self._queue.get()) is not _END:
             part, part_id, frame_id, image, t_trigger, t_captured, watching = item
+            if not self._wait_idle():
+                self._skip()
+                continue
             d = decide(self.model, image)
             if d.error:
                 self.failed += 1

@@ -16,6 +16,13 @@ from studio.station.incumbent import IncumbentInbox
 from studio.station.shadow import ShadowRunner, load_shadow
 
 
+def live_busy(station: Any) -> bool:
+    """The live model has a part in hand, or one waits for it or for the PLC write: the shadow waits."""
+    p = station.pipeline
+    return p is not None and (p.inference.busy_since is not None or not p.frames.empty()
+                              or not p.decided.empty())
+
+
 class Trial:
     def __init__(self, mode: str, shadow: Any):
         self.mode = mode                # live | shadow
@@ -28,8 +35,9 @@ class Trial:
     def watching(self) -> bool:
         return self.mode == "shadow"
 
-    def open(self, project: Any, log: Any, plc: Any, alert: Callable[..., None]) -> None:
-        """After the log and the PLC link are open (a model that cannot be loaded stops the start)."""
+    def open(self, station: Any) -> None:
+        """After the station's log and PLC link are open (a model that cannot be loaded stops the start)."""
+        project, log, plc, alert = station.project, station.log, station.plc, station._alert
         self.incumbent = IncumbentInbox(log, alert)
         if hasattr(plc, "on_incumbent"):
             plc.on_incumbent = self.incumbent.from_plc
@@ -38,7 +46,7 @@ class Trial:
         self._plc = plc
         model = load_shadow(project, self.shadow_spec)
         if model is not None:
-            self.shadow = ShadowRunner(model, log.add_row, alert)
+            self.shadow = ShadowRunner(model, log.add_row, alert, live_busy=lambda: live_busy(station))
 
     def record(self, commit: Callable[[Any], bool]) -> Callable[[Any], bool]:
         return watching.marking(commit) if self.watching else commit

@@ -1,4 +1,5 @@
-"""The promotion gate's state on the Station page, live: each check, what it needs, what the trial has.
+"""The promotion gate's state on the Station page, live: each check, what it needs, what the trial has,
+and one click to send the comparison's disagreements to the reference labeler's review queue.
 
 Reads the result log (read-only, like any report) every ``REFRESH_MS``; never
 touches the station's threads. Hidden when the project has no gate.
@@ -8,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from studio.gui.style import PASS_GREEN, REJECT_RED
 
@@ -33,6 +34,11 @@ class GatePanel(QGroupBox):
         lay = QVBoxLayout(self)
         lay.addWidget(self.summary)
         lay.addWidget(self.lines)
+        self.review_button = QPushButton("Send the disagreements to review")
+        self.review_button.setToolTip("Every part on which the candidate and the line disagree goes to the "
+                                      "reference labeler's review queue (studio station review --disagreements)")
+        self.review_button.clicked.connect(self.send_to_review)
+        lay.addWidget(self.review_button)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh)
         self.timer.start(REFRESH_MS)
@@ -47,6 +53,23 @@ class GatePanel(QGroupBox):
             return resolve_data_dir(self.project)
         except Exception:  # noqa: BLE001  an invalid station.yaml is shown elsewhere
             return None
+
+    def send_to_review(self) -> dict[str, Any] | None:
+        """One click: the shadow comparison's disagreements to the review queue."""
+        from studio.monitoring.shadow import send_disagreements
+
+        data_dir = self._data_dir()
+        if data_dir is None or not data_dir.exists():
+            return None
+        try:
+            out = send_disagreements(self.project, data_dir)
+        except Exception as e:  # noqa: BLE001  a refusal is a message, never a crash of the page
+            self.lines.setText(f"not sent to review: {getattr(e, 'message', e)}")
+            return None
+        self.summary.setText(f"{out['sent']} disagreements sent to review"
+                             + (f" ({out['already']} already there)" if out["already"] else "")
+                             + (f", {out['no_image']} without an image" if out["no_image"] else ""))
+        return out
 
     def refresh(self) -> None:
         from studio.monitoring.gate import evaluate

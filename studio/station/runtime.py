@@ -208,7 +208,6 @@ class Station:
                              on_health=self._log_health, policy=self.log_policy)
         if self.model is None:
             from studio.inference import InspectionModel
-
             from studio.project.live import live_model_id
 
             # the promoted live model when one is recorded (studio station promote), else the newest

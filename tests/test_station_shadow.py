@@ -121,6 +121,10 @@ def test_shadow_rows_never_reach_the_plc_and_kappa_is_sklearns(project, tmp_path
     assert s["agreement"] == pytest.approx((40 - len(differ)) / 40)
     assert {g["part"] for g in s["model_only_rejects"]} == set(differ)
     assert all(g["image_path"] for g in s["model_only_rejects"])
+    capsys.readouterr()
+    assert main(["station", "report", str(station.data_dir)]) == 0        # the same, in words
+    words = capsys.readouterr().out
+    assert f"shadow {ShadowModel.model_id} vs live: 40 parts" in words and "kappa" in words
 
 
 def test_a_slow_shadow_is_skipped_counted_and_said(project, tmp_path):

@@ -778,3 +778,33 @@ def test_machine_vision_stop_and_halt_hold_a_free_running_station(demo_project, 
     logged = [r[0] for r in con.execute("SELECT part FROM results ORDER BY part")]
     con.close()
     assert logged == list(range(1, len(logged) + 1)) and len(logged) == station.stats()["parts"]
+
+
+def test_shadow_mode_state_and_the_plcs_own_verdict(server):
+    """Shadow mode: State reads "shadow", Verdict stays 0 on a watched part; the PLC writes its own verdict."""
+    got = []
+    server.on_incumbent = lambda counter, part_id, verdict: got.append((counter, part_id, verdict))
+    server.set_state(rm.STATE_WATCHING)
+    server.publish_watching(77, part_id="LOT-77")
+
+    async def main():
+        async with client_for(server) as c:
+            ns, station = await station_node(c)
+            await asyncio.sleep(0.2)
+            v = await read_all(c, ns, station, ["State", "Verdict", "PartCounter"])
+            node = {n: await station.get_child(f"{ns}:{n}")
+                    for n in ("IncumbentPartCounter", "IncumbentPartId", "IncumbentVerdict")}
+            await node["IncumbentPartCounter"].write_value(ua.Variant(77, ua.VariantType.UInt32))
+            await node["IncumbentVerdict"].write_value(ua.Variant(rm.VERDICT_REJECT, ua.VariantType.Int32))
+            await node["IncumbentPartId"].write_value(ua.Variant("LOT-77", ua.VariantType.String))
+            await node["IncumbentVerdict"].write_value(ua.Variant(rm.VERDICT_PASS, ua.VariantType.Int32))
+            await node["IncumbentVerdict"].write_value(ua.Variant(0, ua.VariantType.Int32))     # not a verdict
+            return v["State"], v["Verdict"], v["PartCounter"]
+
+    try:
+        state, verdict, counter = run(main())
+    finally:
+        server.on_incumbent = None
+        server.set_state(rm.STATE_RUNNING)
+    assert (state, verdict, counter) == ("shadow", 0, 77)
+    assert got == [(77, "", rm.VERDICT_REJECT), (77, "LOT-77", rm.VERDICT_PASS)]

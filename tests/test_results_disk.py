@@ -77,7 +77,7 @@ def test_a_version_1_log_is_upgraded_after_a_backup(tmp_path):
     con = sqlite3.connect(path)
     con.executescript(schema._RESULTS_V1)
     con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
-    v1 = [c for c in schema.COLUMNS if c not in ("part_id", "image_state", "image_bytes")]
+    v1 = [c for c in schema.COLUMNS if c not in ("part_id", "image_state", "image_bytes", "watching")]
     con.execute(f"INSERT INTO results ({', '.join(v1)}) VALUES ({', '.join('?' * len(v1))})",
                 (1, 1, "pass", 1, 0.1, None, 0, "m0", "images/x/part-000001.png", 1.0, 1.0, 1.0, 1.0, 5.0, 0, None))
     con.execute(f"INSERT INTO results ({', '.join(v1)}) VALUES ({', '.join('?' * len(v1))})",
@@ -91,7 +91,7 @@ def test_a_version_1_log_is_upgraded_after_a_backup(tmp_path):
     lg.alert("station", "info", "upgraded")
     lg.close()
     con = sqlite3.connect(path)
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(schema.SCHEMA_VERSION)
     got = con.execute("SELECT part, part_id, image_state, image_path, note FROM results ORDER BY part").fetchall()
     assert got == [(1, "", "saved", "images/x/part-000001.png", None), (2, "", "none", None, "model failed"),
                    (3, "", "none", None, None)]
@@ -132,10 +132,11 @@ def test_a_newer_log_is_refused_and_left_alone(tmp_path):
     path = tmp_path / "results.sqlite"
     ResultLog(path).close()
     con = sqlite3.connect(path)
-    con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    newer = schema.SCHEMA_VERSION + 1
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(newer),))
     con.commit()
     con.close()
-    with pytest.raises(StudioError, match="schema version 3, newer than this studio understands") as err:
+    with pytest.raises(StudioError, match=f"schema version {newer}, newer than this studio understands") as err:
         ResultLog(path)
     assert "newer Inspection Studio" in str(err.value)
     assert not list(tmp_path.glob("*.bak*"))

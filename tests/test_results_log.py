@@ -14,6 +14,7 @@ from waiting import until
 from studio.core.errors import StudioError
 from studio.results import ResultLog, ResultReader
 from studio.results import log as log_module
+from studio.results import schema
 from studio.results.schema import COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,7 +52,7 @@ def log(tmp_path, errors):
 def test_wal_mode_and_schema(log):
     con = sqlite3.connect(log.path)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(schema.SCHEMA_VERSION)
     assert con.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000    # this reader's own default
     columns = [r[1] for r in con.execute("PRAGMA table_info(results)")]
     assert columns == ["id", *COLUMNS]
@@ -162,8 +163,8 @@ def test_a_database_error_holds_rows_and_writes_them_when_it_is_back(tmp_path, e
     assert lg.held == 1 and lg.failing and "cannot commit" in lg.failing
     assert until(lambda: health == [False])
     assert lg.commit(result(2, image=False)) is True and lg.held == 2
-    con.executescript(log_module.schema._RESULTS_V1)     # the table comes back (in its v1 form, then v2's columns)
-    for statement in ("part_id TEXT", "image_state TEXT", "image_bytes INTEGER"):
+    con.executescript(log_module.schema._RESULTS_V1)     # the table comes back (in its v1 form, then v2's and v3's columns)
+    for statement in ("part_id TEXT", "image_state TEXT", "image_bytes INTEGER", "watching INTEGER DEFAULT 0"):
         con.execute(f"ALTER TABLE results ADD COLUMN {statement}")
     con.commit()
     assert until(lambda: lg.held == 0 and lg.failing is None)

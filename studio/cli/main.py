@@ -28,6 +28,8 @@ COMMAND_MODULES: list[str] = [
     "studio.cli.evaluation_commands",
     "studio.cli.station_commands",
     "studio.cli.fleet_commands",        # after station_commands: adds 'station sync'
+    "studio.cli.trial_commands",        # station incumbent / review / promote (after station_commands)
+    "studio.cli.report_commands",       # station report (after station_commands)
     "studio.cli.lighting_commands",
     "studio.cli.camera_commands",
     "studio.cli.label_commands",

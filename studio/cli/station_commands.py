@@ -20,7 +20,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--trigger", choices=["free", "hardware", "plc"], default=None,
                    help="what starts an inspection (default: station.yaml's trigger, else free)")
     r.add_argument("--parts", type=int, help="stop after this many parts")
-    r.add_argument("--model", help="model id (default: the newest)")
+    r.add_argument("--model", help="model id (default: the promoted live model, else the newest)")
+    r.add_argument("--shadow", metavar="MODEL_ID", help="a candidate model judged on every part after the PLC "
+                                                        "write, logged as shadow rows, never sent to the PLC")
+    r.add_argument("--mode", choices=["live", "shadow"], default=None,
+                   help="shadow: the station only watches (PLC state 4, verdict register 0) while the existing "
+                        "inspection decides (default: station.yaml's mode, else live)")
     r.add_argument("--data-dir", help="where the result log and part images go")
     r.add_argument("--interval", type=float, default=0.0, help="seconds between triggers (free-run: 0)")
     r.add_argument("--kiosk", action="store_true", help="also the full-screen operator view, in a process of its "
@@ -60,7 +65,7 @@ def cmd_station_run(args: argparse.Namespace) -> int:
     plc = args.plc or settings.get("plc", "sim")
     station = Station(project, camera_spec=args.camera, plc_spec=plc, model_id=args.model,
                       data_dir=args.data_dir, max_parts=args.parts, interval_s=args.interval,
-                      trigger=args.trigger)
+                      trigger=args.trigger, shadow=args.shadow, mode=args.mode)
 
     def announce(kind: str, payload: dict) -> None:      # what runs, once it runs: camera, PLC, model, data
         if kind == "state" and payload.get("state") == "running":

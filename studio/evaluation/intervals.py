@@ -117,6 +117,17 @@ def share(k: int, n: int, confidence: float = CONFIDENCE) -> dict | None:
             "wilson": [w[0], w[1]], "clopper_pearson": [cp[0], cp[1]]}
 
 
+def kappa_interval(po: float, pe: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+    """Cohen's kappa's normal interval from its observed and chance agreement over ``n`` items, with
+    Cohen's (1960) standard error sqrt(po (1 - po) / (n (1 - pe)^2)), clipped to -1..1; None when undefined."""
+    if n <= 0 or pe >= 1.0:
+        return None
+    kappa = (po - pe) / (1.0 - pe)
+    se = math.sqrt(max(0.0, po * (1.0 - po)) / (n * (1.0 - pe) ** 2))
+    z = z_for(confidence)
+    return max(-1.0, kappa - z * se), min(1.0, kappa + z * se)
+
+
 def pct(v: float | None, digits: int = 1) -> str:
     return "n/a" if v is None else f"{100 * v:.{digits}f} %"
 

@@ -136,6 +136,10 @@ class KioskWindow(QWidget):
         right.addWidget(self.part_label)
         right.addWidget(self.defect_label)
         right.addWidget(self.wrong_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        from studio.gui.widgets.incumbent_keys import IncumbentKeys
+
+        self.incumbent_keys = IncumbentKeys(station)        # shadow mode only: P / R for the part shown
+        right.addWidget(self.incumbent_keys)
         right.addSpacing(8)
         right.addLayout(counters)
         middle = QHBoxLayout()
@@ -231,6 +235,7 @@ class KioskWindow(QWidget):
         self.shown_part = part if isinstance(part, int) else None      # what a double-click traces
         self.strip_parts.appendleft(self.shown_part)                       # ... and on a thumbnail, its part
         self.wrong_button.setEnabled(self.last_part is not None)
+        self.incumbent_keys.set_part(part)
         defect = getattr(result, "defect_class", None)
         self.defect_label.setText(defect.replace("_", " ") if defect and verdict != "pass" else "")
         self._style_defect()
@@ -326,6 +331,8 @@ class KioskWindow(QWidget):
     def keyPressEvent(self, event) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_W and self.wrong_button.isEnabled():
             return self.disagree()
+        if self.incumbent_keys.handle_key(event.key()):
+            return None
         if event.key() != Qt.Key.Key_Escape:
             return super().keyPressEvent(event)
         was_full = self.isFullScreen()

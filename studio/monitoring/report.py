@@ -32,6 +32,21 @@ def _since_epoch(since: str | None) -> float | None:
     return t.timestamp()
 
 
+def shadow_entry(data_dir: str | Path, project: Any, since: float | None) -> dict[str, Any] | None:
+    from studio.monitoring.shadow import report_entry
+
+    return report_entry(data_dir, project=project, since=since)
+
+
+def gate_entry(data_dir: str | Path, project: Any) -> dict[str, Any] | None:
+    from studio.monitoring.gate import evaluate
+
+    if project is None:
+        return None
+    out = evaluate(project, data_dir)
+    return out if out["defined"] else None
+
+
 def build_report(data_dir: str | Path, *, since: str | None = None, project: Any = None,
                  hours: int = 24 * 7, now: float | None = None) -> dict[str, Any]:
     """The report of the log in ``data_dir`` (``project``: the station's Project, for the model card and gate)."""
@@ -50,8 +65,8 @@ def build_report(data_dir: str | Path, *, since: str | None = None, project: Any
             "alerts": [{"time": a["time"], "kind": a["kind"], "level": a["level"], "message": a["message"],
                         "figures": a["figures"]} for a in reader.alerts(200)],
             "drift": {"psi": None, "ks_p": None, "window": None},
-            "shadow": None,
-            "gate": None,
+            "shadow": shadow_entry(data_dir, project, t0),
+            "gate": gate_entry(data_dir, project),
             "central": read_central_status(data_dir),     # the forwarder's lag (studio.central), or None
         }
     finally:

@@ -73,9 +73,12 @@ class PlcLink(ABC):
         # one writer at a time: the actuation and heartbeat threads both write
         self._write_lock = threading.Lock()
         # the register image 0..47 (12..19 unused); a reader sees a write all or not at all
-        self._image = [0] * rm.IMAGE_SIZE
+        self._image = [0] * rm.SERVED_SIZE
         self._image_lock = threading.Lock()
         self.handshake = Handshake(self._write)
+        # the PLC's own verdict of a part (incumbent block 50..59, shadow mode): called with
+        # (part counter low 16 bits, PLC part id, verdict code) on the PLC's thread; must not block
+        self.on_incumbent: Callable[[int, str, int], None] | None = None
 
     # ---- what each link provides -------------------------------------
     @abstractmethod
@@ -118,6 +121,13 @@ class PlcLink(ABC):
             self._write(rm.PART_COUNTER, words)
             self.handshake.publish(part, verdict_code, score, class_id, part_id)
 
+    def publish_watching(self, part: int, *, part_id: str = "") -> None:
+        """Shadow mode (station state 4, watching only): the part counter moves, the verdict, score and
+        class registers stay 0, so no reject gate acts on the station; the handshake result likewise."""
+        with self._write_lock:
+            self._write(rm.PART_COUNTER, [int(part) & rm.WORD, 0, 0, 0])
+            self.handshake.publish_watching(part, part_id)
+
     # ---- what the PLC tells the station -------------------------------
     def wait_trigger(self, stop: threading.Event, timeout: float) -> PlcTrigger | None:
         """The PLC's next trigger; None after ``timeout`` seconds or once ``stop`` is set.
@@ -156,9 +166,25 @@ class PlcLink(ABC):
         values = [int(v) & rm.WORD for v in values]
         with self._image_lock:
             for i, value in enumerate(values):
-                if address + i in rm.PLC_WORDS:
+                if address + i in rm.PLC_WORDS or address + i in rm.INCUMBENT_WORDS:
                     self._image[address + i] = value
+            incumbent = self._image[rm.INCUMBENT_WORDS.start:rm.INCUMBENT_WORDS.stop]
         self.handshake.plc_wrote(address, values)
+        if address <= rm.INCUMBENT_VERDICT < address + len(values):
+            self._incumbent(incumbent)
+
+    def _incumbent(self, words: list[int]) -> None:
+        """The PLC wrote its own verdict (register 51): hand it on, keyed by counter or part id."""
+        verdict = words[rm.INCUMBENT_VERDICT - rm.INCUMBENT_WORDS.start]
+        if self.on_incumbent is None or verdict not in (rm.VERDICT_PASS, rm.VERDICT_REJECT):
+            return
+        part_id = rm.part_id_text(words[rm.INCUMBENT_PART_ID - rm.INCUMBENT_WORDS.start:])
+        try:
+            self.on_incumbent(words[0], part_id, verdict)
+        except Exception:           # the PLC's thread must never see the station's error
+            import logging
+
+            logging.getLogger(__name__).exception("incumbent verdict from the PLC")
 
     def beat(self) -> None:
         """Advance the heartbeat register by one (wraps at 65536)."""
@@ -167,9 +193,10 @@ class PlcLink(ABC):
             self._write(rm.HEARTBEAT, [self._heartbeat])
 
     def set_state(self, code: int) -> None:
-        if code not in (rm.STATE_STOPPED, rm.STATE_RUNNING, rm.STATE_FAULTED, rm.STATE_LOG_FAILING):
-            raise ValueError(f"station state {code!r} is not 0 (stopped), 1 (running), 2 (faulted) "
-                             "or 3 (running, not logging)")
+        if code not in (rm.STATE_STOPPED, rm.STATE_RUNNING, rm.STATE_FAULTED, rm.STATE_LOG_FAILING,
+                        rm.STATE_WATCHING):
+            raise ValueError(f"station state {code!r} is not 0 (stopped), 1 (running), 2 (faulted), "
+                             "3 (running, not logging) or 4 (watching only)")
         with self._write_lock:
             self._write(rm.STATE, [code])
 

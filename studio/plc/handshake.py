@@ -128,6 +128,15 @@ class Handshake:
 
     _published = False
 
+    def publish_watching(self, part: int, part_id: str) -> None:
+        """Shadow mode: the result words with verdict 0 (no verdict given), ResultValid toggled as
+        for a result, so a PLC keyed to the part sees the station saw it."""
+        with self._cond:
+            self._published = True
+            self._result_valid ^= 1
+            self._write(rm.RESULT_VALID, [self._result_valid, int(part) & rm.WORD, 0, 0, 0]
+                        + rm.part_id_words(part_id))
+
     def stop_waiting(self) -> None:
         """The station no longer takes triggers: TriggerReady 0."""
         with self._cond:

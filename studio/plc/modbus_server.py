@@ -6,7 +6,7 @@ block 20..47) and the station never depends on the PLC's own memory layout.
 Any unit id is answered. Registers 0..11 and the station's half of the
 handshake (31..47) are read-only for the PLC: a write there is refused
 (illegal address). Only 20..30 (PLC heartbeat, Trigger, ResultAck, part id)
-accept writes. Coil and discrete-input requests are refused (illegal
+and 50..59 (the incumbent's verdict, shadow mode) accept writes. Coil and discrete-input requests are refused (illegal
 function): the station has no bits.
 
 pymodbus runs in its own thread with its own asyncio loop, so the station's
@@ -140,7 +140,7 @@ class ModbusServerPlc(PlcLink):
                 if set_values:          # only 20..30 get here: the rest is read-only
                     self.plc_write(address, list(set_values))
                 with self._image_lock:
-                    current[:rm.IMAGE_SIZE] = self._image
+                    current[:rm.SERVED_SIZE] = self._image
             except Exception:           # a station bug must not take the server down
                 log.exception("Modbus request %s at %s", fc, address)
                 return ExcCodes.DEVICE_FAILURE
@@ -151,6 +151,7 @@ class ModbusServerPlc(PlcLink):
             SimData(rm.PLC_WORDS.start, values=[0] * len(rm.PLC_WORDS), datatype=DataType.REGISTERS),
             SimData(rm.STATION_WORDS.start, values=[0] * len(rm.STATION_WORDS), datatype=DataType.REGISTERS,
                     readonly=True),
+            SimData(rm.INCUMBENT_WORDS.start, values=[0] * len(rm.INCUMBENT_WORDS), datatype=DataType.REGISTERS),
         ]
         return SimDevice(0, simdata=blocks, action=on_request)   # id 0: answers every unit id
 
@@ -164,4 +165,5 @@ class ModbusServerPlc(PlcLink):
     def describe(self) -> str:
         where = "all networks" if self.host == "0.0.0.0" else self.host
         return (f"Modbus TCP server on {where}, port {self.port}: holding registers "
-                f"0..{rm.REGISTER_COUNT - 1} and handshake {rm.HANDSHAKE}..{rm.HANDSHAKE_END - 1}, any unit id")
+                f"0..{rm.REGISTER_COUNT - 1}, handshake {rm.HANDSHAKE}..{rm.HANDSHAKE_END - 1} and incumbent "
+                f"{rm.INCUMBENT_WORDS.start}..{rm.INCUMBENT_WORDS.stop - 1}, any unit id")

@@ -16,6 +16,10 @@ path, e.g. ``ns=<i>;s=InspectionStation.Verdict``.
         State          String   starting, running, shadow, faulted, stopped
         ModelId        String   the model that decides
         PlcHeartbeat   UInt32   WRITABLE by the PLC: its own heartbeat (the station's PLC watchdog)
+        IncumbentPartCounter UInt32  WRITABLE: the station part number the PLC's own verdict is for
+        IncumbentPartId      String  WRITABLE: ... or the PLC's part id ("" : by the counter)
+        IncumbentVerdict     Int32   WRITABLE: the PLC's own inspection said 1 pass / 2 reject (shadow mode);
+                                     taken when written: write the key first
         Trigger(PartId: String) -> ResultPartCounter: UInt32
       VisionSystem                        (OPC 40100-1 subset, namespace urn:inspection-studio:machine-vision)
         VisionStateMachine
@@ -54,12 +58,18 @@ VARIABLES: list[tuple[str, str, Any, str]] = [
     ("DefectClass", "String", "", "defect class name of the last part (empty: none)"),
     ("State", "String", "starting", "starting, running, shadow, faulted or stopped"),
     ("ModelId", "String", "", "id of the model that decides (empty: none loaded)"),
-    ("PlcHeartbeat", "UInt32", 0, "written by the PLC (the only writable variable): change it at least every "
+    ("PlcHeartbeat", "UInt32", 0, "written by the PLC: change it at least every "
                                   "plc_timeout_s and the station knows the PLC listens"),
+    ("IncumbentPartCounter", "UInt32", 0, "written by the PLC (shadow mode): the station part number its own "
+                                          "inspection's verdict is for"),
+    ("IncumbentPartId", "String", "", "written by the PLC (shadow mode): its part id the verdict is for, "
+                                      "instead of the counter (empty: by IncumbentPartCounter)"),
+    ("IncumbentVerdict", "Int32", 0, "written by the PLC (shadow mode): its own inspection's verdict, 1 pass "
+                                     "or 2 reject; taken when written, so write the key first"),
 ]
 # one part's variables, in the order they change (PartCounter last)
 RESULT_VARIABLES = ("PartId", "Verdict", "Score", "DefectClassId", "DefectClass", "PartCounter")
-WRITABLE = ("PlcHeartbeat",)
+WRITABLE = ("PlcHeartbeat", "IncumbentPartCounter", "IncumbentPartId", "IncumbentVerdict")
 
 RESULT_EVENT_FIELDS = [("PartCounter", "UInt32"), ("PartId", "String"), ("Verdict", "Int32"),
                        ("Score", "Double"), ("DefectClassId", "Int32"), ("DefectClass", "String")]

@@ -56,11 +56,13 @@ APPLICATION_URI = "urn:{host}:inspection-studio:station"
 # state 3 (inspecting, the result log failing: on_log_failure continue) is "running" in the fixed
 # OPC UA contract; the station's `log` alert says the rest
 STATE_NAMES = {rm.STATE_STOPPED: "stopped", rm.STATE_RUNNING: "running", rm.STATE_FAULTED: "faulted",
-               rm.STATE_LOG_FAILING: "running"}
+               rm.STATE_LOG_FAILING: "running", rm.STATE_WATCHING: "shadow"}
 VISION_STATE = {"starting": "Preoperational", "running": "Operational", "shadow": "Operational",
                 "faulted": "Error", "stopped": "Halted"}
 # ResultState of a Machine Vision result: 1 OK, 2 not OK, 3 undetermined (review); -1 (vendor): fault
-RESULT_STATE = {rm.VERDICT_PASS: 1, rm.VERDICT_REJECT: 2, rm.VERDICT_REVIEW: 3, rm.VERDICT_FAULT: -1}
+RESULT_STATE = {rm.VERDICT_PASS: 1, rm.VERDICT_REJECT: 2, rm.VERDICT_REVIEW: 3, rm.VERDICT_FAULT: -1,
+                0: 3}       # 0: shadow mode, no verdict given (undetermined)
+VERDICT_WORDS_WATCHING = {0: "watching only (no verdict)"}
 VERDICT_WORDS = {code: word for word, code in rm.VERDICT_CODES.items()}
 EXAMPLE = "opcua-server://0.0.0.0:4840"
 OPTIONS = {"anonymous": ("0", "1"), "security": ("basic256sha256", "none")}
@@ -297,6 +299,14 @@ class OpcUaServerPlc(PlcLink):
         self._post(("result", int(part), int(verdict_code), float(score) if score is not None else math.nan,
                     int(class_id or 0), str(part_id or ""), str(defect_class or ""), job))
 
+    def publish_watching(self, part: int, *, part_id: str = "") -> None:
+        super().publish_watching(part, part_id=part_id)
+        with self._jobs_lock:
+            job = self._jobs.pop(int(part), None)
+            if job is not None:
+                self._in_flight = max(0, self._in_flight - 1)
+        self._post(("result", int(part), 0, math.nan, 0, str(part_id or ""), "", job))
+
     def beat(self) -> None:
         super().beat()
         self._beats = (self._beats + 1) & 0xFFFFFFFF
@@ -305,7 +315,7 @@ class OpcUaServerPlc(PlcLink):
     def set_state(self, code: int) -> None:
         super().set_state(code)
         self._state = STATE_NAMES[code]
-        if self._state != "running":
+        if self._state not in ("running", "shadow"):
             with self._jobs_lock:       # parts taken but never published do not stay "in execution"
                 self._in_flight = 0
         self._post(("state", self._state))
@@ -350,11 +360,30 @@ class OpcUaServerPlc(PlcLink):
             return
         target = nodes.variables["PlcHeartbeat"]
         for item, status in zip(event.request_params.NodesToWrite, event.response_params or []):
+            if item.NodeId == nodes.variables.get("IncumbentVerdict") and status.is_good():
+                self._incumbent_written(item.Value.Value.Value if item.Value and item.Value.Value else None)
             if item.NodeId == target and status.is_good():
                 value = item.Value.Value.Value if item.Value and item.Value.Value else None
                 seen = self._plc_beat
                 if seen is None or seen[0] != value:
                     self._plc_beat = (value, time.monotonic())
+
+    def _incumbent_written(self, verdict: Any) -> None:
+        """The PLC wrote IncumbentVerdict: hand it on with the key it wrote before (server thread)."""
+        from asyncua import ua
+
+        if self.on_incumbent is None or verdict not in (rm.VERDICT_PASS, rm.VERDICT_REJECT):
+            return
+        aspace = self._server.iserver.aspace
+
+        def value(name: str) -> Any:
+            return aspace.get(self._nodes.variables[name]).attributes[ua.AttributeIds.Value].value.Value.Value
+
+        try:
+            self.on_incumbent(int(value("IncumbentPartCounter") or 0), str(value("IncumbentPartId") or ""),
+                              int(verdict))
+        except Exception:
+            log.exception("incumbent verdict from the PLC")
 
     # ---- the loop's writer (server thread) ------------------------------
     async def _apply_updates(self) -> None:
@@ -398,7 +427,7 @@ class OpcUaServerPlc(PlcLink):
             ev = self._nodes.result_event.event
             ev.PartCounter, ev.PartId, ev.Verdict, ev.Score = part & 0xFFFFFFFF, part_id, code, score
             ev.DefectClassId, ev.DefectClass = class_id, defect_class
-            verdict = VERDICT_WORDS.get(code, str(code))
+            verdict = VERDICT_WORDS.get(code) or VERDICT_WORDS_WATCHING.get(code, str(code))
             await self._nodes.result_event.trigger(message=f"part {part}: {verdict}")
             mv = self._nodes.mv_event.event
             mv.ResultId, mv.JobId, mv.PartId, mv.IsPartial = str(part), job or self._continuous_job(), part_id, False

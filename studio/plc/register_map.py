@@ -12,7 +12,7 @@ This table is the contract with the PLC programmer; the README copies it
 | 3 | score of the last part x 1000, clamped to 0..65535 |
 | 4 | defect class id of the last part (0 none; ids from the criteria document) |
 | 5-9 | reserved (0) |
-| 10 | station state: 0 stopped, 1 running, 2 faulted, 3 running but not logging (the result log cannot write; `on_log_failure: continue`) |
+| 10 | station state: 0 stopped, 1 running, 2 faulted, 3 running but not logging (the result log cannot write; `on_log_failure: continue`), 4 watching only (shadow mode: the station inspects and logs, the verdict register stays 0; the PLC's own inspection decides) |
 | 11 | model version short id (1..65535, from the model id; the studio shows it with the model), 0 none |
 
 Registers 1..4 change together in one write, so a PLC that polls 0..4 in one
@@ -39,7 +39,20 @@ The handshake block (addresses 20..47) is how smart cameras talk to a PLC:
 | 46 | station | trigger overruns: the PLC toggled Trigger again before TriggerAck (low 16 bits) |
 | 47 | station | results not acknowledged: a result replaced before the PLC acknowledged it (low 16 bits) |
 
-Only 20..30 accept writes; every other address refuses one (illegal address).
+Only 20..30 and 50..59 accept writes; every other address refuses one (illegal address).
+
+The incumbent block (addresses 50..59) is how a PLC reports its own inspection's verdict
+(the incumbent: people or an existing AOI) while the station runs in shadow mode, for the
+comparison before promotion (``studio.station.incumbent``):
+
+| address | written by | meaning |
+|---|---|---|
+| 50 | PLC | incumbent: the station part counter (low 16 bits, as register 1 / 34) the verdict is for |
+| 51 | PLC | incumbent: verdict, 1 pass or 2 reject; the station takes the verdict when this word is written |
+| 52-59 | PLC | incumbent: the PLC's part id instead of the counter (as 23..30; all 0: keyed by the counter) |
+
+Write 50..59 (or 50..51) in one write-multiple; the verdict (51) is the event, so write it
+with the key, or last.
 """
 from __future__ import annotations
 
@@ -76,7 +89,13 @@ RESULTS_UNACKED = 47
 HANDSHAKE = 20               # first address of the block
 HANDSHAKE_END = 48           # one past the last
 STATION_WORDS = range(31, 48)
-IMAGE_SIZE = HANDSHAKE_END   # the register image: 0..11, a gap, 20..47
+# ---- the incumbent block (from address 50): the PLC's own verdict, for shadow mode ----
+INCUMBENT_PART_COUNTER = 50
+INCUMBENT_VERDICT = 51
+INCUMBENT_PART_ID = 52
+INCUMBENT_WORDS = range(50, 60)     # written by the PLC only
+IMAGE_SIZE = HANDSHAKE_END   # the station's register image: 0..11, a gap, 20..47 (what a Modbus client writes)
+SERVED_SIZE = INCUMBENT_WORDS.stop  # ... and the incumbent block 50..59 (what a server link keeps and serves)
 
 VERDICT_PASS = 1
 VERDICT_REJECT = 2
@@ -89,6 +108,7 @@ STATE_STOPPED = 0
 STATE_RUNNING = 1
 STATE_FAULTED = 2
 STATE_LOG_FAILING = 3         # running, the result log cannot write (on_log_failure: continue)
+STATE_WATCHING = 4            # shadow mode: inspecting and logging, no verdict given (verdict register 0)
 
 WORD = 0xFFFF
 
@@ -102,7 +122,8 @@ REGISTERS = [
     ("4", "defect class id of the last part (0 none; ids from the criteria document)"),
     ("5–9", "reserved (0)"),
     ("10", "station state: 0 stopped, 1 running, 2 faulted, 3 running but not logging "
-           "(the result log cannot write; on_log_failure: continue)"),
+           "(the result log cannot write; on_log_failure: continue), 4 watching only (shadow mode: "
+           "inspects and logs, verdict register stays 0, the PLC's own inspection decides)"),
     ("11", "model version short id (1..65535, shown with the model in the studio), 0 none"),
 ]
 
@@ -124,6 +145,19 @@ HANDSHAKE_REGISTERS = [
     ("47", "station", "results not acknowledged: a result replaced before the PLC acknowledged it "
                       "(low 16 bits)"),
 ]
+
+
+INCUMBENT_REGISTERS = [
+    ("50", "PLC", "incumbent: the station part counter (low 16 bits, as 1 / 34) the verdict is for"),
+    ("51", "PLC", "incumbent: verdict, 1 pass or 2 reject; taken when this word is written"),
+    ("52–59", "PLC", "incumbent: the PLC's part id instead of the counter (as 23–30; all 0: by the counter)"),
+]
+
+
+def incumbent_table() -> str:
+    lines = ["| address | written by | meaning |", "|---|---|---|"]
+    lines += [f"| {address} | {who} | {meaning} |" for address, who, meaning in INCUMBENT_REGISTERS]
+    return "\n".join(lines)
 
 
 def markdown_table() -> str:

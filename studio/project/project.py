@@ -138,6 +138,8 @@ FILE_CHECKS: list[tuple[str, str]] = [
     ("audits/baseline.json", "studio.lighting.store:check_files"),
     ("test_split.json", "studio.dataset.splits:check_file"),
     ("models/*/card.json", "studio.project.project:check_model_cards"),
+    ("promotion_gate.yaml", "studio.project.promotion_gate:check_file"),
+    ("models/live.yaml", "studio.project.live:check_file"),
 ]
 
 

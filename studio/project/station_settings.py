@@ -118,7 +118,8 @@ _TABLE = [
     Setting("camera", ("text", "mapping"), "camera spec, or {spec, settings}; default: project.yaml's camera",
             check=_camera),
     Setting("data_dir", ("text",), "where the result log and part images go (relative: to the project)"),
-    Setting("mode", ("text",), "how the station runs (reserved)"),
+    Setting("mode", ("text",), "live (the station's verdict goes to the PLC) or shadow (it only watches: PLC "
+            "state 4, verdict register 0; the existing inspection decides)", choices=("live", "shadow")),
     Setting("station_id", ("text", "whole number"), "this station's name on the line and in central reports "
             "(default: the host name)", check=_station_id),
     # ---- the result log (reliability) ----

@@ -73,6 +73,7 @@ def _field(result: Any, name: str, default: Any = None) -> Any:
 
 def _clean(row: dict[str, Any]) -> dict[str, Any]:
     row["shadow"] = 1 if row.get("shadow") else 0
+    row["watching"] = 1 if row.get("watching") else 0
     for c in schema.INTEGERS:
         row[c] = None if row.get(c) is None else int(row[c])
     for c in schema.REALS:
@@ -136,6 +137,7 @@ class ResultLog(DiskCare):
         self.images_failed = 0      # images the disk refused
         self.images_pruned = 0      # pass images deleted to keep under the quota
         self.alerts_dropped = 0
+        self.extra_dropped = 0      # shadow rows and incumbent verdicts not logged (add_row, add_incumbent)
         self.errors = 0             # disk or database errors reported
         self.checkpoints = 0
         self.skipped_parts: tuple[int, int] | None = None   # numbers skipped after an unclean close
@@ -381,6 +383,56 @@ class ResultLog(DiskCare):
         with self._cond:
             self._queued += 1
 
+    def add_row(self, result: Any) -> bool:
+        """A row no PLC sees (a shadow model's verdict): written by the writer thread, never on the
+        actuation path; no image of its own (the live row of the same part has it). Never blocks;
+        False when it did not fit the queue (counted in ``extra_dropped``)."""
+        row = _to_row(result)
+        row["image_state"] = "none"
+        if row["t_actuated"] is None:
+            row["t_actuated"] = row["t_decided"]
+        return self._insert(schema.INSERT, tuple(row[c] for c in schema.COLUMNS))
+
+    def add_incumbent(self, part: int, verdict: str, source: str, who: str = "", t: float | None = None,
+                      note: str | None = None) -> bool:
+        """The existing inspection's verdict of part ``part`` (shadow mode). Never blocks."""
+        return self._insert(schema.INSERT_INCUMBENT, (int(part), str(verdict), str(source), str(who or ""),
+                                                      float(time.time() if t is None else t), note))
+
+    def _insert(self, sql: str, values: tuple) -> bool:
+        if self._closed:
+            self._count("extra_dropped")
+            return False
+        try:
+            self._queue.put_nowait(("insert", (sql, values)))
+        except queue.Full:
+            self._count("extra_dropped")
+            return False
+        with self._cond:
+            self._queued += 1
+        return True
+
+    def _write_inserts(self, inserts: list[tuple[str, tuple]]) -> None:
+        """Writer thread: shadow rows and incumbent verdicts, one transaction. While the disk fails they
+        are not held (the PLC saw none of them): counted in ``extra_dropped`` and said."""
+        if not inserts:
+            return
+        with self._db:
+            if self._failing is None:
+                try:
+                    self._conn.execute("BEGIN")
+                    for sql, values in inserts:
+                        self._conn.execute(sql, values)
+                    self._conn.execute("COMMIT")
+                    return
+                except sqlite3.Error as e:
+                    self._rollback()
+                    why = str(e)
+            else:
+                why = self._failing
+        dropped = self._count("extra_dropped", len(inserts))
+        self._report(f"{len(inserts)} shadow rows / incumbent verdicts not logged ({why}); {dropped} so far")
+
     @property
     def held(self) -> int:
         """Rows waiting in memory for the disk."""
@@ -540,6 +592,7 @@ class ResultLog(DiskCare):
                                         state, None, None, self._now_id(*ref))
                                        for _, ref, _part, f, note, extra, state, _img, _target, _rel in finishes],
                              alerts)
+        self._write_inserts([item[1] for item in items if item[0] == "insert"])
         images = []
         for _, ref, part, _fields, _note, _extra, _state, image, target, rel in finishes:
             if target is None:

@@ -11,6 +11,9 @@ Schema versions (``meta.schema_version``), each step a function in
 2. ``results.part_id`` (the PLC's id of the part), ``results.image_state`` and
    ``results.image_bytes`` (see IMAGE_STATES), the ``alerts`` table, and the
    ``part_reserved`` meta key (part numbers are never reused, see log.py).
+3. ``results.watching`` (1: logged in shadow mode, the verdict was not given
+   to the PLC) and the ``incumbent`` table: the existing inspection's verdict
+   per part (people, an AOI, the PLC), for the comparison before promotion.
 """
 from __future__ import annotations
 
@@ -21,14 +24,14 @@ from pathlib import Path
 
 from studio.core.errors import StudioError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FILE_NAME = "results.sqlite"
 PART_RESERVE = 100      # meta part_reserved runs this many part numbers ahead of the last committed one
 
 COLUMNS = ("part", "frame_id", "verdict", "verdict_code", "score", "defect_class", "class_id",
            "model_id", "image_path", "t_trigger", "t_captured", "t_decided", "t_actuated",
-           "latency_ms", "shadow", "note", "part_id", "image_state", "image_bytes")
-INTEGERS = {"part", "frame_id", "verdict_code", "class_id", "shadow", "image_bytes"}
+           "latency_ms", "shadow", "note", "part_id", "image_state", "image_bytes", "watching")
+INTEGERS = {"part", "frame_id", "verdict_code", "class_id", "shadow", "image_bytes", "watching"}
 REALS = {"score", "t_trigger", "t_captured", "t_decided", "t_actuated", "latency_ms"}
 TEXTS = {"verdict", "defect_class", "model_id", "note", "part_id", "image_state"}
 VERDICTS = ("pass", "reject", "fault")
@@ -92,6 +95,31 @@ CREATE INDEX IF NOT EXISTS alerts_time ON alerts (time);
 """
 
 
+_V3 = """
+ALTER TABLE results ADD COLUMN watching INTEGER DEFAULT 0;  -- 1: shadow mode, the PLC was not given the verdict
+CREATE TABLE IF NOT EXISTS incumbent (
+    id INTEGER PRIMARY KEY,
+    part INTEGER NOT NULL,      -- the station part number the verdict is for
+    verdict TEXT NOT NULL,      -- 'pass' | 'reject': what the existing inspection decided
+    source TEXT NOT NULL,       -- 'plc' | 'kiosk' | 'csv'
+    who TEXT,                   -- the inspector (kiosk), the file (csv), the link (plc)
+    time REAL NOT NULL,         -- seconds since the epoch, when it was recorded
+    note TEXT
+);
+CREATE INDEX IF NOT EXISTS incumbent_part ON incumbent (part);
+"""
+INCUMBENT_COLUMNS = ("part", "verdict", "source", "who", "time", "note")
+INCUMBENT_VERDICTS = ("pass", "reject")
+INCUMBENT_SOURCES = ("plc", "kiosk", "csv")
+INSERT_INCUMBENT = (f"INSERT INTO incumbent ({', '.join(INCUMBENT_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(INCUMBENT_COLUMNS))})")
+
+
+def _to_v3(conn: sqlite3.Connection) -> None:
+    _run_script(conn, _V3)
+    conn.execute("UPDATE results SET watching = 0 WHERE watching IS NULL")
+
+
 def _to_v2(conn: sqlite3.Connection) -> None:
     _run_script(conn, _V2)
     # v1 saved every image it could and said so in image_path
@@ -100,7 +128,7 @@ def _to_v2(conn: sqlite3.Connection) -> None:
 
 
 # version n -> n + 1
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _to_v2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _to_v2, 2: _to_v3}
 
 INSERT = f"INSERT INTO results ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 INSERT_ALERT = f"INSERT INTO alerts ({', '.join(ALERT_COLUMNS)}) VALUES (?, ?, ?, ?, ?)"
@@ -141,7 +169,7 @@ def create(conn: sqlite3.Connection, path: str) -> None:
     if version is None:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            _run_script(conn, _RESULTS_V1 + _V2)
+            _run_script(conn, _RESULTS_V1 + _V2 + _V3)
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
                          (str(SCHEMA_VERSION),))
             conn.execute("COMMIT")

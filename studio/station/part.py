@@ -30,6 +30,7 @@ class PartResult:
     t_actuated: float = 0.0
     latency_ms: float = 0.0         # trigger to PLC write
     error: str | None = None        # why the part is a fault, in words
+    watching: int = 0               # 1: shadow mode, the verdict was logged but not given to the PLC
     t_mono: float = field(default=0.0, repr=False)    # monotonic clock at the trigger: durations only, not logged
 
     @property

@@ -37,6 +37,9 @@ from studio.station.pipeline import Pipeline
 from studio.station.plc_watch import POLICIES, PlcWatch
 from studio.station.stats import StationStats
 from studio.station.status_file import StatusPublisher
+from studio.station.shadow import resolve_shadow
+from studio.station.trial import Trial
+from studio.station.watching import resolve_mode
 from studio.station.triggers import PartWatch, check_plc_trigger, resolve_trigger, seconds_setting, wait_for_plc
 
 log = logging.getLogger(__name__)
@@ -54,7 +57,8 @@ class Station:
                  max_parts: int | None = None, interval_s: float = 0.0, camera: Any = None, plc: Any = None,
                  deadline_ms: float = 50.0, heartbeat_s: float = 0.5, hang_s: float = 10.0,
                  clock: StationClock | None = None, recover_s: float = RECOVER_S,
-                 trigger: str | None = None, grab_timeout_s: float = 2.0):
+                 trigger: str | None = None, grab_timeout_s: float = 2.0,
+                 shadow: Any = None, mode: str | None = None):
         self.project = project
         settings = project.station_settings()
         configured = settings.get("camera")
@@ -73,6 +77,8 @@ class Station:
                               field="plc_timeout_policy",
                               hint="use alert (tell the operator, go on) or halt (the station stops with a fault)")
         self.grab_timeout_s = grab_timeout_s
+        # the pilot trial: a shadow model beside the live one, or the whole station watching (trial.py)
+        self.trial = Trial(resolve_mode(mode, settings), resolve_shadow(shadow, settings))
         self.plc_watch: PlcWatch | None = None
         self.part_watch: PartWatch | None = None
         self.log_path = self.data_dir / LOG_FILE
@@ -138,6 +144,7 @@ class Station:
                     self._alert(f"the last run did not close its result log: part numbers {first}..{last} "
                                 "are skipped, so none the PLC may have seen is given out again", "warning",
                                 key="log")
+                self.trial.open(self)
                 self.plc.set_model(self.model_id)
                 self.plc.set_state(rm.STATE_RUNNING)
                 self.plc.beat()                 # the PLC sees the start at once, however short the run
@@ -190,7 +197,7 @@ class Station:
     def _new_pipeline(self, first_part: int, max_parts: int | None) -> Pipeline:
         pipeline = Pipeline(
             feed=self.feed, model=self.model, model_id=self.model_id, plc=self.plc,
-            deliver=self._deliver, record=self.log.commit, on_end=self._on_end, alert=self._alert,
+            deliver=self._deliver, record=self.trial.record(self.log.commit), on_end=self._on_end, alert=self._alert,
             fault=self._fault, first_part=first_part, max_parts=max_parts,
             interval_s=self.interval_s, deadline_s=self.deadline_s, frame_check=self.lighting,
             clock=self.clock,
@@ -205,8 +212,9 @@ class Station:
         plc = self.plc.describe() if self.plc is not None else self.plc_spec
         watch = (f"PLC heartbeat watched ({self.plc_timeout_s:g} s, then {self.plc_timeout_policy})"
                  if self.plc_timeout_s else "PLC heartbeat not watched")
+        trial = self.trial.describe()
         return (f"camera {self.camera_spec}; trigger {self.trigger}; PLC: {plc}; {watch}; "
-                f"model {self.model_id or '(not loaded)'}; results in {self.data_dir}"
+                f"model {self.model_id or '(not loaded)'}; {trial + '; ' if trial else ''}results in {self.data_dir}"
                 + (f"; live events on {self.plant_bus.settings.describe()}" if self.plant_bus is not None else ""))
 
     def _open(self) -> None:
@@ -216,8 +224,10 @@ class Station:
                              on_health=self._log_health, policy=self.log_policy)
         if self.model is None:
             from studio.inference import InspectionModel
+            from studio.project.live import live_model_id
 
-            self.model = InspectionModel.load(self.project, self.model_id)
+            # the promoted live model when one is recorded (studio station promote), else the newest
+            self.model = InspectionModel.load(self.project, self.model_id or live_model_id(self.project))
         self.model_id = getattr(self.model, "model_id", None) or self.model_id
         if self.plc is None:
             from studio.plc import open_plc
@@ -273,7 +283,7 @@ class Station:
                 self.plant_bus.close()          # the last state reaches the plant, then a clean disconnect
 
     def _close_resources(self) -> None:
-        for close in (lambda: self.feed and self.feed.close(),
+        for close in (self.trial.close, lambda: self.feed and self.feed.close(),
                       lambda: self.log and self.log.close(),
                       lambda: self._plc_given is None and self.plc and self.plc.stop()):
             try:
@@ -308,6 +318,7 @@ class Station:
         """Actuation thread, after the PLC write (the row is committed): image and actuation
         time to the log's writer, count, tell the views. Never blocks."""
         result.image_path = self.log.finish(result)
+        self.trial.after_publish(result)
         self._counts.record(result)
         self._pump.post("part", result=result)
 
@@ -317,6 +328,7 @@ class Station:
         self._finished = True           # no beat after the end
         self._completed = bool(pipeline and pipeline.completed)
         self._plc_state(rm.STATE_STOPPED)
+        self.trial.drain()
         if not self.log.flush(30.0):
             self._alert("the result log is still writing", "warning")
         self._set_state("stopped")
@@ -541,6 +553,7 @@ class Station:
             "plant_bus": self.plant_bus.status() if self.plant_bus is not None else None,
             "data_dir": str(self.data_dir),
             "central": self.central.lag() if self.central is not None else None,
+            **self.trial.stats(),
         })
         if self.fault:
             out["fault"] = self.fault

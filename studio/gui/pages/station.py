@@ -124,6 +124,10 @@ class StationPage(Page):
         right.addWidget(QLabel("Alerts"))
         self.alerts = QListWidget()
         right.addWidget(self.alerts, 1)
+        from studio.gui.widgets.gate_panel import GatePanel
+
+        self.gate_panel = GatePanel(project)        # the promotion gate, live (hidden without a gate file)
+        right.addWidget(self.gate_panel)
         right_w = QWidget()
         right_w.setLayout(right)
         right_w.setMinimumWidth(440)
@@ -327,11 +331,21 @@ class StationPage(Page):
                                       "running the station.")
         elif keep is not None and self.model_combo.findData(keep) >= 0:
             self.model_combo.setCurrentIndex(self.model_combo.findData(keep))
+        elif self._live_model() is not None and self.model_combo.findData(self._live_model()) >= 0:
+            self.model_combo.setCurrentIndex(self.model_combo.findData(self._live_model()))  # the promoted one
         if cards and self.banner.property("role") == "banner-info":
             self.banner.clear_message()
         if cards:
             self._warn_unusable_newest()
         self._update_controls()
+
+    def _live_model(self) -> str | None:
+        from studio.project.live import live_model_id
+
+        try:
+            return live_model_id(self.project)
+        except Exception:  # noqa: BLE001  an unreadable live.yaml is a project-check problem
+            return None
 
     def _warn_unusable_newest(self) -> None:
         """An unreadable newest card is never passed over in silence: the list offers the older models only."""

@@ -136,7 +136,7 @@ def identity(args: argparse.Namespace, given: str | None, fallback: str, *, opti
 
 # ``studio station run`` options that change what the station runs (not just where it logs):
 # an engineer's decision. Starting it as configured stays open (it starts on boot, unattended).
-RUN_CHANGES = ("model", "shadow")
+RUN_CHANGES = ("model", "shadow", "mode")
 
 
 def station_run_guard(args: argparse.Namespace, project: Any) -> User | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from studio.cli.credentials import add_credentials, reason, signed_in
 from studio.cli.output import emit
 from studio.cli.station_subcommands import project_for, station_group
 
@@ -20,8 +21,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     i.add_argument("data_dir", help="the station's data directory")
     i.add_argument("file", help="CSV with a verdict column (pass/reject, ok/ng) and part, part_id or time")
     i.add_argument("--within", type=float, default=2.0, help="keyed by time: seconds to the nearest part (2)")
-    i.add_argument("--user", help="who imports (default: the OS login)")
+    i.add_argument("--project", help="the project whose accounts govern (default: the data directory's)")
     i.add_argument("--json", action="store_true")
+    add_credentials(i, reason=True)
     i.set_defaults(handler=__name__ + ":cmd_station_incumbent")
     r = ssub.add_parser("review", help="send the shadow comparison's disagreements to the review queue")
     r.add_argument("data_dir", help="the station's data directory")
@@ -40,19 +42,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reason", required=True, help="why (recorded in models/live.yaml and the audit trail)")
     p.add_argument("--data-dir", help="the station's data directory with the shadow comparison "
                                       "(default: as 'station run')")
-    p.add_argument("--user", help="who promotes (default: the OS login)")
     p.add_argument("--json", action="store_true")
+    add_credentials(p, reason=True)
     p.set_defaults(handler=__name__ + ":cmd_station_promote")
 
 
 def cmd_station_incumbent(args: argparse.Namespace) -> int:
     from studio.audit.trail import AuditTrail
-    from studio.project.live import actor_of
     from studio.station.incumbent import import_csv
 
-    out = import_csv(args.data_dir, args.file, within_s=args.within, who=actor_of(args.user))
+    # the incumbent's verdicts decide the promotion: an engineer's action, with a reason
+    project = project_for(args.data_dir, args.project)
+    who = signed_in(args, "engineer", project=project, trail=args.data_dir, action="incumbent.imported").name
+    out = import_csv(args.data_dir, args.file, within_s=args.within, who=who)
     if out["imported"]:
-        AuditTrail(args.data_dir).append("incumbent.imported", actor=actor_of(args.user), what=out["file"],
+        AuditTrail(args.data_dir).append("incumbent.imported", actor=who, what=out["file"], reason=reason(args),
                                          after={"imported": out["imported"], "key": out["key"],
                                                 "rejects": out["rejects"]})
     for line in out["problems"][:20]:
@@ -84,7 +88,8 @@ def cmd_station_promote(args: argparse.Namespace) -> int:
     from studio.station import resolve_data_dir
 
     project = Project.open(args.project)
-    actor = live.actor_of(args.user)
+    actor = signed_in(args, "engineer", project=project,
+                      action="model.rolled_back" if args.rollback else "model.promoted").name
     if args.rollback:
         out = live.rollback(project, actor=actor, reason=args.reason)
         emit(args, out, f"rolled back: the live model is {out['after'] or '(none: the newest)'} again "

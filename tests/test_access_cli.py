@@ -157,6 +157,9 @@ ENGINEER_ACTIONS = [
     ("station plc-user", ["station", "plc-user", "{p}", "plc1", "--password-stdin"]),
     ("station run --model", ["station", "run", "{p}", "--model", "m1", "--parts", "1"]),
     ("import", ["import", "{p}", "{p}/images", "--format", "folders"]),
+    ("station run --shadow", ["station", "run", "{p}", "--shadow", "m1", "--parts", "1"]),
+    ("station promote", ["station", "promote", "{p}", "--model", "m1"]),
+    ("station promote --rollback", ["station", "promote", "{p}", "--rollback"]),
 ]
 
 

@@ -25,6 +25,7 @@ COMMAND_MODULES: list[str] = [
     "studio.cli.bakeoff_commands",
     "studio.cli.evaluation_commands",
     "studio.cli.station_commands",
+    "studio.cli.report_commands",       # adds 'station report' / 'station acknowledge': after station_commands
     "studio.cli.lighting_commands",
     "studio.cli.camera_commands",
     "studio.cli.label_commands",

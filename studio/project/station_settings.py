@@ -120,6 +120,8 @@ _TABLE = [
     Setting("central", ("text", "mapping"), "the central server the station reports to"),
     Setting("mqtt", ("text", "mapping"), "an MQTT broker for results and alerts"),
     Setting("shifts", ("list", "mapping"), "shift times, for per-shift figures"),
+    Setting("monitoring", ("mapping",), "production monitoring: expected reject or defect rate, windows, "
+            "alert limits (studio.monitoring.settings)"),
 ]
 SETTINGS: dict[str, Setting] = {s.name: s for s in _TABLE}
 

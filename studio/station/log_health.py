@@ -21,7 +21,10 @@ from studio.plc import register_map as rm
 # the alert keys the station uses -> the kind logged in the alerts table
 KINDS = {"camera": "camera", "model": "model", "deadline": "deadline", "log": "log",
          "lighting": "lighting", "lighting-back": "lighting", "frame_check": "lighting",
-         "log-back": "log", "log-failing": "log", "plc": "plc", "station": "station"}
+         "log-back": "log", "log-failing": "log", "plc": "plc", "station": "station",
+         # production monitoring (studio.monitoring.live)
+         "reject_rate": "reject_rate", "reject_rate-back": "reject_rate", "reject_rate-baseline": "reject_rate",
+         "score_drift": "score_drift", "score_drift-back": "score_drift", "new_defect": "new_defect"}
 
 
 def alert_kind(key: str | None, message: str) -> str:

@@ -95,6 +95,7 @@ class Station:
         self.feed: CameraFeed | None = None
         self.pipeline: Pipeline | None = None
         self.lighting: Any = None               # the lighting watch (when the project has a baseline)
+        self.monitor: Any = None                # production monitoring, off the actuation path (monitor_watch.py)
         self.heartbeat: Heartbeat | None = None
         self._pump: EventPump | None = None
         self._lock = threading.RLock()         # start/stop
@@ -122,6 +123,9 @@ class Station:
             self._set_state("starting")
             try:
                 self._open()
+                from studio.station.monitor_watch import Monitor
+
+                self.monitor = Monitor.for_station(self)    # a wrong monitoring: setting refuses the start
                 check_plc_trigger(self.trigger, self.plc)
                 first_part = self.log.next_part()      # after any number the PLC can have seen
                 if self.log.skipped_parts:
@@ -145,6 +149,7 @@ class Station:
             if note:
                 self._alert(note, "warning")
             self.part_watch.restart()
+            self.monitor.start(self.events)
             self.pipeline.start()
             self.heartbeat.start()
 
@@ -243,6 +248,9 @@ class Station:
                 self.heartbeat.stop()
             if self.fault is None:
                 self._plc_state(rm.STATE_STOPPED)
+            if self.monitor is not None:            # it sees the last parts, its alerts reach the log
+                self._pump.flush(2.0)
+                self.monitor.stop()
             self._close_resources()
             self._completed = self._completed or pipeline.completed
             self._misses = pipeline.deadline_misses
@@ -446,7 +454,8 @@ class Station:
         except Exception as e:
             log.warning("could not write the station state to the PLC: %s", e)
 
-    def _alert(self, message: str, level: str = "warning", key: str | None = None, always: bool = False) -> None:
+    def _alert(self, message: str, level: str = "warning", key: str | None = None, always: bool = False,
+               figures: dict[str, Any] | None = None) -> None:
         """Tell the operator; an alert of the same ``key`` repeats at most every ALERT_REPEAT_S
         (unless ``always``: a final fault, a refused model). ``key`` names the kind of cause (faults.py)."""
         if key is not None and not always:
@@ -461,9 +470,9 @@ class Station:
         # info, not warning: the event is the channel; a warning would print twice in the CLI
         log.info("%s: %s", level, message)
         if self.log is not None:            # every alert raised is in the log (via its writer: never blocks)
-            self.log.alert(alert_kind(key, message), level, message)
+            self.log.alert(alert_kind(key, message), level, message, figures)
         if self._pump is not None:
-            self._pump.post("alert", message=message, level=level, key=key)
+            self._pump.post("alert", message=message, level=level, key=key, figures=figures)
 
     def _clock_stepped(self, seconds: float) -> None:
         self._alert(describe_step(seconds), "warning" if seconds < 0 else "info", key="station")
@@ -517,6 +526,7 @@ class Station:
             "plc_link": self.plc.link_problem() if self.plc is not None and hasattr(self.plc, "link_problem")
                         else None,
             "lighting": self.lighting.state() if self.lighting else None,
+            "monitor_dropped": self.monitor.dropped if self.monitor else 0,   # parts the monitor had no time for
             "data_dir": str(self.data_dir),
         })
         if self.fault:

@@ -1,0 +1,93 @@
+"""The model's reference for production monitoring, written into its card at evaluation.
+
+``studio.evaluation.evaluate`` calls ``build`` on the test split's scores (and
+anomaly maps) and saves the result as ``card["monitoring"]`` (see
+``studio.monitoring.reference`` for what it holds and how the station uses it).
+It lives here, in the evaluation layer, because evaluation writes it; the
+monitoring layer above reads it.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Sequence
+
+import numpy as np
+
+KEY = "monitoring"
+MAX_SCORES = 2000
+MAP_SIZE = 16
+
+
+def coarse_map(amap: Any, size: int = MAP_SIZE) -> np.ndarray | None:
+    """The ``size``×``size`` block mean of an anomaly map (any 2-D shape), float32; None without one."""
+    if amap is None:
+        return None
+    a = np.asarray(amap, dtype=np.float32)
+    while a.ndim > 2:
+        a = a[0]
+    if a.ndim != 2 or a.size == 0:
+        return None
+    h, w = a.shape
+    if h >= size and w >= size:
+        ys = np.linspace(0, h, size + 1).astype(int)
+        xs = np.linspace(0, w, size + 1).astype(int)
+        rows = np.add.reduceat(a, ys[:-1], axis=0) / np.diff(ys)[:, None]
+        return (np.add.reduceat(rows, xs[:-1], axis=1) / np.diff(xs)[None, :]).astype(np.float32)
+    import cv2
+
+    return cv2.resize(a, (size, size), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+
+
+def _compact(scores: Sequence[float]) -> list[float]:
+    s = np.sort(np.asarray([x for x in scores if np.isfinite(x)], dtype=np.float64))
+    if s.size > MAX_SCORES:
+        s = np.quantile(s, np.linspace(0, 1, MAX_SCORES))
+    return [float(f"{x:.6g}") for x in s]
+
+
+def _unit(m: np.ndarray) -> np.ndarray:
+    m = m - m.mean()
+    n = float(np.linalg.norm(m))
+    return m / n if n > 0 else m
+
+
+def build(scores: Sequence[float], defective: Sequence[bool], *, maps: Sequence[Any] | None = None,
+          classes: Sequence[str | None] | None = None, test_split: str | None = None) -> dict[str, Any]:
+    """The card's ``monitoring`` block from an evaluation's scores (and anomaly maps)."""
+    y = np.asarray(defective, bool)
+    s = np.asarray(scores, np.float64)
+    out: dict[str, Any] = {
+        "good_scores": _compact(s[~y]), "defective_scores": _compact(s[y]),
+        "n_good": int((~y).sum()), "n_defective": int(y.sum()),
+        "evaluated": _dt.datetime.now().isoformat(timespec="seconds"), "test_split": test_split,
+    }
+    coarse = [coarse_map(m) for m in maps] if maps is not None else []
+    good = [c for c, d in zip(coarse, y) if c is not None and not d]
+    if good:
+        stack = np.stack(good)
+        out["map_mean"] = np.round(stack.mean(axis=0), 5).tolist()
+        out["map_std"] = np.round(stack.std(axis=0), 5).tolist()
+        by_class: dict[str, list[np.ndarray]] = {}
+        for c, d, name in zip(coarse, y, classes or [None] * len(coarse)):
+            if c is not None and d:
+                by_class.setdefault(name or "unclassified", []).append(c)
+        out["class_maps"] = {name: np.round(_unit(np.mean(ms, axis=0)), 5).tolist() for name, ms in by_class.items()}
+    return out
+
+
+def differs(card: dict[str, Any], ref: dict[str, Any]) -> bool:
+    """Whether ``ref`` says something the card's block does not (the evaluation time aside)."""
+    old = {k: v for k, v in (card.get(KEY) or {}).items() if k != "evaluated"}
+    return old != {k: v for k, v in ref.items() if k != "evaluated"}
+
+
+def save(folder: Any, ref: dict[str, Any]) -> bool:
+    """Write ``ref`` into the card in ``folder`` when it changed; True when written."""
+    from studio.project import model_card
+
+    card = model_card.load(folder)
+    if not differs(card, ref):
+        return False
+    card[KEY] = ref
+    model_card.write(folder, card)
+    return True

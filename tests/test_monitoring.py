@@ -120,14 +120,24 @@ def evaluated(tmp_path_factory):
     return project, mid, ev
 
 
+def scratch(rng):
+    """A plate with a long thin dark scratch: a defect type the test split never showed (it has stains)."""
+    img = plate(rng, False)
+    y0, x0 = rng.integers(20, 76), rng.integers(10, 30)
+    for i in range(50):
+        img[y0 + i // 5 - 3: y0 + i // 5 - 1, x0 + i] = 35
+    return img
+
+
 def write_frames(folder: Path, kinds: str, seed: int = 3):
-    """One image file per letter: g good plate, b defective plate, k black frame (name order = order)."""
+    """One image file per letter: g good plate, b stained plate, s scratched plate, k black frame
+    (name order = order)."""
     import cv2
 
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     for i, k in enumerate(kinds):
-        img = np.zeros((96, 96), np.uint8) if k == "k" else plate(rng, k == "b")
+        img = np.zeros((96, 96), np.uint8) if k == "k" else scratch(rng) if k == "s" else plate(rng, k == "b")
         cv2.imwrite(str(folder / f"p{i:04d}.png"), img)
     return folder
 
@@ -281,3 +291,28 @@ def test_wrong_monitoring_settings_are_refused_with_the_key():
         monitoring_settings({"monitoring": {"window_part": 3}})
     with pytest.raises(StudioError, match="expected_defect_rate"):
         monitoring_settings({"monitoring": {"expected_defect_rate": 3}})
+
+
+def test_rejects_of_an_unknown_defect_type_are_grouped_and_offered_for_labeling(evaluated, tmp_path):
+    project, mid, _ = evaluated
+    kinds = "gggbgggsgg" * 8                    # stains (known: the test split's class) and scratches (new)
+    frames = write_frames(tmp_path / "frames", kinds)
+    data = tmp_path / "data"
+    run_station(project, mid, frames, data, len(kinds), {"expected_defect_rate": 0.2})
+    scratched = [i + 1 for i, k in enumerate(kinds) if k == "s"]       # part numbers start at 1
+    stained = [i + 1 for i, k in enumerate(kinds) if k == "b"]
+    con = sqlite3.connect(data / "results.sqlite")
+    rejected = {p for (p,) in con.execute("SELECT part FROM results WHERE verdict = 'reject'")}
+    con.close()
+    assert rejected == set(scratched) | set(stained)                   # the model rejects both kinds
+    alerts = logged_alerts(data, "new_defect")
+    assert len(alerts) == 1 and set(alerts[0]["figures"]["parts"]) <= set(scratched)
+    assert alerts[0]["figures"]["nearest_known"] == "stain"
+
+    out = subprocess.run([sys.executable, "-m", "studio", "station", "report", str(data), "--new-defects",
+                          "--json"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    groups = json.loads(out.stdout.strip().splitlines()[-1])["new_defects"]
+    assert len(groups) == 1 and sorted(groups[0]["parts"]) == scratched       # every scratch, no stain
+    images = groups[0]["images"]
+    assert sorted(map(int, images)) == scratched and all(Path(p).is_file() for p in images.values())

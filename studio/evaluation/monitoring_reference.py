@@ -45,10 +45,33 @@ def _compact(scores: Sequence[float]) -> list[float]:
     return [float(f"{x:.6g}") for x in s]
 
 
-def _unit(m: np.ndarray) -> np.ndarray:
-    m = m - m.mean()
-    n = float(np.linalg.norm(m))
-    return m / n if n > 0 else m
+PROFILE = 32        # cells of the hottest region in a defect's pattern
+
+
+def pattern(coarse: Any) -> np.ndarray | None:
+    """A defect's anomaly pattern, wherever it is on the part: the shape of its hottest region.
+
+    The coarse map above its median, scaled to 1 at its peak: its ``PROFILE``
+    largest cells in order (how big and how sharp the anomaly is), then how
+    round the region above half the peak is (1 round, 0 a line) and how much
+    of the part it covers. None for a flat map.
+    """
+    if coarse is None:
+        return None
+    m = np.asarray(coarse, np.float64)
+    m = np.clip(m - np.median(m), 0, None)
+    peak = float(m.max()) if m.size else 0.0
+    if peak <= 1e-9:
+        return None
+    m = m / peak
+    profile = np.sort(m.ravel())[::-1][:PROFILE]
+    ys, xs = np.nonzero(m >= 0.5)
+    if ys.size >= 2:
+        ev = np.linalg.eigvalsh(np.cov(np.stack([ys, xs]).astype(np.float64)) + 1e-3 * np.eye(2))
+        roundness = float(np.sqrt(max(ev[0], 0.0) / max(ev[1], 1e-9)))
+    else:
+        roundness = 1.0
+    return np.concatenate([profile, [roundness, ys.size / m.size * 4]]).astype(np.float32)
 
 
 def build(scores: Sequence[float], defective: Sequence[bool], *, maps: Sequence[Any] | None = None,
@@ -71,7 +94,8 @@ def build(scores: Sequence[float], defective: Sequence[bool], *, maps: Sequence[
         for c, d, name in zip(coarse, y, classes or [None] * len(coarse)):
             if c is not None and d:
                 by_class.setdefault(name or "unclassified", []).append(c)
-        out["class_maps"] = {name: np.round(_unit(np.mean(ms, axis=0)), 5).tolist() for name, ms in by_class.items()}
+        patterns = {name: [p for p in (pattern(m) for m in ms) if p is not None] for name, ms in by_class.items()}
+        out["class_patterns"] = {name: np.round(np.mean(ps, axis=0), 4).tolist() for name, ps in patterns.items() if ps}
     return out
 
 

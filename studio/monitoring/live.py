@@ -56,7 +56,7 @@ class LineMonitor:
         self._since_drift = 0
         self.hours: dict[float, list[int]] = {}         # hour start -> [parts, rejected]
         self.shift_counts: dict[tuple[str, float], list[int]] = {}
-        self.new_defects = NewDefects(self.reference.get("class_maps") if self.reference else None,
+        self.new_defects = NewDefects(self.reference.get("class_patterns") if self.reference else None,
                                       [c for c in self.card.get("classes", [])[1:]]
                                       if self.card.get("task") == "classification" else None)
         self._offered = 0
@@ -212,6 +212,7 @@ class LineMonitor:
             lo, hi = min(lo, self.cut), max(hi, self.cut)
         if hi <= lo:
             hi = lo + 1.0
+        hi += 0.05 * (hi - lo)          # the threshold inside the plot, not on its edge
         edges = np.linspace(lo, hi + (hi - lo) * 1e-6, bins + 1)
 
         def dens(x: np.ndarray) -> list[float]:

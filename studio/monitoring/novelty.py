@@ -1,16 +1,18 @@
 """New defect types: rejected parts whose anomaly pattern matches no known defect class, grouped.
 
-Each rejected part's 16×16 coarse anomaly map (``reference.coarse_map``),
-normalised (mean 0, length 1), is compared with the mean pattern of each
-known defect class from the test split (``card["monitoring"]["class_maps"]``)
-by cosine similarity. A part like none of them (below ``KNOWN_SIMILARITY``)
-is *unknown*; unknown parts are grouped by leader clustering (a part joins
-the first group whose leader it resembles at ``GROUP_SIMILARITY`` or more,
-else starts a group). Groups of at least ``MIN_GROUP`` parts are offered for
-labeling (the report lists them; ``studio station report --new-defects``,
-and the review queue through ``studio.station.feedback``).
-For a classification model the pattern is its predicted class: a reject
-whose class is not one the card knows is unknown too.
+Each rejected part's 16×16 coarse anomaly map becomes its pattern
+(``studio.evaluation.monitoring_reference.pattern``: the size, sharpness and
+roundness of its hottest region, wherever it lies), compared with the mean
+pattern of each known defect class from the test split
+(``card["monitoring"]["class_patterns"]``). A part farther than
+``KNOWN_DISTANCE`` (root-mean-square difference) from every known class is
+*unknown*; unknown parts are grouped by leader clustering (a part joins the
+first group whose leader is within ``GROUP_DISTANCE``, else starts a group).
+Groups of at least ``new_defect_min`` parts are offered for labeling: a
+``new_defect`` alert, the report's ``new_defects`` (``studio station report
+--new-defects`` lists them with their images). For a classification model
+the pattern is its predicted class: a reject whose class the card does not
+know is unknown too.
 """
 from __future__ import annotations
 
@@ -18,26 +20,24 @@ from typing import Any
 
 import numpy as np
 
-KNOWN_SIMILARITY = 0.5
-GROUP_SIMILARITY = 0.8
+from studio.evaluation.monitoring_reference import pattern
+
+KNOWN_DISTANCE = 0.12
+GROUP_DISTANCE = 0.10
 MIN_GROUP = 3
 MAX_GROUPS = 20
 MAX_MEMBERS = 200
 
 
-def unit(m: np.ndarray) -> np.ndarray | None:
-    v = np.asarray(m, np.float32).ravel()
-    v = v - v.mean()
-    n = float(np.linalg.norm(v))
-    return v / n if n > 1e-9 else None
+def distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)))
 
 
 class NewDefects:
     """Fed with rejected parts; keeps the groups of unknown ones."""
 
-    def __init__(self, class_maps: dict[str, Any] | None = None, known_classes: list[str] | None = None):
-        self.known = {k: unit(np.asarray(v)) for k, v in (class_maps or {}).items()}
-        self.known = {k: v for k, v in self.known.items() if v is not None}
+    def __init__(self, class_patterns: dict[str, Any] | None = None, known_classes: list[str] | None = None):
+        self.known = {k: np.asarray(v, np.float32) for k, v in (class_patterns or {}).items()}
         self.known_classes = set(known_classes or [])
         self.groups: list[dict[str, Any]] = []
         self.unknown = 0
@@ -49,20 +49,23 @@ class NewDefects:
             if defect_class and self.known_classes and defect_class not in self.known_classes:
                 return self._join(part, None, f"class {defect_class}", t)
             return None
-        v = unit(coarse)
+        if not self.known:          # nothing to compare with (an older card): never guess
+            return None
+        v = pattern(coarse)
         if v is None:
             return None
-        best = max((float(v @ k) for k in self.known.values()), default=-1.0)
-        if self.known and best >= KNOWN_SIMILARITY:
+        nearest = min(self.known, key=lambda k: distance(v, self.known[k]))
+        d = distance(v, self.known[nearest])
+        if d <= KNOWN_DISTANCE:
             return None
-        return self._join(part, v, None, t, best if self.known else None)
+        return self._join(part, v, None, t, (nearest, d))
 
     def _join(self, part: int, v: np.ndarray | None, label: str | None, t: float | None,
-              best: float | None = None) -> dict[str, Any] | None:
+              nearest: tuple[str, float] | None = None) -> dict[str, Any] | None:
         self.unknown += 1
         for g in self.groups:
             if (v is None and g["label"] == label) or (v is not None and g["_leader"] is not None
-                                                       and float(v @ g["_leader"]) >= GROUP_SIMILARITY):
+                                                       and distance(v, g["_leader"]) <= GROUP_DISTANCE):
                 if len(g["parts"]) < MAX_MEMBERS:
                     g["parts"].append(int(part))
                 g["n"] += 1
@@ -71,11 +74,10 @@ class NewDefects:
         if len(self.groups) >= MAX_GROUPS:
             return None
         g = {"group": len(self.groups) + 1, "label": label, "n": 1, "parts": [int(part)], "first": t, "last": t,
-             "closest_known": None if best is None else round(best, 3), "_leader": v}
+             "nearest_known": None if nearest is None else nearest[0],
+             "distance": None if nearest is None else round(nearest[1], 3), "_leader": v}
         if v is not None:
-            peak = int(np.argmax(v))
-            side = int(round(len(v) ** 0.5))
-            g["peak_cell"] = [peak // side, peak % side]
+            g["roundness"] = round(float(v[-2]), 2)
         self.groups.append(g)
         return g
 

@@ -8,7 +8,8 @@ Written at evaluation (``studio.evaluation.evaluate``) from the test split:
   card is later given, and the live score distribution compared with the good one;
 - ``map_mean`` / ``map_std``: for anomaly (and segmentation) models, the
   16×16 mean and spread of the good images' anomaly maps (``coarse_map``);
-  ``class_maps``: the normalised mean 16×16 map per known defect class
+  ``class_patterns``: the mean anomaly pattern (``pattern``: the shape of
+  the hottest region, wherever it is) per known defect class
   (``studio.monitoring.novelty`` matches rejects against them);
 - ``n_good``, ``n_defective``, ``evaluated`` (time), ``test_split`` (digest).
 

@@ -111,13 +111,21 @@ class StationPage(Page):
         self.recent.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         right.addWidget(QLabel("Recent parts"))
         right.addWidget(self.recent, 3)
-        right.addWidget(QLabel("Alerts"))
-        self.alerts = QListWidget()
-        right.addWidget(self.alerts, 1)
+        self.alerts = QListWidget()         # the events' alerts; the panel below shows the log's, to acknowledge
+        self.alerts.hide()
+        from studio.gui.widgets.alerts_panel import AlertsPanel
+
+        self.alerts_panel = AlertsPanel(self._log_path())
+        right.addWidget(self.alerts_panel, 3)
         right_w = QWidget()
         right_w.setLayout(right)
         right_w.setMinimumWidth(440)
         self.root_layout.addLayout(row(left, right_w), 1)
+        from studio.gui.widgets.monitor_charts import MonitorPanel
+
+        self.monitor_panel = MonitorPanel()             # reject rate per hour with limits, score histogram
+        self.monitor_panel.setFixedHeight(180)
+        self.root_layout.addWidget(self.monitor_panel)
 
         self._show_counts()
         self.runner = TaskRunner(self)
@@ -125,6 +133,18 @@ class StationPage(Page):
         self.runner.failed.connect(self._start_failed)
         self.runner.running_changed.connect(self._update_controls)
         self._update_controls()
+
+    def _log_path(self) -> Any:
+        """The result log the alerts panel shows: the running station's, else the project's data directory's."""
+        if self.station is not None:
+            return self.station.log_path
+        try:
+            from studio.results.schema import FILE_NAME
+            from studio.station import resolve_data_dir
+
+            return resolve_data_dir(self.project, None, self.project.station_settings()) / FILE_NAME
+        except Exception:  # noqa: BLE001  no data directory yet: an empty panel
+            return None
 
     def _station_settings(self) -> dict[str, Any]:
         try:
@@ -169,6 +189,8 @@ class StationPage(Page):
         self.bridge.state.connect(self.on_state)
         self.bridge.stats.connect(self.on_stats)
         self.counts = dict.fromkeys(self.counts, 0)
+        self.monitor_panel.set_station(station)
+        self.alerts_panel.set_log(station.log_path)
         self.recent.setRowCount(0)
         self._show_counts()
         self._update_controls()

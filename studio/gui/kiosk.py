@@ -205,7 +205,7 @@ class KioskWindow(QWidget):
             t.set_point_size(self._pt(14))
         self.strip_widget.setFixedHeight(int(190 * self.scale))
         if hasattr(self, "monitor_row"):
-            self.monitor_row.setFixedHeight(max(150, int(230 * self.scale)))
+            self.monitor_row.setFixedHeight(max(110, int(170 * self.scale)))
         self._style_alert()
         self.help_label.setStyleSheet(f"color: #5f6368; font-size: {self._pt(11)}pt;")
         self.wrong_button.setStyleSheet(

@@ -124,7 +124,7 @@ class StationPage(Page):
         from studio.gui.widgets.monitor_charts import MonitorPanel
 
         self.monitor_panel = MonitorPanel()             # reject rate per hour with limits, score histogram
-        self.monitor_panel.setFixedHeight(180)
+        self.monitor_panel.setFixedHeight(165)
         self.root_layout.addWidget(self.monitor_panel)
 
         self._show_counts()
@@ -137,7 +137,7 @@ class StationPage(Page):
     def _log_path(self) -> Any:
         """The result log the alerts panel shows: the running station's, else the project's data directory's."""
         if self.station is not None:
-            return self.station.log_path
+            return getattr(self.station, "log_path", None)
         try:
             from studio.results.schema import FILE_NAME
             from studio.station import resolve_data_dir
@@ -190,7 +190,7 @@ class StationPage(Page):
         self.bridge.stats.connect(self.on_stats)
         self.counts = dict.fromkeys(self.counts, 0)
         self.monitor_panel.set_station(station)
-        self.alerts_panel.set_log(station.log_path)
+        self.alerts_panel.set_log(getattr(station, "log_path", None))
         self.recent.setRowCount(0)
         self._show_counts()
         self._update_controls()

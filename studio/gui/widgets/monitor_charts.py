@@ -42,7 +42,7 @@ class _Plot(pg.PlotWidget):
             axis = self.getAxis(side)
             axis.setTextPen(self.colours["fg"])
             axis.setPen(self.colours["fg"])
-        self.setMinimumHeight(110)
+        self.setMinimumHeight(90)
 
     def set_title(self, text: str) -> None:
         self.setTitle(text, color=self.colours["fg"], size="9pt")

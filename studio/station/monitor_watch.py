@@ -14,6 +14,7 @@ groups) for ``studio station report``. The PLC write never waits for any of it.
 """
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from studio.core.atomic import atomic_write_json
+from studio.core.atomic import atomic_write_bytes
 from studio.monitoring.live import LineMonitor
 from studio.monitoring.reference import coarse_map
 
@@ -157,6 +158,8 @@ class Monitor:
             snap.update({"saved": time.time(), "threshold": e.cut if e.cut != float("inf") else None,
                          "reference": e.reference, "shifts_setting": [{"name": n, "start": f"{m // 60:02d}:{m % 60:02d}"}
                                                                      for n, m in e.shifts]})
-            atomic_write_json(self.state_path, snap)
+            data = (json.dumps(snap, indent=1, default=str) + "\n").encode("utf-8")
+            # within the data directory: one that went away is never re-created from here
+            atomic_write_bytes(self.state_path, data, fsync=False, within=self.state_path.parent)
         except Exception as e:      # a full disk: the log's own alerts say so
             log.debug("monitor state not saved: %s", e)

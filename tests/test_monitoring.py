@@ -75,6 +75,12 @@ def test_psi_and_ks_see_a_shift_and_not_noise():
     moved = rng.normal(0.6, 0.05, 200)
     assert D.psi(ref, same) < 0.1 and D.ks(ref, same)[1] > 0.01
     assert D.psi(ref, moved) > 0.25 and D.ks(ref, moved)[1] < 1e-6
+    from scipy.stats import ks_2samp
+
+    for a in (same, moved, moved[:40]):
+        d, p = D.ks(ref, a)
+        want = ks_2samp(a, ref, method="asymp")
+        assert d == pytest.approx(want.statistic) and p == pytest.approx(want.pvalue, rel=1e-6, abs=1e-12)
     ref_block = {"good_scores": sorted(ref.tolist())}
     assert D.score_drift(None, 1.0, same)["note"].startswith("no reference")
     assert D.score_drift(ref_block, 1.0, moved)["drifted"] is True
@@ -316,3 +322,12 @@ def test_rejects_of_an_unknown_defect_type_are_grouped_and_offered_for_labeling(
     assert len(groups) == 1 and sorted(groups[0]["parts"]) == scratched       # every scratch, no stain
     images = groups[0]["images"]
     assert sorted(map(int, images)) == scratched and all(Path(p).is_file() for p in images.values())
+
+
+def test_shift_span_is_reused_until_the_next_shift():
+    from studio.monitoring.shifts import parse_shifts, shift_span
+
+    table = parse_shifts(SHIFTS)
+    name, start, end = shift_span(at(23), table)
+    assert name == "C" and start == at(22) and end == at(6, day=3)
+    assert shift_span(at(6, day=3), table)[:2] == ("A", at(6, day=3))

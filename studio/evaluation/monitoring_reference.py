@@ -27,15 +27,12 @@ def coarse_map(amap: Any, size: int = MAP_SIZE) -> np.ndarray | None:
         a = a[0]
     if a.ndim != 2 or a.size == 0:
         return None
-    h, w = a.shape
-    if h >= size and w >= size:
-        ys = np.linspace(0, h, size + 1).astype(int)
-        xs = np.linspace(0, w, size + 1).astype(int)
-        rows = np.add.reduceat(a, ys[:-1], axis=0) / np.diff(ys)[:, None]
-        return (np.add.reduceat(rows, xs[:-1], axis=1) / np.diff(xs)[None, :]).astype(np.float32)
     import cv2
 
-    return cv2.resize(a, (size, size), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    h, w = a.shape
+    # block means when shrinking (INTER_AREA), interpolation when the map is smaller than the grid
+    how = cv2.INTER_AREA if h >= size and w >= size else cv2.INTER_LINEAR
+    return cv2.resize(np.ascontiguousarray(a), (size, size), interpolation=how)
 
 
 def _compact(scores: Sequence[float]) -> list[float]:

@@ -7,8 +7,9 @@ towards the threshold, or all scores collapsing, do). Two figures:
 
 - **PSI** (population stability index) over ``BINS`` bins cut at the
   reference's quantiles: < 0.1 stable, 0.1–0.25 moving, > 0.25 shifted.
-- **Kolmogorov–Smirnov** two-sample test (scipy): ``ks`` the largest gap
-  between the two cumulative distributions, ``ks_p`` its p-value.
+- **Kolmogorov–Smirnov** two-sample test: ``ks`` the largest gap between
+  the two cumulative distributions, ``ks_p`` its asymptotic p-value
+  (scipy's ``kstwo``).
 
 Drift is said when both agree: the shift is large (PSI ≥ ``psi_alert``) and
 not chance (KS p < ``ks_alpha``); with few reference scores PSI alone is noisy.
@@ -45,14 +46,20 @@ def psi(reference: Sequence[float], live: Sequence[float], bins: int = BINS) -> 
 
 
 def ks(reference: Sequence[float], live: Sequence[float]) -> tuple[float | None, float | None]:
-    ref = np.asarray(reference, np.float64)
-    cur = np.asarray(live, np.float64)
+    """Two-sample Kolmogorov–Smirnov: the largest gap between the two empirical CDFs and its asymptotic
+    p-value (the Kolmogorov distribution for nm/(n+m) samples, as ``scipy.stats.ks_2samp(method="asymp")``);
+    the statistic in numpy, a fraction of what scipy's wrapper costs."""
+    ref = np.sort(np.asarray(reference, np.float64))
+    cur = np.sort(np.asarray(live, np.float64))
     if ref.size < 2 or cur.size < 2:
         return None, None
-    from scipy.stats import ks_2samp
+    from scipy.stats import kstwo
 
-    res = ks_2samp(cur, ref)
-    return float(res.statistic), float(res.pvalue)
+    both = np.concatenate([ref, cur])
+    d = float(np.max(np.abs(np.searchsorted(ref, both, side="right") / ref.size
+                            - np.searchsorted(cur, both, side="right") / cur.size)))
+    en = round(ref.size * cur.size / (ref.size + cur.size))
+    return d, float(min(1.0, max(0.0, kstwo.sf(d, en))))
 
 
 def score_drift(ref: dict[str, Any] | None, cut: float, live_scores: Sequence[float]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from studio.monitoring import reference as R
 from studio.monitoring.control import MIN_RATE, RejectRateWatch, p_limits
 from studio.monitoring.novelty import NewDefects
 from studio.monitoring.settings import monitoring_settings
-from studio.monitoring.shifts import parse_shifts, shift_window
+from studio.monitoring.shifts import parse_shifts, shift_span
 from studio.results import rates
 
 HOURS_KEPT = 48
@@ -56,6 +56,7 @@ class LineMonitor:
         self._since_drift = 0
         self.hours: dict[float, list[int]] = {}         # hour start -> [parts, rejected]
         self.shift_counts: dict[tuple[str, float], list[int]] = {}
+        self._span: tuple[str, float, float] | None = None     # the shift now: (name, start, end)
         self.new_defects = NewDefects(self.reference.get("class_patterns") if self.reference else None,
                                       [c for c in self.card.get("classes", [])[1:]]
                                       if self.card.get("task") == "classification" else None)
@@ -98,7 +99,10 @@ class LineMonitor:
         h[1] += rejected
         if len(self.hours) > HOURS_KEPT:
             del self.hours[min(self.hours)]
-        key = shift_window(t, self.shifts)
+        span = self._span
+        if span is None or not span[1] <= t < span[2]:
+            span = self._span = shift_span(t, self.shifts)
+        key = (span[0], span[1])
         sc = self.shift_counts.setdefault(key, [0, 0])
         sc[0] += 1
         sc[1] += rejected

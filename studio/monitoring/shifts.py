@@ -73,3 +73,15 @@ def shift_window(epoch_seconds: float, shifts: Any) -> tuple[str, float]:
 def shift_of(epoch_seconds: float, shifts: Any) -> str:
     """The name of the shift ``epoch_seconds`` (seconds since the epoch) falls in; "" without shifts."""
     return shift_window(epoch_seconds, shifts)[0]
+
+
+def shift_span(epoch_seconds: float, table: list[tuple[str, int]]) -> tuple[str, float, float]:
+    """``(name, start, end)`` of the shift ``epoch_seconds`` is in (``table`` from ``parse_shifts``), so a
+    caller can reuse it for every part until ``end`` (a clock change inside a shift moves its end by the hour)."""
+    name, start = shift_window(epoch_seconds, table)
+    if not table:
+        return name, start, start + 86400.0
+    minutes = [m for _, m in table]
+    i = [n for n, _ in table].index(name)
+    length = (minutes[(i + 1) % len(minutes)] - minutes[i]) % 1440 or 1440
+    return name, start, start + length * 60.0

@@ -39,6 +39,8 @@ class Monitor:
                  alert: Callable[..., None], data_dir: str | Path | None = None, model_id: str | None = None,
                  prefill: list[dict[str, Any]] | None = None):
         self.engine = LineMonitor(card, settings, model_id=model_id)
+        if self.engine.reference is not None:
+            import scipy.stats  # noqa: F401  at start, not mid-run: an import holds the GIL
         for h in prefill or ():                 # the log's hours before this run, for the chart
             self.engine.hours[float(h["hour"])] = [int(h["parts"]), int(h["rejected"])]
         self.alert = alert

@@ -10,6 +10,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -331,3 +332,38 @@ def test_shift_span_is_reused_until_the_next_shift():
     name, start, end = shift_span(at(23), table)
     assert name == "C" and start == at(22) and end == at(6, day=3)
     assert shift_span(at(6, day=3), table)[:2] == ("A", at(6, day=3))
+
+
+def test_report_since_counts_only_what_came_after(tmp_path):
+    from studio.monitoring.report import build_report
+    from studio.results.log import ResultLog
+
+    log = ResultLog(tmp_path / "results.sqlite")
+    t0 = at(13, 10)                                  # shift A, then B from 14:00
+    for i in range(120):
+        t = t0 + i * 60                              # one part a minute: 13:10 .. 15:09
+        verdict = "reject" if i % 10 == 0 else "pass"
+        log.append({"part": i + 1, "frame_id": i + 1, "verdict": verdict, "verdict_code": 2 if verdict == "reject" else 1,
+                    "score": 0.9 if verdict == "reject" else 0.1, "t_trigger": t, "t_captured": t, "t_decided": t,
+                    "t_actuated": t, "latency_ms": 1.0})
+    log.alert("reject_rate", "warning", "old", {"direction": "up"})
+    assert log.flush(5)
+    log.close()
+    (tmp_path / "monitoring.json").write_text(json.dumps(
+        {"model_id": "m", "expected": {"rate": 0.1, "source": "station.yaml"}, "shifts_setting": SHIFTS}))
+    whole = build_report(tmp_path, now=t0 + 3 * 3600)
+    assert whole["parts"] == 120 and [h["parts"] for h in whole["hours"]] == [50, 60, 10]
+    assert whole["expected"]["rate"] == 0.1 and whole["hours"][1]["upper"] == pytest.approx(p_limits(0.1, 60)[1],
+                                                                                           abs=1e-6)
+    assert [(s["shift"], s["parts"]) for s in whole["shifts"]] == [("A", 50), ("B", 70)]
+    since = dt.datetime.fromtimestamp(at(14, 30)).isoformat()
+    later = build_report(tmp_path, since=since, now=t0 + 3 * 3600)
+    assert later["parts"] == 40                      # 14:30 .. 15:09
+    assert [h["parts"] for h in later["hours"]] == [30, 10]
+    assert [a["message"] for a in later["alerts"]] == ["old"]          # raised now, after --since
+    future = build_report(tmp_path, since=dt.datetime.fromtimestamp(time.time() + 60).isoformat())
+    assert future["parts"] == 0 and future["alerts"] == [] and future["hours"] == []
+    from studio.core.errors import StudioError
+
+    with pytest.raises(StudioError, match="not a date"):
+        build_report(tmp_path, since="yesterday")

@@ -38,6 +38,7 @@ class Monitor:
     def __init__(self, card: dict[str, Any] | None, settings: dict[str, Any] | None, *,
                  alert: Callable[..., None], data_dir: str | Path | None = None, model_id: str | None = None,
                  prefill: list[dict[str, Any]] | None = None):
+        self._settings = settings
         self.engine = LineMonitor(card, settings, model_id=model_id)
         if self.engine.reference is not None:
             import scipy.stats  # noqa: F401  at start, not mid-run: an import holds the GIL
@@ -141,6 +142,13 @@ class Monitor:
                 self.alert(a["message"], a["level"], a["key"], a["figures"])
             except Exception as e:
                 log.warning("monitor alert: %s", e)
+
+    def use_model(self, card: dict[str, Any] | None, model_id: str | None) -> None:
+        """A reloaded model: its card's reference and expected rate from the next part (the hours stay)."""
+        with self._lock:
+            hours = self.engine.hours
+            self.engine = LineMonitor(card, self._settings, model_id=model_id)
+            self.engine.hours = hours
 
     def snapshot(self) -> dict[str, Any]:
         """The monitor's figures now (the views poll it): see ``LineMonitor.snapshot``."""

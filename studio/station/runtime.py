@@ -493,6 +493,8 @@ class Station:
                         f"{self.model_id or 'the model it has'}", "error", key="model", always=True)
             raise
         self.model, self.model_id = model, model.model_id
+        if self.monitor is not None:            # the new card's reference and expected rate
+            self.monitor.use_model(model.card, model.model_id)
         if self.pipeline is not None:
             self.pipeline.model_id = model.model_id
             self.pipeline.model = model

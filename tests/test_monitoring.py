@@ -324,6 +324,27 @@ def test_rejects_of_an_unknown_defect_type_are_grouped_and_offered_for_labeling(
     images = groups[0]["images"]
     assert sorted(map(int, images)) == scratched and all(Path(p).is_file() for p in images.values())
 
+    # offered for labeling: into the review queue of a project (a copy: the fixture's is shared)
+    import shutil
+
+    from studio.labels.review import review_queue
+    from studio.project import Project
+
+    copy = Project.open(shutil.copytree(project.root, tmp_path / "copy"))
+    before = len(copy.dataset)
+    cmd = [sys.executable, "-m", "studio", "station", "report", str(data), "--project", str(copy.root),
+           "--to-review", "--json"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    offered = json.loads(out.stdout.strip().splitlines()[-1])["offered"]
+    assert sorted(a["part"] for a in offered["added"]) == scratched and offered["skipped"] == []
+    copy = Project.open(copy.root)
+    assert len(copy.dataset) == before + len(scratched)
+    queued = {it.image_id for it in review_queue(copy)}
+    assert {a["image_id"] for a in offered["added"]} <= queued
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120)     # never twice
+    assert json.loads(again.stdout.strip().splitlines()[-1])["offered"]["added"] == []
+
 
 def test_shift_span_is_reused_until_the_next_shift():
     from studio.monitoring.shifts import parse_shifts, shift_span

@@ -32,6 +32,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                                      "(default: what the station's monitor saved in the data directory)")
     r.add_argument("--new-defects", action="store_true",
                    help="list the groups of rejected parts like no known defect class, with their images, to label")
+    r.add_argument("--to-review", action="store_true",
+                   help="with --project: take the images of those groups into the project's review queue, to label")
     r.add_argument("--json", action="store_true")
     r.set_defaults(handler=__name__ + ":cmd_station_report")
     a = ssub.add_parser("acknowledge", help="acknowledge an alert of the result log (who saw it, and when)")
@@ -131,10 +133,22 @@ def cmd_station_report(args: argparse.Namespace) -> int:
         from studio.project import Project
 
         project = Project.open(args.project)
+    if args.to_review and project is None:
+        from studio.core.errors import StudioError
+
+        raise StudioError("--to-review needs the project the images go to", field="--to-review",
+                          hint="add --project PROJECT")
     report = build_report(args.data_dir, since=args.since, project=project)
-    if args.new_defects and report.get("new_defects"):
+    if (args.new_defects or args.to_review) and report.get("new_defects"):
         _images(args.data_dir, report["new_defects"])
-    emit(args, report, text(report, args.new_defects))
+    words = text(report, args.new_defects or args.to_review)
+    if args.to_review:
+        from studio.station.offer import offer_new_defects
+
+        report["offered"] = offer_new_defects(project, args.data_dir, report.get("new_defects") or [])
+        words += (f"\n{len(report['offered']['added'])} image(s) of new defect types wait in the review queue"
+                  + (f"; {len(report['offered']['skipped'])} skipped" if report["offered"]["skipped"] else ""))
+    emit(args, report, words)
     return 0
 
 

@@ -100,7 +100,7 @@ def micro() -> None:
     print(f"event thread hand-over (Monitor.on_event): {per_call_us(lambda i: mon.on_event('part', {'result': r}), 20000):.2f} µs/part")
     for size in (28, 64, 256):
         m = rng.random((size, size), dtype=np.float32)
-        print(f"coarse 16x16 map from {size}x{size}: {per_call_us(lambda i: coarse_map(m), 5000):.1f} µs/part")
+        print(f"coarse 16x16 map from {size}x{size}: {per_call_us(lambda i, m=m: coarse_map(m), 5000):.1f} µs/part")
     eng = LineMonitor(c, {"monitoring": {"expected_defect_rate": 0.05}})
     scores = rng.normal(0.3, 0.05, 20000)
     coarse = [coarse_map(rng.random((28, 28), dtype=np.float32)) for _ in range(64)]

@@ -388,3 +388,20 @@ def test_report_since_counts_only_what_came_after(tmp_path):
 
     with pytest.raises(StudioError, match="not a date"):
         build_report(tmp_path, since="yesterday")
+
+
+def test_the_monitor_never_waits_and_drops_what_it_cannot_hold():
+    from studio.station import monitor_watch
+    from studio.station.monitor_watch import Monitor
+
+    mon = Monitor({}, {}, alert=lambda *a: None)            # not started: nothing takes from the queue
+    amap = np.zeros((64, 64), np.float32)
+    t0 = time.perf_counter()
+    for i in range(monitor_watch.QUEUE_PARTS + 10):
+        mon.put(i, 1e9 + i, "pass", 0.1, amap)
+    assert time.perf_counter() - t0 < 2.0                   # put_nowait: never blocks
+    assert mon.dropped == 10
+    assert mon.maps_skipped == monitor_watch.QUEUE_PARTS + 10 - monitor_watch.MAPS_PENDING   # the rest: figures only
+    mon.start()
+    mon.stop()
+    assert mon.seen == monitor_watch.QUEUE_PARTS and mon.snapshot()["dropped"] == 10

@@ -5,7 +5,8 @@ event thread only copies the figures it needs (part, time, verdict, score,
 defect class, a reference to the model's anomaly map: never the image) onto
 a bounded queue, without waiting; when the monitor is behind, parts are
 dropped from monitoring and counted (``dropped``; the result log still has
-every part). The monitor's own thread pools the anomaly map to 16×16, runs
+every part), and beyond ``MAPS_PENDING`` maps waiting a part goes on without
+its map (``maps_skipped``). The monitor's own thread pools the anomaly map to 16×16, runs
 ``studio.monitoring.live.LineMonitor`` and raises what it finds through the
 station's alert path (``Station._alert``: the alerts table, the kiosk, the
 Station page), and keeps ``monitoring.json`` in the data directory up to
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 STATE_FILE = "monitoring.json"
 QUEUE_PARTS = 2000
+MAPS_PENDING = 64           # anomaly maps waiting at most (a segmentation map can be megabytes)
 SAVE_EVERY_S = 5.0
 _STOP = object()
 
@@ -47,6 +49,8 @@ class Monitor:
         self.alert = alert
         self.state_path = Path(data_dir) / STATE_FILE if data_dir is not None else None
         self.dropped = 0
+        self.maps_skipped = 0           # parts monitored without their anomaly map (too many maps queued)
+        self._maps_in = self._maps_out = 0      # maps queued (event thread) and pooled (monitor thread): one writer each
         self.seen = 0
         self.raised = 0
         self.cost_s = 0.0
@@ -106,10 +110,18 @@ class Monitor:
                  getattr(r, "score", None), getattr(r, "anomaly_map", None), getattr(r, "defect_class", None))
 
     def put(self, part: int, t: float, verdict: str, score: Any, amap: Any = None, defect_class: Any = None) -> bool:
+        if amap is not None:
+            if self._maps_in - self._maps_out >= MAPS_PENDING:   # big maps would fill memory: figures only
+                amap = None
+                self.maps_skipped += 1
+            else:
+                self._maps_in += 1
         try:
             self._queue.put_nowait((part, t, verdict, score, amap, defect_class))
             return True
         except queue.Full:
+            if amap is not None:
+                self._maps_in -= 1
             self.dropped += 1
             return False
 
@@ -129,7 +141,10 @@ class Monitor:
             s = float(score) if score is not None else None
         except (TypeError, ValueError):
             s = None
-        coarse = coarse_map(amap) if amap is not None else None
+        coarse = None
+        if amap is not None:
+            coarse = coarse_map(amap)
+            self._maps_out += 1
         with self._lock:
             found = self.engine.add(int(part), float(t), str(verdict), s, coarse, defect_class)
             self.seen += 1
@@ -154,7 +169,8 @@ class Monitor:
         """The monitor's figures now (the views poll it): see ``LineMonitor.snapshot``."""
         with self._lock:
             out = self.engine.snapshot()
-        out.update({"seen": self.seen, "dropped": self.dropped, "alerts_raised": self.raised})
+        out.update({"seen": self.seen, "dropped": self.dropped, "maps_skipped": self.maps_skipped,
+                    "alerts_raised": self.raised})
         return out
 
     def _save(self, force: bool = False) -> None:

@@ -405,3 +405,19 @@ def test_the_monitor_never_waits_and_drops_what_it_cannot_hold():
     mon.start()
     mon.stop()
     assert mon.seen == monitor_watch.QUEUE_PARTS and mon.snapshot()["dropped"] == 10
+
+
+def test_a_station_with_a_wrong_monitoring_setting_refuses_to_start(demo_project, tmp_path):
+    import yaml
+
+    from studio.core.errors import StudioError
+    from studio.plc.sim import SimPlc
+    from studio.station import Station
+    from test_station import FakeCamera, FakeModel
+
+    (Path(demo_project.root) / "station.yaml").write_text(yaml.safe_dump({"monitoring": {"window_part": 30}}))
+    station = Station(demo_project, model=FakeModel(), camera=FakeCamera(), plc=SimPlc(), data_dir=tmp_path / "d",
+                      max_parts=3)
+    with pytest.raises(StudioError, match="window_part") as e:
+        station.start()
+    assert "window_parts" in e.value.hint and station.state == "stopped" and station.pipeline is None

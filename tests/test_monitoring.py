@@ -300,6 +300,7 @@ def test_wrong_monitoring_settings_are_refused_with_the_key():
         monitoring_settings({"monitoring": {"expected_defect_rate": 3}})
 
 
+@pytest.mark.slow      # a station run and four CLI processes: ~20 s on the shared VM
 def test_rejects_of_an_unknown_defect_type_are_grouped_and_offered_for_labeling(evaluated, tmp_path):
     project, mid, _ = evaluated
     kinds = "gggbgggsgg" * 8                    # stains (known: the test split's class) and scratches (new)

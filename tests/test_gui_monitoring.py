@@ -89,4 +89,5 @@ def test_kiosk_and_station_page_show_the_monitor_of_a_real_run(qtbot, demo_proje
     page.attach(station)
     assert page.alerts_panel.log_path == station.log_path
     assert page.monitor_panel.last is not None and page.monitor_panel.last["parts"] == 60
+    assert page.monitor_panel.map_view is not None and page.monitor_panel.map_view.isHidden()   # no map: hidden
     page.detach()

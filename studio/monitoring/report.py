@@ -4,7 +4,8 @@ The keys are the report's contract (the issue "Going live"): ``parts``,
 ``hours`` (list of ``{start, parts, rejected, reject_rate, lower, upper}``),
 ``alerts`` (list of ``{time, kind, level, message, figures}``, plus ``id``,
 ``acked_by``, ``acked_at``), ``drift`` (``{psi, ks_p, window}``, plus the KS
-statistic and a ``note`` when there is no reference), ``shadow`` (when
+statistic, a ``note`` when there is no reference, and ``map``: where the
+anomaly maps moved, as the station's monitor last saw it), ``shadow`` (when
 shadow rows exist) and ``gate`` (when the project defines a promotion gate).
 Besides: ``expected`` (the expected reject rate the limits are drawn around
 and where it comes from), ``shifts`` (per shift: the same figures as an
@@ -126,6 +127,7 @@ def build_report(data_dir: str | Path, *, since: str | None = None, project: Any
     if t0 is not None:      # the hour holding --since counts from --since on
         hour_counts.update({k: v for k, v in engine.hours.items() if k <= t0 < k + 3600})
     drift = score_drift(engine.reference, engine.cut, engine.scores)
+    drift["map"] = (state or {}).get("map")       # where the anomaly maps moved (the station's monitor saw them)
     return {
         "parts": len(rows),
         "since": t0,

@@ -123,7 +123,7 @@ class StationPage(Page):
         self.root_layout.addLayout(row(left, right_w), 1)
         from studio.gui.widgets.monitor_charts import MonitorPanel
 
-        self.monitor_panel = MonitorPanel()             # reject rate per hour with limits, score histogram
+        self.monitor_panel = MonitorPanel(show_map=True)    # reject rate per hour with limits, scores, maps
         self.monitor_panel.setFixedHeight(165)
         self.root_layout.addWidget(self.monitor_panel)
 

@@ -8,7 +8,9 @@ thread and draws two pyqtgraph plots:
   limits), the hour's lower and upper limits (they depend on the hour's part
   count) as dashes, the expected rate as a line, and the last window in words;
 - ``ScoreHistogram``: the live window's score distribution over the model's
-  reference good-part scores (grey), the threshold marked; PSI and KS in the title.
+  reference good-part scores (grey), the threshold marked; PSI and KS in the title;
+- ``MapDriftView`` (``show_map=True``, anomaly models): the window's mean
+  16×16 anomaly map against the reference's, in σ per cell (blue below, red above).
 """
 from __future__ import annotations
 
@@ -135,14 +137,47 @@ class ScoreHistogram(_Plot):
             self.set_title(f"Scores of the last {hist['live_n']} parts (line) / reference (grey)")
 
 
+class MapDriftView(_Plot):
+    """Where on the part the anomaly maps moved: the window's mean 16×16 map against the reference, in σ."""
+
+    LIMIT = 6.0         # colour scale: ±6 σ
+
+    def __init__(self, dark: bool = False, parent: QWidget | None = None):
+        super().__init__(dark, parent)
+        for side in ("left", "bottom"):
+            self.hideAxis(side)
+        self.getViewBox().setAspectLocked(True)
+        self.getViewBox().invertY(True)
+        self.image = pg.ImageItem()
+        cmap = pg.ColorMap([0.0, 0.5, 1.0], [(31, 78, 153), (235, 235, 235), (211, 47, 47)])
+        self.image.setLookupTable(cmap.getLookupTable(nPts=256))
+        self.addItem(self.image)
+        self.set_title("Anomaly maps vs reference")
+
+    def show_map(self, drift_map: dict[str, Any] | None) -> None:
+        if not drift_map or not drift_map.get("grid"):
+            self.image.clear()
+            self.set_title("Anomaly maps: no reference map")
+            return
+        z = np.asarray(drift_map["grid"], float)
+        self.image.setImage(z.T, levels=(-self.LIMIT, self.LIMIT))     # ImageItem is column-major
+        flag = " ⚠" if drift_map.get("moved") else ""
+        self.set_title(f"Maps {drift_map['z']:+.0f} σ {drift_map['where']}{flag}")
+        self.setToolTip(f"the last {drift_map.get('parts')} passed parts' mean anomaly map against the model's "
+                        f"reference, in standard deviations per cell (blue: lower, red: higher); largest "
+                        f"{drift_map['z']:+.1f} σ at the {drift_map['where']} of the part")
+
+
 class MonitorPanel(QWidget):
     """Both charts side by side, fed from the station's monitor (polled; never touches the pipeline)."""
 
-    def __init__(self, station: Any = None, *, dark: bool = False, parent: QWidget | None = None):
+    def __init__(self, station: Any = None, *, dark: bool = False, show_map: bool = False,
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self.station = station
         self.rate_chart = RejectRateChart(dark)
         self.histogram = ScoreHistogram(dark)
+        self.map_view = MapDriftView(dark) if show_map else None    # anomaly models: shown once a map comes
         self.note = QLabel("")
         self.note.setStyleSheet(f"color: {'#9aa0a6' if dark else '#555'};")
         lay = QVBoxLayout(self)
@@ -152,6 +187,10 @@ class MonitorPanel(QWidget):
         charts.setSpacing(8)
         charts.addWidget(self.rate_chart, 1)
         charts.addWidget(self.histogram, 1)
+        if self.map_view is not None:
+            self.map_view.setMaximumWidth(240)
+            self.map_view.hide()
+            charts.addWidget(self.map_view)
         lay.addLayout(charts, 1)
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
@@ -178,3 +217,6 @@ class MonitorPanel(QWidget):
         window = snap.get("window")
         self.rate_chart.show_hours(snap.get("hours") or [], (snap.get("expected") or {}).get("rate"), window)
         self.histogram.show_histogram(snap.get("histogram") or {}, snap.get("drift"))
+        if self.map_view is not None:
+            self.map_view.setVisible(snap.get("map") is not None)
+            self.map_view.show_map(snap.get("map"))

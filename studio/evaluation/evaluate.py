@@ -112,6 +112,17 @@ def evaluate(project, model_id: str | None = None, task: str | None = None,
             row["named_right"] = sum(1 for smp, p in zip(samples, predictions)
                                      if smp.defective and (smp.defect_class or "unclassified") == row["class"]
                                      and p.defect_class == smp.defect_class)
+    # production monitoring's reference (the good parts' scores and maps): saved in the card
+    from studio.core.errors import StudioError
+    from studio.evaluation import monitoring_reference
+
+    try:
+        ref = monitoring_reference.build(s, y, maps=[p.anomaly_map for p in predictions], classes=classes,
+                                         test_split=result["test_split"]["digest"])
+        result["monitoring_reference_saved"] = monitoring_reference.save(model.folder, ref)
+    except (OSError, StudioError) as e:
+        result["monitoring_reference_saved"] = False
+        result["warnings"].append(f"the monitoring reference could not be saved in the model card: {e}")
     ctx.status(f"{model.model_id}: {len(y)} test images, AUROC "
                f"{'n/a' if result['image_auroc'] is None else round(result['image_auroc'], 3)}")
     return result

@@ -166,6 +166,17 @@ class KioskWindow(QWidget):
         lay.addLayout(top)
         lay.addLayout(middle, 1)
         lay.addWidget(self.strip_widget)
+        from studio.gui.widgets.alerts_panel import AlertsPanel
+        from studio.gui.widgets.monitor_charts import MonitorPanel
+
+        self.monitor_panel = MonitorPanel(station, dark=True)       # reject rate per hour, score histogram
+        self.alerts_panel = AlertsPanel(getattr(station, "log_path", None), dark=True)   # with Acknowledge
+        self.monitor_row = QWidget()
+        monitor_lay = QHBoxLayout(self.monitor_row)
+        monitor_lay.setContentsMargins(0, 0, 0, 0)
+        monitor_lay.addWidget(self.monitor_panel, 3)
+        monitor_lay.addWidget(self.alerts_panel, 2)
+        lay.addWidget(self.monitor_row)
         lay.addWidget(self.alert_label)
         lay.addWidget(self.help_label)
 
@@ -202,6 +213,8 @@ class KioskWindow(QWidget):
         for t in self.thumbs:
             t.set_point_size(self._pt(14))
         self.strip_widget.setFixedHeight(int(190 * self.scale))
+        if hasattr(self, "monitor_row"):
+            self.monitor_row.setFixedHeight(max(110, int(170 * self.scale)))
         self._style_alert()
         self.help_label.setStyleSheet(f"color: #5f6368; font-size: {self._pt(11)}pt;")
         self.wrong_button.setStyleSheet(

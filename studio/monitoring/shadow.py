@@ -233,7 +233,7 @@ def adjudicated(rows: list[dict[str, Any]], project: Any, data_dir: str | Path,
     out = _adjudicate(rows, refs, critical)
     by_shift: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        by_shift.setdefault(shift_of(r["t"] or 0.0, shifts), []).append(r)
+        by_shift.setdefault(shift_of(r["t"] or 0.0, shifts) or "all", []).append(r)
     out["per_shift"] = {name: {k: v for k, v in _adjudicate(rs, refs, critical).items()
                                if not k.endswith("_parts") and k != "critical_escapes"}
                         for name, rs in sorted(by_shift.items())}

@@ -153,6 +153,8 @@ _TABLE = [
     Setting("mqtt", ("text", "mapping"), "the plant's MQTT broker for live events: mqtt://HOST:PORT, or {url, "
             "topic_root, qos, sparkplug, heartbeat_s, buffer, username, password} (docs/MQTT.md)", check=_mqtt),
     Setting("shifts", ("list", "mapping"), "shift times, for per-shift figures"),
+    Setting("monitoring", ("mapping",), "production monitoring: expected reject or defect rate, windows, "
+            "alert limits (studio.monitoring.settings)"),
 ]
 SETTINGS: dict[str, Setting] = {s.name: s for s in _TABLE}
 

@@ -48,7 +48,8 @@ IMAGE_STATES = {
 }
 
 ALERT_COLUMNS = ("time", "kind", "level", "message", "figures")
-ALERT_KINDS = ("camera", "plc", "log", "model", "lighting", "deadline", "station", "central")
+ALERT_KINDS = ("camera", "plc", "log", "model", "lighting", "deadline", "station", "central",
+               "reject_rate", "score_drift", "new_defect")     # the last three: studio.monitoring
 
 _RESULTS_V1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -22,6 +22,7 @@ class Decision(NamedTuple):
     defect_class: str | None
     class_id: int
     error: str | None
+    anomaly_map: Any = None     # the model's map (anomaly, segmentation), for monitoring; never decides
 
 
 def fault(error: str, score: float = math.nan) -> Decision:
@@ -43,6 +44,7 @@ def decide(model: Any, image: Any) -> Decision:
         defect_class = (prediction.defect_class or None) if defective else None
     except Exception as e:
         return fault(f"the model's answer is unusable: {type(e).__name__}: {e}")
+    amap = getattr(prediction, "anomaly_map", None)
     if not math.isfinite(score):
         return fault(f"the model gave no usable score ({score})", score)
     if defective:
@@ -50,8 +52,8 @@ def decide(model: Any, image: Any) -> Decision:
         band = card.get("review_band") if isinstance(card, dict) else None
         try:
             if band and score < float(band["high"]):
-                return Decision("review", VERDICT_REVIEW, score, defect_class, class_id, None)
+                return Decision("review", VERDICT_REVIEW, score, defect_class, class_id, None, amap)
         except (KeyError, TypeError, ValueError):
             pass                          # an unreadable band never lets a part pass: it is rejected
-        return Decision("reject", VERDICT_REJECT, score, defect_class, class_id, None)
-    return Decision("pass", VERDICT_PASS, score, None, 0, None)
+        return Decision("reject", VERDICT_REJECT, score, defect_class, class_id, None, amap)
+    return Decision("pass", VERDICT_PASS, score, None, 0, None, amap)

@@ -22,7 +22,10 @@ from studio.plc import register_map as rm
 KINDS = {"camera": "camera", "model": "model", "deadline": "deadline", "log": "log",
          "lighting": "lighting", "lighting-back": "lighting", "frame_check": "lighting",
          "log-back": "log", "log-failing": "log", "plc": "plc", "station": "station",
-         "central": "central"}
+         "central": "central",
+         # production monitoring (studio.monitoring.live)
+         "reject_rate": "reject_rate", "reject_rate-back": "reject_rate", "reject_rate-baseline": "reject_rate",
+         "score_drift": "score_drift", "score_drift-back": "score_drift", "new_defect": "new_defect"}
 
 
 def alert_kind(key: str | None, message: str) -> str:

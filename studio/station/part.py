@@ -32,6 +32,7 @@ class PartResult:
     error: str | None = None        # why the part is a fault, in words
     watching: int = 0               # 1: shadow mode, the verdict was logged but not given to the PLC
     t_mono: float = field(default=0.0, repr=False)    # monotonic clock at the trigger: durations only, not logged
+    anomaly_map: Any = field(default=None, repr=False)   # the model's map, for the monitor (not logged)
 
     @property
     def rejected(self) -> bool:
@@ -42,6 +43,6 @@ class PartResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, without the image."""
-        out = {k: v for k, v in self.__dict__.items() if k not in ("image", "t_mono")}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("image", "t_mono", "anomaly_map")}
         out["score"] = None if not math.isfinite(self.score) else float(self.score)
         return out

@@ -196,6 +196,7 @@ class Pipeline:
             missed = result.error is not None
             result.verdict, result.verdict_code, result.score = d.verdict, d.verdict_code, d.score
             result.defect_class, result.class_id, result.error = d.defect_class, d.class_id, d.error
+            result.anomaly_map = d.anomaly_map
             result.t_decided = self._since_trigger(result)
             if d.error and not missed:          # the camera feed has already said why
                 self.alert(f"part {result.part} is a fault (rejected): {d.error}", "error", key="model")

@@ -103,6 +103,7 @@ class Station:
         self.feed: CameraFeed | None = None
         self.pipeline: Pipeline | None = None
         self.lighting: Any = None               # the lighting watch (when the project has a baseline)
+        self.monitor: Any = None                # production monitoring, off the actuation path (monitor_watch.py)
         self.heartbeat: Heartbeat | None = None
         self._pump: EventPump | None = None
         self.status: StatusPublisher | None = None     # station-status.json for a kiosk in another process
@@ -137,6 +138,9 @@ class Station:
                 self._open()
                 if self.plant_bus is not None:      # after the log: its alerts are logged too
                     self.plant_bus.open(self.events, self.stats)     # returns at once; the broker may be away
+                from studio.station.monitor_watch import Monitor
+
+                self.monitor = Monitor.for_station(self)    # a wrong monitoring: setting refuses the start
                 check_plc_trigger(self.trigger, self.plc)
                 first_part = self.log.next_part()      # after any number the PLC can have seen
                 if self.log.skipped_parts:
@@ -164,6 +168,7 @@ class Station:
             if note:
                 self._alert(note, "warning")
             self.part_watch.restart()
+            self.monitor.start(self.events)
             self.pipeline.start()
             self.heartbeat.start()
             from studio.central.forwarder import for_station
@@ -269,6 +274,9 @@ class Station:
                 self.heartbeat.stop()
             if self.fault is None:
                 self._plc_state(rm.STATE_STOPPED)
+            if self.monitor is not None:            # it sees the last parts, its alerts reach the log
+                self._pump.flush(2.0)
+                self.monitor.stop()
             self._close_resources()
             self._completed = self._completed or pipeline.completed
             self._misses = pipeline.deadline_misses
@@ -479,7 +487,8 @@ class Station:
         except Exception as e:
             log.warning("could not write the station state to the PLC: %s", e)
 
-    def _alert(self, message: str, level: str = "warning", key: str | None = None, always: bool = False) -> None:
+    def _alert(self, message: str, level: str = "warning", key: str | None = None, always: bool = False,
+               figures: dict[str, Any] | None = None) -> None:
         """Tell the operator; an alert of the same ``key`` repeats at most every ALERT_REPEAT_S
         (unless ``always``: a final fault, a refused model). ``key`` names the kind of cause (faults.py)."""
         if key is not None and not always:
@@ -494,9 +503,9 @@ class Station:
         # info, not warning: the event is the channel; a warning would print twice in the CLI
         log.info("%s: %s", level, message)
         if self.log is not None:            # every alert raised is in the log (via its writer: never blocks)
-            self.log.alert(alert_kind(key, message), level, message)
+            self.log.alert(alert_kind(key, message), level, message, figures)
         if self._pump is not None:
-            self._pump.post("alert", message=message, level=level, key=key)
+            self._pump.post("alert", message=message, level=level, key=key, figures=figures)
 
     def _clock_stepped(self, seconds: float) -> None:
         self._alert(describe_step(seconds), "warning" if seconds < 0 else "info", key="station")
@@ -517,6 +526,8 @@ class Station:
                         f"{self.model_id or 'the model it has'}", "error", key="model", always=True)
             raise
         self.model, self.model_id = model, model.model_id
+        if self.monitor is not None:            # the new card's reference and expected rate
+            self.monitor.use_model(model.card, model.model_id)
         if self.pipeline is not None:
             self.pipeline.model_id = model.model_id
             self.pipeline.model = model
@@ -551,6 +562,7 @@ class Station:
                         else None,
             "lighting": self.lighting.state() if self.lighting else None,
             "plant_bus": self.plant_bus.status() if self.plant_bus is not None else None,
+            "monitor_dropped": self.monitor.dropped if self.monitor else 0,   # parts the monitor had no time for
             "data_dir": str(self.data_dir),
             "central": self.central.lag() if self.central is not None else None,
             **self.trial.stats(),

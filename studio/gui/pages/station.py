@@ -121,9 +121,12 @@ class StationPage(Page):
 
         hook_part_table(self.recent, lambda: getattr(self.station, "data_dir", None) or resolve_data_dir(project),
                         self, project)
-        right.addWidget(QLabel("Alerts"))
-        self.alerts = QListWidget()
-        right.addWidget(self.alerts, 1)
+        self.alerts = QListWidget()         # the events' alerts; the panel below shows the log's, to acknowledge
+        self.alerts.hide()
+        from studio.gui.widgets.alerts_panel import AlertsPanel
+
+        self.alerts_panel = AlertsPanel(self._log_path())
+        right.addWidget(self.alerts_panel, 3)
         from studio.gui.widgets.gate_panel import GatePanel
 
         self.gate_panel = GatePanel(project)        # the promotion gate, live (hidden without a gate file)
@@ -132,6 +135,11 @@ class StationPage(Page):
         right_w.setLayout(right)
         right_w.setMinimumWidth(440)
         self.root_layout.addLayout(row(left, right_w), 1)
+        from studio.gui.widgets.monitor_charts import MonitorPanel
+
+        self.monitor_panel = MonitorPanel(show_map=True)    # reject rate per hour with limits, scores, maps
+        self.monitor_panel.setFixedHeight(165)
+        self.root_layout.addWidget(self.monitor_panel)
 
         self._show_counts()
         self.runner = TaskRunner(self)
@@ -139,6 +147,18 @@ class StationPage(Page):
         self.runner.failed.connect(self._start_failed)
         self.runner.running_changed.connect(self._update_controls)
         self._update_controls()
+
+    def _log_path(self) -> Any:
+        """The result log the alerts panel shows: the running station's, else the project's data directory's."""
+        if self.station is not None:
+            return getattr(self.station, "log_path", None)
+        try:
+            from studio.results.schema import FILE_NAME
+            from studio.station import resolve_data_dir
+
+            return resolve_data_dir(self.project, None, self.project.station_settings()) / FILE_NAME
+        except Exception:  # noqa: BLE001  no data directory yet: an empty panel
+            return None
 
     def _station_settings(self) -> dict[str, Any]:
         try:
@@ -183,6 +203,8 @@ class StationPage(Page):
         self.bridge.state.connect(self.on_state)
         self.bridge.stats.connect(self.on_stats)
         self.counts = dict.fromkeys(self.counts, 0)
+        self.monitor_panel.set_station(station)
+        self.alerts_panel.set_log(getattr(station, "log_path", None))
         self.recent.setRowCount(0)
         self._show_counts()
         self._update_controls()

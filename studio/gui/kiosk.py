@@ -170,7 +170,10 @@ class KioskWindow(QWidget):
         from studio.gui.widgets.monitor_charts import MonitorPanel
 
         self.monitor_panel = MonitorPanel(station, dark=True)       # reject rate per hour, score histogram
-        self.alerts_panel = AlertsPanel(getattr(station, "log_path", None), dark=True)   # with Acknowledge
+        from studio.gui.sign_in import operator_name
+
+        self.alerts_panel = AlertsPanel(getattr(station, "log_path", None), dark=True,     # with Acknowledge
+                                        who=lambda: operator_name(getattr(station, "project", None)))
         self.monitor_row = QWidget()
         monitor_lay = QHBoxLayout(self.monitor_row)
         monitor_lay.setContentsMargins(0, 0, 0, 0)

@@ -17,6 +17,7 @@ entries of the project's audit trail.
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Callable
 
@@ -269,6 +270,13 @@ class SignInStatus(QWidget):
 
 
 _SESSIONS: dict[str, Session] = {}
+
+
+def operator_name(project: Any) -> str:
+    """Who acknowledges an alert or sends a part back: the signed-in person, else the PC's login
+    (every account is an operator; nobody need sign in at the kiosk for that)."""
+    name = session_for(project).labeler() if project is not None else ""
+    return name or os.environ.get("USER") or "operator"
 
 
 def session_for(project: Any) -> Session:

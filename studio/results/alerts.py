@@ -5,7 +5,8 @@ connection (the log is in WAL mode: the station's writer and the readers go
 on), sets ``acked_by`` / ``acked_at`` on an open alert and closes again. An
 alert already acknowledged keeps its first acknowledgement (returned as it
 is). The person is a parameter: the kiosk, the Station page or a script
-says who.
+says who. The first acknowledgement is also an ``alert.acked`` entry of the
+station's audit trail (``audit.jsonl`` beside the log).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from studio.audit.trail import AuditTrail
 from studio.core.errors import StudioError
 from studio.results.schema import FILE_NAME
 
@@ -41,10 +43,15 @@ def acknowledge(log_path: str | Path, alert_id: int, by: str, *, at: float | Non
             if row is None:
                 raise StudioError(f"there is no alert {alert_id} in the result log", file=path,
                                   hint="list the alerts with 'studio station report DATA_DIR'")
-            if row["acked_by"] is None:
+            first = row["acked_by"] is None
+            if first:
                 conn.execute("UPDATE alerts SET acked_by = ?, acked_at = ? WHERE id = ?",
                              (who, time.time() if at is None else float(at), int(alert_id)))
             conn.execute("COMMIT")
+            if first:       # an acknowledgement is a record of the station's audit trail too
+                AuditTrail(path.parent).append("alert.acked", actor=who, what=int(alert_id),
+                                               after={"kind": row["kind"], "message": row["message"]},
+                                               meaning="review")
         except BaseException:
             conn.execute("ROLLBACK")
             raise

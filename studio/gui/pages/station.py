@@ -125,7 +125,9 @@ class StationPage(Page):
         self.alerts.hide()
         from studio.gui.widgets.alerts_panel import AlertsPanel
 
-        self.alerts_panel = AlertsPanel(self._log_path())
+        from studio.gui.sign_in import operator_name
+
+        self.alerts_panel = AlertsPanel(self._log_path(), who=lambda: operator_name(project))
         right.addWidget(self.alerts_panel, 3)
         from studio.gui.widgets.gate_panel import GatePanel
 

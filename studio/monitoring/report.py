@@ -79,7 +79,11 @@ def _card(project: Any, model_id: str | None, state: dict[str, Any] | None) -> t
 
         folder = Path(project.models_dir) / model_id
         if folder.is_dir():
-            return model_card.load(folder), "model card"
+            try:
+                return model_card.load(folder), "model card"
+            except StudioError as e:        # the figures still come; the report says what they lack
+                if not state:
+                    return {}, f"none: the model card cannot be read ({e.message})"
     if state:
         card = {"model_id": state.get("model_id"), "monitoring": state.get("reference")}
         if state.get("threshold") is not None:

@@ -189,7 +189,7 @@ def figure_tiles(report: dict[str, Any], health: dict[str, Any]) -> str:
     parts = report.get("parts", f.get("parts"))
     age = health.get("last_part_age_s")
     last = (f'#{health.get("last_part")}' if health.get("last_part") else "—")
-    sub = f"{esc(when(health.get('last_part_time')))} ({age:.0f} s ago)" if isinstance(age, (int, float)) else ""
+    sub = f"{esc(when(health.get('last_part_time'), with_date=False))} ({age:.0f} s ago)" if isinstance(age, (int, float)) else ""
     return ('<div class="tiles">'
             + tile("Parts", num(parts))
             + tile("Pass", num(f.get("pass")), "ok")
@@ -276,7 +276,7 @@ def overview_body(report: dict[str, Any], recent: list[dict[str, Any]], health: 
     return (figure_tiles(report, health)
             + card("Reject rate per hour", reject_rate_svg(report.get("hours")), "chart-card")
             + '<div class="columns">'
-            + card("Last parts", gallery(recent), "wide", "/parts")
+            + card("Last images", gallery(recent), "wide", "/parts")
             + card("Alerts", alerts_list(alerts), "", "/alerts")
             + "</div>"
             + '<div class="columns three">'

@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import signal
 import statistics
 import subprocess
@@ -52,7 +53,7 @@ def percentile(values: list[float], q: float) -> float:
 
 # ---- the browsers (run in their own process: --load URL) ----------------------------------------
 def _load(url: str, clients: int, poll_s: float, sse: bool) -> None:
-    counts = {"requests": 0, "errors": 0, "bytes": 0, "sse_updates": 0}
+    counts: dict[str, Any] = {"requests": 0, "errors": 0, "bytes": 0, "sse_updates": 0, "error_kinds": {}}
     lock = threading.Lock()
     stop = threading.Event()
 
@@ -64,9 +65,12 @@ def _load(url: str, clients: int, poll_s: float, sse: bool) -> None:
                 counts["requests"] += 1
                 counts["bytes"] += len(body)
             return body
-        except OSError:
-            with lock:
-                counts["errors"] += 1
+        except OSError as e:
+            if not stop.is_set():
+                with lock:
+                    counts["errors"] += 1
+                    kind = f"{path.split('?')[0] or '/'}: {type(e).__name__} {getattr(e, 'code', '')}".strip()
+                    counts["error_kinds"][kind] = counts["error_kinds"].get(kind, 0) + 1
             return None
 
     def poller() -> None:
@@ -93,9 +97,12 @@ def _load(url: str, clients: int, poll_s: float, sse: bool) -> None:
                             with lock:
                                 counts["sse_updates"] += 1
                             fetch("?fragment=1")
-            except OSError:
-                with lock:
-                    counts["errors"] += 1
+            except OSError as e:
+                if not stop.is_set():
+                    with lock:
+                        counts["errors"] += 1
+                        kind = f"api/events: {type(e).__name__}"
+                        counts["error_kinds"][kind] = counts["error_kinds"].get(kind, 0) + 1
                 stop.wait(1.0)
 
     threads = [threading.Thread(target=poller, daemon=True) for _ in range(clients)]
@@ -146,20 +153,32 @@ def run_configuration(project: Any, *, dashboard: str = "none", parts: int = 300
         station.run()
         wall = time.perf_counter() - t0
     finally:
+        cpu: dict[str, float] = {}
         if load is not None:
             load.terminate()
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             out, _ = load.communicate(timeout=30)
+            cpu["clients_cpu_s"] = _cpu_since(before)
             counts = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
         if web is not None:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             web.stop()
+            if dashboard == "process":      # the child's own CPU time, once it is reaped
+                cpu["dashboard_cpu_s"] = _cpu_since(before)
+        counts.update({k: round(v, 2) for k, v in cpu.items()})
     steady = latencies[WARMUP_PARTS:] or latencies
     return {"dashboard": dashboard, "parts": len(latencies),
             "latency_ms_p50": round(statistics.median(steady), 2),
             "latency_ms_p99": round(percentile(steady, 99), 2),
             "latency_ms_max": round(max(steady), 2),
-            "parts_per_second": round(len(latencies) / wall, 2),
+            "parts_per_second": round(len(latencies) / wall, 2), "wall_s": round(wall, 1),
             "load_average_1min": round(os.getloadavg()[0], 2),
             **({"clients": clients, "poll_s": poll_s, "sse": sse, **counts} if dashboard != "none" else {})}
+
+
+def _cpu_since(before: resource.struct_rusage) -> float:
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (now.ru_utime - before.ru_utime) + (now.ru_stime - before.ru_stime)
 
 
 def _trained_demo(images: int) -> Any:

@@ -116,7 +116,8 @@ _TABLE = [
             "(studio station plc-user PROJECT NAME --password-stdin)"),
     # ---- models and outside systems ----
     Setting("shadow", ("text", "list", "mapping"), "shadow model(s): run on every part, logged, never sent to the PLC"),
-    Setting("web", ("mapping", "yes/no", "whole number", "text"), "the station's web dashboard (port, address, ...)"),
+    Setting("web", ("mapping", "yes/no", "whole number", "text"), "the station's read-only web dashboard: HOST:PORT "
+            "(127.0.0.1:8080; 0.0.0.0:8080 for the plant network), a port, true / false, or {host, port}"),
     Setting("central", ("text", "mapping"), "the central server the station reports to"),
     Setting("mqtt", ("text", "mapping"), "an MQTT broker for results and alerts"),
     Setting("shifts", ("list", "mapping"), "shift times, for per-shift figures"),

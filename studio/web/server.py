@@ -173,7 +173,7 @@ def start_dashboard(listen: tuple[str, int] | None, data_dir: str | Path, projec
         return DashboardThread(data_dir, host, port, project_root).start()
     try:
         return DashboardProcess(data_dir, host, port, project_root).start()
-    except OSError as e:
+    except (OSError, ValueError) as e:        # ValueError: no pass_fds on this system
         raise StudioError(f"the web dashboard could not be started: {e}",
                           hint="run the station without --web, and the dashboard apart with "
                                "studio station web DATA_DIR") from None

@@ -20,7 +20,7 @@
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
         var open = {};
-        main.querySelectorAll("details[open]").forEach(function (d, i) { open[i] = true; });
+        main.querySelectorAll("details").forEach(function (d, i) { if (d.open) { open[i] = true; } });
         main.innerHTML = html;
         main.querySelectorAll("details").forEach(function (d, i) { if (open[i]) { d.open = true; } });
         say("read-only · live · " + new Date().toLocaleTimeString(), "ok");

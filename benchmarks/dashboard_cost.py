@@ -11,8 +11,8 @@ drifts, so each configuration meets the same mix):
 - ``thread``   -- the dashboard in a thread of the station's process (shares its interpreter lock)
 
 While a dashboard runs, a separate load process (the browsers of the plant
-network, here on the same PC, which is pessimistic: their CPU is the
-station's too) runs ``--clients`` pollers, each fetching every ``--poll``
+network, here on the same PC; at the dashboard's low priority, as their CPU
+would be another PC's on a line) runs ``--clients`` pollers, each fetching every ``--poll``
 seconds the overview page body, ``/api/report``, ``/api/recent?n=12`` and the
 part images it has not fetched yet, plus one live page on ``/api/events``
 that fetches the page body on each update, as ``dashboard.js`` does.
@@ -127,6 +127,7 @@ def run_configuration(project: Any, *, dashboard: str = "none", parts: int = 300
     ('none', 'process' or 'thread') being polled; returns p50 / p99 / max in ms and the clients' counts."""
     from studio.station import Station
     from studio.web import DashboardProcess, DashboardThread
+    from studio.web.server import lower_priority
 
     data_dir = Path(data_dir or tempfile.mkdtemp(prefix=f"studio-dash-{dashboard}-"))
     latencies: list[float] = []
@@ -146,6 +147,7 @@ def run_configuration(project: Any, *, dashboard: str = "none", parts: int = 300
             load = subprocess.Popen([sys.executable, __file__, "--load", web.url, "--clients", str(clients),
                                      "--poll", str(poll_s)] + ([] if sse else ["--no-sse"]),
                                     stdout=subprocess.PIPE, text=True)
+            lower_priority(load.pid)        # browsers live on other PCs: their CPU here is an artefact
             assert load.stdout is not None
             if load.stdout.readline().strip() != "ready":   # every poller has had an answer
                 raise RuntimeError("the dashboard's load clients did not start")
@@ -237,6 +239,12 @@ def main() -> None:
     for config in configs:
         if base and config != "none":
             summary[config]["p99_vs_none"] = round(summary[config]["latency_ms_p99_median"] / base, 3)
+            # paired: each round's ratio to the 'none' run next to it (the load drifts less within a round)
+            pairs = [next(x for x in runs if x["round"] == r and x["dashboard"] == config)["latency_ms_p99"]
+                     / next(x for x in runs if x["round"] == r and x["dashboard"] == "none")["latency_ms_p99"]
+                     for r in range(1, args.repeats + 1)]
+            summary[config]["p99_vs_none_per_round"] = [round(p, 3) for p in pairs]
+            summary[config]["p99_vs_none_paired_median"] = round(statistics.median(pairs), 3)
     print(json.dumps({
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "load_average_before": [round(x, 2) for x in load_before], "load_average_after":

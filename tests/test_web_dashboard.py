@@ -263,6 +263,8 @@ def test_the_station_s_dashboard_process(demo_project, tmp_path):
         assert status == 200 and report["parts"] == 60 == len(log_rows(data_dir))
         import os
         assert os.getpriority(os.PRIO_PROCESS, dash.proc.pid) > os.getpriority(os.PRIO_PROCESS, 0)
+        if hasattr(os, "SCHED_IDLE"):           # Linux: only the CPU time nothing else wants
+            assert os.sched_getscheduler(dash.proc.pid) == os.SCHED_IDLE
     finally:
         dash.stop()
     assert dash.proc.returncode == 0 and not dash.alive()

@@ -114,12 +114,12 @@ def create_app(data_dir: Any, project: Any = None) -> Starlette:
     def overview(request: Request) -> HTMLResponse:
         report, problem = safe_report()
         if problem:
-            return page(request, "Overview", "/", problem + pages.figure_tiles({}, data.health()))
+            return page(request, "Overview", "/", problem + pages.figure_tiles({}, data.health(count=False)))
         # the last parts whose image is written (the newest few may still be 'pending' at the writer,
         # passes may be skipped by the retention policy); the Parts page lists every part
         rows = data.recent(OVERVIEW_PARTS * 4)
         shown = [r for r in rows if r["image_url"]][:OVERVIEW_PARTS] or rows[:OVERVIEW_PARTS]
-        return page(request, "Overview", "/", pages.overview_body(report, shown, data.health()))
+        return page(request, "Overview", "/", pages.overview_body(report, shown, data.health(count=False)))
 
     def parts(request: Request) -> HTMLResponse:
         n = _whole(request.query_params.get("n", ""), "n", 60)

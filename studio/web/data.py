@@ -63,6 +63,7 @@ class DashboardData:
         self._report_lock = threading.Lock()
         self._reports: dict[str | None, tuple[float, dict[str, Any]]] = {}
         self._version: tuple[float, dict[str, Any]] | None = None
+        self._parts: tuple[float, int] | None = None
 
     # ---- the log ----------------------------------------------------------------
     def reader(self) -> ResultReader:
@@ -149,12 +150,22 @@ class DashboardData:
     def alerts(self, n: int = 50) -> list[dict[str, Any]]:
         return finite(self._read(lambda r: r.alerts(max(1, min(1000, int(n))))))
 
-    def health(self) -> dict[str, Any]:
+    def _count(self) -> int:
+        """Live parts in the log (a scan of the table: shared for ``REPORT_TTL_S``)."""
+        cached = self._parts
+        if cached and time.monotonic() - cached[0] < REPORT_TTL_S:
+            return cached[1]
+        n = self._read(lambda r: r.count())
+        self._parts = (time.monotonic(), n)
+        return n
+
+    def health(self, count: bool = True) -> dict[str, Any]:
+        """Whether the log reads, its last part and how long ago; ``parts`` only with ``count``."""
         out: dict[str, Any] = {"ok": True, "data_dir": str(self.data_dir), "log": "missing", "parts": 0,
                                "last_part": 0, "last_part_time": None, "last_part_age_s": None}
         try:
             recent = self._read(lambda r: r.recent(1))
-            out["parts"] = self._read(lambda r: r.count())
+            out["parts"] = self._count() if count else None
         except NoLog:
             return out
         except StudioError as e:

@@ -3,8 +3,9 @@
 - ``DashboardProcess`` -- what ``studio station run --web`` uses: the address
   is bound here (so a busy port is refused before the line starts, with the
   reason), and the socket is handed to a child process
-  (``studio station web --fd N``) that runs uvicorn at a lower CPU priority
-  (``NICE`` steps below the station). The dashboard's Python has its own
+  (``studio station web --fd N``) that runs uvicorn at the lowest CPU
+  priority (Linux ``SCHED_IDLE``: only time nothing else wants; elsewhere
+  ``NICE`` steps below the station). The dashboard's Python has its own
   interpreter lock, so a page being rendered can never hold up the station's
   threads; the child reads the log read-only. It ends when the station asks,
   and by itself when the station's process is gone (its stdin pipe closes,
@@ -49,6 +50,24 @@ def _open_project(project: Any) -> Any:
     from studio.project import Project
 
     return Project.open(project)
+
+
+def lower_priority(pid: int) -> str:
+    """Put the dashboard's process below the station: Linux's SCHED_IDLE (it runs on what the station and
+    everything else leave over), else ``NICE`` nice steps; returns which, in words."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICE))
+        done = f"nice +{NICE}"
+    except (OSError, AttributeError):
+        done = "normal priority"
+    try:
+        os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
+        done = "SCHED_IDLE"
+    except (OSError, AttributeError):
+        pass
+    if done == "normal priority":
+        log.info("could not lower the web dashboard's priority")
+    return done
 
 
 class DashboardThread:
@@ -131,10 +150,7 @@ class DashboardProcess:
         if self.project_root:
             cmd += ["--project", str(self.project_root)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, pass_fds=(fd,), close_fds=True)
-        try:
-            os.setpriority(os.PRIO_PROCESS, self.proc.pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICE))
-        except (OSError, AttributeError):
-            log.info("could not lower the dashboard's priority")
+        lower_priority(self.proc.pid)
         self.sock.close()           # the child holds it now
         return self
 

@@ -32,7 +32,6 @@ from studio.web.listen import bind, url_of
 log = logging.getLogger(__name__)
 
 NICE = 10               # the dashboard process runs this many nice steps below the station
-START_TIMEOUT_S = 20.0
 
 
 def _server(app: Any) -> Any:

@@ -197,7 +197,7 @@ def figure_tiles(report: dict[str, Any], health: dict[str, Any]) -> str:
             + tile("Fault", num(f.get("fault")), "fault")
             + (tile("Review", num(f.get("review")), "review") if f.get("review") else "")
             + tile("Reject rate", pct(f.get("reject_rate")), "rate", "(reject + fault) / parts")
-            + tile("Last part", last, "", sub)
+            + tile("Last part", last, "last-part", sub)
             + "</div>")
 
 

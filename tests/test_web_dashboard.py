@@ -325,6 +325,8 @@ def test_where_it_listens():
     assert resolve_listen("off", {"web": "127.0.0.1:8090"}) is None           # the CLI wins
     assert resolve_listen("0.0.0.0:1", {}) == ("0.0.0.0", 1)
     assert resolve_listen(None, {}) is None                                     # off unless asked for
+    with pytest.raises(StudioError, match=r"station.yaml: field 'web': .*has no port"):
+        resolve_listen(None, {"web": "nonsense"}, "station.yaml")
     for bad in ("localhost", "127.0.0.1:http", "127.0.0.1:70000", {"port": "x"}, {"addr": 1}):
         with pytest.raises(StudioError):
             parse_listen(bad)

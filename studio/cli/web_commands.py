@@ -54,7 +54,10 @@ def start_web(args: argparse.Namespace, settings: dict, station, project):
     """``station run``'s dashboard (``--web``, else station.yaml's ``web:``): a child process, or None."""
     from studio.web import resolve_listen, start_dashboard
 
-    web = start_dashboard(resolve_listen(getattr(args, "web", None), settings), station.data_dir, project.root)
+    from pathlib import Path
+
+    listen = resolve_listen(getattr(args, "web", None), settings, Path(project.root) / "station.yaml")
+    web = start_dashboard(listen, station.data_dir, project.root)
     if web:
         print(f"web dashboard: {web.url} (read-only)", file=sys.stderr, flush=True)
     return web

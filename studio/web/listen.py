@@ -64,11 +64,15 @@ def parse_listen(value: Any, where: str = "web") -> tuple[str, int] | None:
     return host, _port(port, where)
 
 
-def resolve_listen(cli_value: str | None, settings: dict[str, Any] | None) -> tuple[str, int] | None:
-    """The CLI's ``--web`` first (``off`` turns station.yaml's off), else station.yaml's ``web:``."""
+def resolve_listen(cli_value: str | None, settings: dict[str, Any] | None,
+                   file: Any = None) -> tuple[str, int] | None:
+    """The CLI's ``--web`` first (``off`` turns station.yaml's off), else station.yaml's ``web:`` (``file``)."""
     if cli_value is not None:
         return parse_listen(cli_value, "--web")
-    return parse_listen((settings or {}).get("web"), "web")
+    try:
+        return parse_listen((settings or {}).get("web"), "web")
+    except StudioError as e:
+        raise StudioError(e.message, file=file, field="web", hint=e.hint) from None
 
 
 def bind(host: str, port: int) -> socket.socket:

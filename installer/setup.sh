@@ -33,6 +33,16 @@ if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
 else
   say "not a Debian/Ubuntu system: make sure Qt 6's runtime libraries (EGL, GL, xkbcommon, fontconfig) are installed"
 fi
+# 1b. Headless Chromium, for the web dashboard's look test (tests/test_web_look.py; the dashboard itself needs
+#     no browser on the line PC). Debian's package; a fresh machine gets it, one that has it is left alone.
+if command -v apt-get >/dev/null 2>&1 && ! command -v chromium >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  say "installing chromium (headless, for the web dashboard's screenshot test)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+    || say "note: no chromium package here; the web dashboard's screenshot test will be skipped"
+fi
 
 # 1b. The servers the tests start for real on 127.0.0.1 (installer/test-servers.txt): the MQTT broker
 #     (mosquitto) for the plant bus, PostgreSQL (initdb, pg_ctl) for the central store.

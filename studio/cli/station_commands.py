@@ -7,6 +7,7 @@ import sys
 
 from studio.cli.credentials import actor, add_credentials, reason, signed_in, station_run_guard
 from studio.cli.output import emit
+from studio.cli.web_commands import WEB_HELP, add_station_web, start_web
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -30,9 +31,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--interval", type=float, default=0.0, help="seconds between triggers (free-run: 0)")
     r.add_argument("--kiosk", action="store_true", help="also the full-screen operator view, in a process of its "
                    "own the station restarts if it dies ('studio kiosk' opens another)")
+    r.add_argument("--web", metavar="HOST:PORT", help=WEB_HELP)
     r.add_argument("--json", action="store_true")
     add_credentials(r, reason=True)         # only to change what it runs (--model): access.station_run_guard
     r.set_defaults(handler=__name__ + ":cmd_station_run")
+    add_station_web(ssub)
     d = ssub.add_parser("disagree", help="an operator overrules the station on a part: it goes to the review queue")
     d.add_argument("project")
     d.add_argument("--part", type=int, required=True, help="the part number the station showed")
@@ -72,6 +75,7 @@ def cmd_station_run(args: argparse.Namespace) -> int:
             print(f"station running: {station.describe()}", file=sys.stderr, flush=True)
 
     station.events.subscribe(announce)
+    web = start_web(args, settings, station, project)     # a child process beside the station; ends with it
     if args.kiosk:
         from studio.core.display import require_display
 
@@ -104,6 +108,8 @@ def cmd_station_run(args: argparse.Namespace) -> int:
                       + f"; latency median {stats['latency_ms_median']} ms, "
                       f"p99 {stats['latency_ms_p99']} ms"
                       + (f"\n{status_line(stats['plant_bus'])}" if stats.get("plant_bus") else ""))
+    if web:
+        web.stop()
     return code
 
 

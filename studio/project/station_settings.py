@@ -143,7 +143,8 @@ _TABLE = [
             "(studio station plc-user PROJECT NAME --password-stdin)"),
     # ---- models and outside systems ----
     Setting("shadow", ("text", "list", "mapping"), "shadow model(s): run on every part, logged, never sent to the PLC"),
-    Setting("web", ("mapping", "yes/no", "whole number", "text"), "the station's web dashboard (port, address, ...)"),
+    Setting("web", ("mapping", "yes/no", "whole number", "text"), "the station's read-only web dashboard: HOST:PORT "
+            "(127.0.0.1:8080; 0.0.0.0:8080 for the plant network), a port, true / false, or {host, port}"),
     Setting("central", ("text",), "the central store (PostgreSQL) the station's rows, alerts and audit entries "
             "are copied to: postgresql://USER@HOST:PORT/DATABASE (password in ~/.pgpass)", check=central_url_problem),
     Setting("central_lag_limit_s", ("number",), "alert when the central store is this many seconds behind "

@@ -33,34 +33,22 @@ if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
 else
   say "not a Debian/Ubuntu system: make sure Qt 6's runtime libraries (EGL, GL, xkbcommon, fontconfig) are installed"
 fi
-# 1b. Headless Chromium, for the web dashboard's look test (tests/test_web_look.py; the dashboard itself needs
-#     no browser on the line PC). Debian's package; a fresh machine gets it, one that has it is left alone.
-if command -v apt-get >/dev/null 2>&1 && ! command -v chromium >/dev/null 2>&1; then
-  SUDO=""
-  [ "$(id -u)" = 0 ] || SUDO="sudo"
-  say "installing chromium (headless, for the web dashboard's screenshot test)"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null \
-    || say "note: no chromium package here; the web dashboard's screenshot test will be skipped"
-fi
-
-# 1b. The servers the tests start for real on 127.0.0.1 (installer/test-servers.txt): the MQTT broker
-#     (mosquitto) for the plant bus, PostgreSQL (initdb, pg_ctl) for the central store.
-#     Debian may start its own services (localhost:1883, :5432); the tests use
-#     their own broker on a free port and never that one.
-TEST_SERVERS="$(sed -e 's/#.*//' installer/test-servers.txt | xargs)"
+# 1b. What the tests need beyond the studio (installer/test-packages.txt): the MQTT broker (mosquitto)
+#     and PostgreSQL's server, which the tests start themselves on free ports (never Debian's own
+#     services on :1883 / :5432), and headless Chromium for the web dashboard's look test.
+TEST_SERVERS="$(sed -e 's/#.*//' installer/test-packages.txt | xargs)"
 if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
   missing=""
   for p in $TEST_SERVERS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
   if [ -n "$missing" ]; then
     SUDO=""
     [ "$(id -u)" = 0 ] || SUDO="sudo"
-    say "installing the servers the tests start:$missing"
+    say "installing what the tests need:$missing"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
   fi
 else
-  say "not a Debian/Ubuntu system: install an MQTT broker (mosquitto) for the plant bus, PostgreSQL (initdb, pg_ctl) for the central store.tests"
+  say "not a Debian/Ubuntu system: install mosquitto, PostgreSQL's server (initdb, pg_ctl) and chromium for the tests"
 fi
 
 # 2. Python 3.11 in .venv.

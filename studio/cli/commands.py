@@ -9,7 +9,7 @@ from studio.core.task import TaskContext
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    from studio.dataset.importers import IMPORTERS
+    from studio.interchange.importers import IMPORTERS
 
     h = __name__ + ":"
     g = sub.add_parser("gui", help="open the studio window")
@@ -134,7 +134,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from studio.dataset.importers import run_import
+    from studio.interchange.importers import run_import
     from studio.project import Project
 
     project = Project.open(args.project)

@@ -59,7 +59,7 @@ def test_a_label_line_torn_by_a_crash_is_a_warning_and_check_still_passes(projec
 def test_a_missing_brush_mask_is_reported_and_training_data_refuses_it(project):
     import numpy as np
 
-    from studio.training.data import image_mask
+    from studio.labels.samples import image_mask
 
     rec = project.dataset.add_image(np.full((32, 32), 128, np.uint8), stem="plate")
     project.dataset.add_image(np.full((32, 32), 100, np.uint8), stem="other",

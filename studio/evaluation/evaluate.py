@@ -40,7 +40,7 @@ def evaluate(project, model_id: str | None = None, task: str | None = None,
     For convenience a ``TaskContext`` may also be passed as ``task``.
     """
     from studio.inference.model import InspectionModel
-    from studio.training.data import test_samples
+    from studio.labels.samples import test_samples
 
     if task is not None and not isinstance(task, str):
         task, task_ctx = None, task
@@ -60,7 +60,7 @@ def evaluate(project, model_id: str | None = None, task: str | None = None,
         images = [project.dataset.load(project.dataset.get(s.image_id)) for s in chunk]
         predictions.extend(model.predict_batch(images, batch_size))
         ctx.progress(min(1.0, (i + len(chunk)) / len(samples)))
-    from studio.training.data import dataset_digest
+    from studio.labels.samples import dataset_digest
 
     y = np.array([s.defective for s in samples], dtype=bool)
     s = np.array([p.score for p in predictions], dtype=np.float64)

@@ -58,19 +58,19 @@ class Row:
 
 def default_candidates(project, with_anomalib: bool = False) -> list[Candidate]:
     """What this project's labels can train: anomaly always; the others when there is data for them."""
-    from studio.training import data as training_data
+    from studio.labels import samples as labeled
 
     out = [Candidate("anomaly (ours)", "anomaly", dict(BRIEF["anomaly"]))]
     if with_anomalib:
         out.append(Candidate("anomaly (anomalib)", "anomaly", {**BRIEF["anomaly"], "backend": "anomalib"}))
     try:
-        training_data.classification_train(project)
+        labeled.classification_train(project)
         out.append(Candidate("classification", "classification", dict(BRIEF["classification"])))
     except ModelError:
         pass
-    if project.preprocessing.size % 32 == 0 and any(s.boxes for s in training_data.detection_samples(project, "train")):
+    if project.preprocessing.size % 32 == 0 and any(s.boxes for s in labeled.detection_samples(project, "train")):
         out.append(Candidate("detection (YOLO)", "detection", dict(BRIEF["detection"])))
-    if any(s.defective for s in training_data.segmentation_samples(project, "train")):
+    if any(s.defective for s in labeled.segmentation_samples(project, "train")):
         out.append(Candidate("segmentation (U-Net)", "segmentation", dict(BRIEF["segmentation"])))
     return out
 

@@ -91,7 +91,8 @@ def test_progress_and_coreset_events(trained):
 
 
 def test_evaluate_and_set_threshold_on_the_trained_model(trained):
-    from studio.evaluation.evaluate import evaluate, set_threshold
+    from studio.evaluation.evaluate import evaluate
+    from studio.project.model_card import set_threshold
 
     project, card, _ = trained
     ev = evaluate(project, card["model_id"])

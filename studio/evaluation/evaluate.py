@@ -1,21 +1,18 @@
-"""Score the test split with a trained model, and move its decision threshold.
+"""Score the test split with a trained model.
 
 ``evaluate`` runs the exported ONNX model (exactly what the station runs,
 with the card's preprocessing) on every test image labeled OK or NG, and
 returns what the GUI's threshold picker and the CLI report need: AUROC,
 average precision, the PR curve, the confusion at the card's threshold and
-every image's score. ``set_threshold`` rewrites the card atomically and
-keeps a history of who-moved-it-when (the time; the studio has no users).
+every image's score. Moving the threshold is ``studio.project.model_card.set_threshold``
+(beside the card's reading and writing).
 """
 from __future__ import annotations
 
-import datetime as _dt
-import math
 from typing import Any
 
 import numpy as np
 
-from studio.core.errors import ModelError
 from studio.core.task import TaskContext, null_task
 from studio.evaluation import metrics as M
 from studio.evaluation.operating import point_at
@@ -115,59 +112,3 @@ def evaluate(project, model_id: str | None = None, task: str | None = None,
     ctx.status(f"{model.model_id}: {len(y)} test images, AUROC "
                f"{'n/a' if result['image_auroc'] is None else round(result['image_auroc'], 3)}")
     return result
-
-
-def set_threshold(project, model_id: str | None, threshold: float, *,
-                  review_up_to: float | None = None, chosen: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Set the card's decision threshold (the station reads it at start); returns the new card.
-
-    ``review_up_to`` adds a review band: parts scoring in ``[threshold,
-    review_up_to)`` go to manual review, parts at or above it are rejected.
-    Without it any band is removed. ``chosen`` records how the point was
-    picked (cost model, recall target, ...) and its figures then.
-    """
-    from studio.inference.model import InspectionModel, read_card
-
-    value = _number(threshold, "threshold")
-    high = None if review_up_to is None else _number(review_up_to, "review band's upper end")
-    if high is not None and high < value:
-        raise ModelError(f"the review band's upper end {high:g} is below the threshold {value:g}",
-                         hint="parts in [threshold, upper end) go to review: give an upper end above the threshold")
-    if model_id is None:
-        model_id = InspectionModel.load(project).model_id
-    folder = project.models_dir / model_id
-    if not folder.is_dir():
-        raise ModelError(f"there is no model '{model_id}'", file=project.models_dir,
-                         hint="list the models with 'studio models PROJECT'")
-    from studio.project import model_card
-
-    # a card whose threshold is unusable is what this repairs: check everything else
-    card = model_card.read(folder)
-    problems = [p for p in model_card.validate(card, folder / model_card.CARD_FILE)
-                if p.field not in ("threshold", "review_band")]
-    if problems:
-        read_card(folder)           # raises the ModelError that names the model and the problem
-    card, _ = model_card.CARD.migrate(card, folder / model_card.CARD_FILE)
-    now = _dt.datetime.now().isoformat(timespec="seconds")
-    how = (chosen or {}).get("how", "value")
-    card.setdefault("threshold_history", []).append({"from": card.get("threshold"), "to": value, "time": now,
-                                                     "how": how})
-    card["threshold"] = value
-    card["threshold_set"] = now
-    if high is not None and high > value:
-        card["review_band"] = {"low": value, "high": high}
-    else:
-        card.pop("review_band", None)
-    card["operating_point"] = {"how": how, **(chosen or {}), "threshold": value, "time": now}
-    model_card.write(folder, card)      # an older card is kept as card.json.v<N>.bak
-    return model_card.load(folder)
-
-
-def _number(v: Any, what: str) -> float:
-    try:
-        value = float(v)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not math.isfinite(value):
-        raise ModelError(f"{what} {v!r} is not a number", hint="give a number, e.g. 0.5")
-    return value

@@ -62,12 +62,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    from studio.core.display import require_display
+    from studio.cli.front_ends import hand_over
 
-    require_display()
-    from studio.gui.app import main as gui_main
-
-    return gui_main(args.project)
+    return hand_over("studio", args.project)
 
 
 def cmd_project_new(args: argparse.Namespace) -> int:

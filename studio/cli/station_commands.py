@@ -63,12 +63,9 @@ def cmd_station_run(args: argparse.Namespace) -> int:
 
     station.events.subscribe(announce)
     if args.kiosk:
-        from studio.core.display import require_display
+        from studio.cli.front_ends import hand_over
 
-        require_display()
-        from studio.gui.kiosk import run_kiosk
-
-        code = run_kiosk(station)       # exit_codes.for_station, as below
+        code = hand_over("kiosk", station)      # exit_codes.for_station, as below
     else:
         def on_event(kind: str, payload: dict) -> None:
             if kind == "alert":

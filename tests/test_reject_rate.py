@@ -106,9 +106,9 @@ def test_run_kiosk_exits_3_after_a_fault(qtbot, monkeypatch):
     from PySide6.QtWidgets import QApplication
 
     from studio.core.events import Emitter
-    from studio.gui import app, kiosk
+    from studio.gui import exception_hook, kiosk
 
-    monkeypatch.setattr(app, "_installed", True)
+    monkeypatch.setattr(exception_hook, "_installed", True)
     monkeypatch.setattr(kiosk, "FINISHED_CLOSE_MS", 50)
 
     class Faulting:

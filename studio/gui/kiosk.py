@@ -353,7 +353,7 @@ def run_kiosk(station: Any) -> int:
     ended with a fault. Errors starting the station (camera, model, PLC)
     propagate as they are, for the caller to show (``studio`` exits 2).
     """
-    from studio.gui.app import install_excepthook
+    from studio.gui.exception_hook import install_excepthook
     from studio.gui.style import STYLE_SHEET, app_icon
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

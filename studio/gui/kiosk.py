@@ -216,8 +216,8 @@ class KioskWindow(QWidget):
     # ---- events (GUI thread) ------------------------------------------------
     @Slot(object)
     def on_part(self, result: Any) -> None:
-        verdict = rates.bucket(getattr(result, "verdict", "fault"))
-        rates.add(self.counts, verdict)             # review: its own tile, neither passed nor rejected
+        # the one count (studio.results.rates, as the station's stats); review: its own tile
+        verdict = rates.add(self.counts, getattr(result, "verdict", "fault"))
         self.verdict.set_verdict(verdict)
         part = getattr(result, "part", "?")
         part_id = getattr(result, "part_id", "") or ""       # the PLC's id of the part, when it gave one

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from studio import tasks
 from studio.core.task import TaskContext, null_task
 from studio.evaluation import metrics as M
 from studio.evaluation.operating import point_at
@@ -100,15 +101,21 @@ def evaluate(project, model_id: str | None = None, task: str | None = None,
                     "predicted_class": p.defect_class}
                    for smp, p in zip(samples, predictions)],
     }
-    if model.task == "classification":
-        # right verdict AND right class; NG images with a class the model never saw cannot be right
-        right = [(p.defect_class == smp.defect_class) if smp.defective else not p.defective
-                 for smp, p in zip(samples, predictions)]
-        result["class_accuracy"] = float(np.mean(right)) if right else None
-        for row in result["per_class_recall"]:    # caught AND named right, at the card's threshold
-            row["named_right"] = sum(1 for smp, p in zip(samples, predictions)
-                                     if smp.defective and (smp.defect_class or "unclassified") == row["class"]
-                                     and p.defect_class == smp.defect_class)
+    figures = tasks.get(model.task).load("figures")         # the task's own figures (studio.tasks)
+    if figures is not None:
+        figures(result, samples, predictions)
     ctx.status(f"{model.model_id}: {len(y)} test images, AUROC "
                f"{'n/a' if result['image_auroc'] is None else round(result['image_auroc'], 3)}")
     return result
+
+
+def class_figures(result: dict[str, Any], samples: list, predictions: list) -> None:
+    """Classification: right verdict AND right class (``class_accuracy``), and per class how many were
+    caught and named right at the card's threshold. NG images of a class the model never saw cannot be right."""
+    right = [(p.defect_class == smp.defect_class) if smp.defective else not p.defective
+             for smp, p in zip(samples, predictions)]
+    result["class_accuracy"] = float(np.mean(right)) if right else None
+    for row in result["per_class_recall"]:
+        row["named_right"] = sum(1 for smp, p in zip(samples, predictions)
+                                 if smp.defective and (smp.defect_class or "unclassified") == row["class"]
+                                 and p.defect_class == smp.defect_class)

@@ -223,3 +223,24 @@ def segmentation_samples(project, split: str) -> list[Sample]:
         out.append(Sample(record.id, record.split, label.verdict == "ng",
                           label.defect_class if label.verdict == "ng" else None))
     return out
+
+
+# ---- whether the labels can train a task (studio.tasks: ``trainable``; the bake-off asks) ----
+
+def trains_classification(project) -> bool:
+    """Good parts and at least one defect class with images in the train split."""
+    try:
+        classification_train(project)
+    except ModelError:
+        return False
+    return True
+
+
+def trains_detection(project) -> bool:
+    """Boxes in the train split, and a model input YOLO can take (a multiple of 32 px)."""
+    return project.preprocessing.size % 32 == 0 and any(s.boxes for s in detection_samples(project, "train"))
+
+
+def trains_segmentation(project) -> bool:
+    """Defect masks (painted, outlined or imported) in the train split."""
+    return any(s.defective for s in segmentation_samples(project, "train"))

@@ -21,6 +21,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from studio import tasks as inspection_tasks
 from studio.core.atomic import atomic_write_json
 from studio.core.errors import ModelError, ProjectError
 from studio.core.migrations import FIELD, Migrator
@@ -28,7 +29,7 @@ from studio.core.problems import Problem
 
 CARD_FILE = "card.json"
 SCHEMA_VERSION = 1
-TASKS = ("anomaly", "classification", "detection", "segmentation")
+TASKS = inspection_tasks.names()         # one description each: studio.tasks
 REQUIRED = ("model_id", "task", "threshold", "preprocessing", "classes")
 RETRAIN = "delete this model folder and train again"
 

@@ -8,7 +8,8 @@ from studio.cli.main import main
 from studio.core.errors import ProjectError, StudioError
 from studio.criteria.document import CriteriaDocument, validate
 from studio.criteria.examples import add_example
-from studio.criteria.rules import limit_pixels, measure_shape
+from studio.criteria.rules import limit_pixels
+from studio.labels.measure import measure_shape
 from studio.criteria.versions import diff, edit, load_version, versions
 from studio.labels.shapes import box, polygon
 from studio.project import Project

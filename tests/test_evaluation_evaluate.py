@@ -13,7 +13,8 @@ from test_training_support import make_project, write_fake_model  # noqa: E402
 
 from studio.core.errors import ModelError  # noqa: E402
 from studio.core.task import TaskContext  # noqa: E402
-from studio.evaluation.evaluate import evaluate, operating_point, set_threshold  # noqa: E402
+from studio.evaluation.evaluate import evaluate, operating_point  # noqa: E402
+from studio.project.model_card import set_threshold  # noqa: E402
 
 KEYS = {"model_id", "task", "n", "n_defective", "image_auroc", "average_precision", "threshold", "precision",
         "recall", "confusion", "curve", "scores"}

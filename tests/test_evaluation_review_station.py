@@ -51,7 +51,8 @@ def test_station_sends_review_to_the_plc_with_a_real_model(tmp_path):
     from test_training_support import make_project, write_fake_model
 
     from studio.capture.camera import open_camera
-    from studio.evaluation.evaluate import evaluate, set_threshold
+    from studio.evaluation.evaluate import evaluate
+    from studio.project.model_card import set_threshold
     from studio.inference.model import InspectionModel
     from studio.plc.sim import SimPlc
     from studio.station import Station

@@ -131,9 +131,9 @@ def test_run_kiosk_starts_shows_and_stops_when_the_station_finishes(qtbot, monke
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from studio.gui import app, kiosk
+    from studio.gui import exception_hook, kiosk
 
-    monkeypatch.setattr(app, "_installed", True)            # keep pytest's exception hooks
+    monkeypatch.setattr(exception_hook, "_installed", True)            # keep pytest's exception hooks
     monkeypatch.setattr(kiosk, "FINISHED_CLOSE_MS", 50)
     station = FakeStation(parts=[part(1, "pass"), part(2, "reject", "dent")])
     seen = {}

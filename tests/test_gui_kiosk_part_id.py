@@ -1,9 +1,8 @@
 """The kiosk shows the PLC's part id next to the station's part number (PLC trigger)."""
 import numpy as np
-import pytest
 
-pytest.importorskip("pytestqt")
-pytest.importorskip("PySide6")
+import pytestqt  # noqa: F401  a core dependency: a broken install fails, never skips
+import PySide6  # noqa: F401  a core dependency: a broken install fails, never skips
 
 from studio.station.part import PartResult  # noqa: E402
 from tests.test_gui_kiosk import FakeStation  # noqa: E402

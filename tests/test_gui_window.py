@@ -95,17 +95,17 @@ def test_switching_project_rebuilds_the_pages(qtbot, window, tmp_path):
 def test_an_unopenable_project_is_a_message_not_a_traceback(qtbot, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
-    from studio.gui import app
+    from studio.gui import app, exception_hook, project_dialogs
 
     import sys
     import threading
 
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)
     monkeypatch.setattr(threading, "excepthook", threading.excepthook)
-    monkeypatch.setattr(app, "_installed", False)
+    monkeypatch.setattr(exception_hook, "_installed", False)
     shown = []
     monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a: shown.append((title, text)))
-    monkeypatch.setattr(app, "open_project_dialog", lambda parent=None, start=None: None)
+    monkeypatch.setattr(project_dialogs, "open_project_dialog", lambda parent=None, start=None: None)
     assert app.main(str(tmp_path / "nowhere")) == 0
     assert shown and shown[0][0] == "Cannot open the project"
     assert "is not a folder" in shown[0][1] and "Traceback" not in shown[0][1]
@@ -114,13 +114,13 @@ def test_an_unopenable_project_is_a_message_not_a_traceback(qtbot, tmp_path, mon
 def test_unexpected_errors_show_a_dialog_with_details(qtbot):
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from studio.gui import app
+    from studio.gui import exception_hook
     from studio.gui.widgets import errors
 
     try:
         raise ZeroDivisionError("division by zero in a slot")
     except ZeroDivisionError as e:
-        app.show_unexpected(type(e), e, e.__traceback__)
+        exception_hook.show_unexpected(type(e), e, e.__traceback__)
     box = errors._open_dialogs[-1]
     assert isinstance(box, QMessageBox)
     assert "division by zero in a slot" in box.text() and "Traceback" not in box.text()
@@ -133,10 +133,10 @@ def test_main_opens_the_project_in_the_studio_window(qtbot, demo_project, monkey
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from studio.gui import app
+    from studio.gui import app, exception_hook
     from studio.gui.main_window import MainWindow
 
-    monkeypatch.setattr(app, "_installed", True)            # keep pytest's exception hooks
+    monkeypatch.setattr(exception_hook, "_installed", True)            # keep pytest's exception hooks
     seen = {}
 
     def look_and_quit():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from studio.core.errors import ImportProblem
-from studio.dataset.importers import run_import
+from studio.interchange.importers import run_import
 from studio.dataset.store import encode_png
 
 

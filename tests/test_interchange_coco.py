@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from studio.dataset.importers import run_import
+from studio.interchange.importers import run_import
 from studio.dataset.store import encode_png
 from studio.interchange.coco import rle_decode, rle_encode
 

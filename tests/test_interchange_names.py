@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from studio.core.errors import ImportProblem
-from studio.dataset.importers import run_import
+from studio.interchange.importers import run_import
 from studio.interchange import run_export
 from studio.labels import shapes as S
 from studio.project import Project

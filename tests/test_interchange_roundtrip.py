@@ -7,7 +7,7 @@ import pytest
 
 from studio.cli.main import main
 from studio.core.errors import StudioError
-from studio.dataset.importers import run_import
+from studio.interchange.importers import run_import
 from studio.interchange import run_export
 from studio.labels import shapes as S
 from studio.project import Project

@@ -8,7 +8,7 @@ from studio.cli.main import main
 from studio.core.errors import StudioError
 from studio.labels.assignment import LabelingPlan
 from studio.labels.review import decide, review_queue
-from studio.training import data as training_data
+from studio.labels import samples as labeled
 
 
 @pytest.fixture
@@ -32,15 +32,15 @@ def test_queue_holds_disputes_and_borderline(project):
 
 
 def test_reference_decision_resolves_the_dispute_and_training_uses_it(project):
-    ids = {s.image_id for s in training_data._labeled(project, "train")}
+    ids = {s.image_id for s in labeled._labeled(project, "train")}
     assert "p6" not in ids and "p7" not in ids                 # neither teaches anything yet
     with pytest.raises(StudioError):
-        training_data.classification_train(project)           # no defect class settled yet
+        labeled.classification_train(project)           # no defect class settled yet
     label = decide(project, "p6", "ng", "dent", labeler="ref",
                    rationale="a 1.5 mm wide depression, not a line: dent wider than 1 mm")
     assert label.kind == "reference" and label.criterion.startswith("dent: ")
     assert label.criteria_version == project.criteria.version
-    samples, classes = training_data.classification_train(project)
+    samples, classes = labeled.classification_train(project)
     by_id = {s.image_id: s for s in samples}
     assert classes == ["good", "dent"] and by_id["p6"].defect_class == "dent"
     assert [it.image_id for it in review_queue(project)] == ["p7"]

@@ -12,6 +12,11 @@ from studio.lighting.audit import audit_frames
 
 pytestmark = pytest.mark.data
 
+def _slow(*values):
+    """Parameters that run in CI's full pytest only; the quick loop (-m "not slow") keeps one of each test."""
+    return [pytest.param(*(v if isinstance(v, tuple) else (v,)), marks=pytest.mark.slow) for v in values]
+
+
 SETS = {"magnetic_tile": "magnetic_tile/MT_Free/Imgs/*.jpg", "neu": "neu_det/IMAGES/*.jpg",
         "deeppcb": "deeppcb/group*/*/*_test.jpg"}
 
@@ -32,8 +37,8 @@ def _noisy(g, sigma, seed):
     return np.clip(g.astype(np.float32) + rng.normal(0, sigma, g.shape), 0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("gain,offset", [(2.2, 30), (3.0, 40)])
-@pytest.mark.parametrize("name", ["magnetic_tile", "neu", "deeppcb"])
+@pytest.mark.parametrize("gain,offset", [(2.2, 30), *_slow((3.0, 40))])
+@pytest.mark.parametrize("name", ["magnetic_tile", *_slow("neu", "deeppcb")])
 def test_a_brightened_real_scene_fails_exposure_not_glare(shared_data, name, gain, offset):
     for g in _scenes(shared_data, name):
         a = audit_frames([_noisy(_brighten(g, gain, offset), 1.0, s) for s in range(3)])
@@ -43,7 +48,7 @@ def test_a_brightened_real_scene_fails_exposure_not_glare(shared_data, name, gai
         assert glare.passed is True and glare.value == 0, glare.to_dict()
 
 
-@pytest.mark.parametrize("name", ["magnetic_tile", "neu"])
+@pytest.mark.parametrize("name", ["magnetic_tile", *_slow("neu")])
 def test_the_same_scenes_unbrightened_pass_exposure_and_glare(shared_data, name):
     for g in _scenes(shared_data, name):
         if g.mean() < 60 or g.mean() > 150 or (g >= 253).mean() > 0.001:
@@ -66,8 +71,8 @@ def test_small_specular_hot_spots_on_a_well_exposed_real_scene_are_glare(shared_
         assert a.check("exposure").passed is True, a.check("exposure").to_dict()
 
 
-@pytest.mark.parametrize("noise", [0.0, 2.0])
-@pytest.mark.parametrize("name", ["magnetic_tile", "neu", "deeppcb"])
+@pytest.mark.parametrize("noise", [2.0, *_slow(0.0)])
+@pytest.mark.parametrize("name", ["magnetic_tile", *_slow("neu", "deeppcb")])
 def test_a_strongly_defocused_real_scene_fails_focus_without_a_baseline(shared_data, name, noise):
     for i, g in enumerate(_scenes(shared_data, name)):
         sharp = audit_frames([_noisy(g, noise, s) for s in range(2)])

@@ -76,7 +76,7 @@ def card(model_id="anomaly-a", **extra):
 
 
 def test_a_card_without_schema_version_loads_and_is_upgraded_with_a_backup_when_rewritten(tmp_path):
-    from studio.evaluation.evaluate import set_threshold
+    from studio.project.model_card import set_threshold
     from studio.project import model_card
 
     p = Project.create(tmp_path / "p")

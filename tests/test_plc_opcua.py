@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-asyncua = pytest.importorskip("asyncua")
+import asyncua  # noqa: F401  a core dependency: a broken install fails, never skips
 from asyncua import Client, ua  # noqa: E402
 from asyncua.crypto import cert_gen  # noqa: E402
 from cryptography import x509  # noqa: E402

@@ -37,7 +37,7 @@ def test_reference_pairs_from_a_real_folder_import_stay_together(project, shared
     """DeepPCB: each board's defect-free template and its test image must land on the same side."""
     import shutil
 
-    from studio.dataset.importers import import_folders
+    from studio.interchange.importers import import_folders
 
     src = project.root.parent / "pcb"
     pairs = sorted((shared_data / "deeppcb" / "group00041" / "00041").glob("*_temp.jpg"))[:12]

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_training_support import make_project  # noqa: E402
 
 from studio.core.errors import ModelError  # noqa: E402
-from studio.training import data as training_data  # noqa: E402
+from studio.labels import samples as labeled  # noqa: E402
 from studio.training.report import Report  # noqa: E402
 
 CARD_KEYS = {"model_id", "task", "created", "backbone", "preprocessing", "classes", "class_ids", "threshold",
@@ -55,7 +55,7 @@ def test_onnx_graph_holds_the_bank_and_takes_any_batch(trained):
     assert [i.name for i in model.graph.input] == ["image"]       # the bank is a constant, not an input
     assert [o.name for o in model.graph.output] == ["score", "anomaly_map"]
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    x = training_data.load_inputs(project, training_data.test_samples(project))
+    x = labeled.load_inputs(project, labeled.test_samples(project))
     scores, maps = session.run(None, {"image": x})
     assert scores.shape == (6,) and maps.shape == (6, 1, 8, 8)
     one, _ = session.run(None, {"image": x[:1]})
@@ -69,7 +69,7 @@ def test_defective_plates_score_higher(trained):
     project, card, _ = trained
     model = InspectionModel.load(project)
     assert model.model_id == card["model_id"] and model.provider == "CPUExecutionProvider"
-    samples = training_data.test_samples(project)
+    samples = labeled.test_samples(project)
     images = [project.dataset.load(project.dataset.get(s.image_id)) for s in samples]
     preds = model.predict_batch(images)
     good = [p.score for p, s in zip(preds, samples) if not s.defective]
@@ -91,7 +91,8 @@ def test_progress_and_coreset_events(trained):
 
 
 def test_evaluate_and_set_threshold_on_the_trained_model(trained):
-    from studio.evaluation.evaluate import evaluate, set_threshold
+    from studio.evaluation.evaluate import evaluate
+    from studio.project.model_card import set_threshold
 
     project, card, _ = trained
     ev = evaluate(project, card["model_id"])
@@ -117,7 +118,7 @@ def test_greedy_coreset_covers_every_cluster():
 def test_too_few_good_images_is_a_clear_error(tmp_path):
     project = make_project(tmp_path / "p", good_train=2, good_test=0, bad_train=0, bad_test=0)
     with pytest.raises(ModelError) as err:
-        training_data.anomaly_train(project)
+        labeled.anomaly_train(project)
     assert "at least 3 good" in str(err.value) and "there are 2" in str(err.value)
     assert "capture" in str(err.value)
 
@@ -126,5 +127,5 @@ def test_borderline_and_ng_are_not_good_training_parts(tmp_path):
     project = make_project(tmp_path / "p", good_train=4, good_test=0, bad_train=1, bad_test=0)
     first = project.dataset.records("train")[0].id
     project.labels.add(first, "borderline")
-    ids = {s.image_id for s in training_data.anomaly_train(project)}
+    ids = {s.image_id for s in labeled.anomaly_train(project)}
     assert first not in ids and len(ids) == 3

@@ -64,14 +64,14 @@ def peer(tmp_path_factory):
 
 def test_anomalib_backend_trains_exports_and_runs_in_the_station_model(peer):
     from studio.inference.model import InspectionModel
-    from studio.training import data as training_data
+    from studio.labels import samples as labeled
 
     project, card = peer
     assert card["backend"] == "anomalib" and card["backbone"] == "anomalib-patchcore:efficientnet_lite0"
     assert card["metrics"]["bank_size"] == 80 and card["metrics"]["feature_dims"] == 152
     assert 0 <= card["onnx_check"]["max_abs_diff"] <= 5e-3 * max(1.0, 3 * card["metrics"]["train_score_max"])
     model = InspectionModel.load(project, card["model_id"])
-    samples = training_data.test_samples(project)
+    samples = labeled.test_samples(project)
     preds = model.predict_batch([project.dataset.load(project.dataset.get(s.image_id)) for s in samples])
     bad = [p.score for p, s in zip(preds, samples) if s.defective]
     good = [p.score for p, s in zip(preds, samples) if not s.defective]

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_training_support import make_project  # noqa: E402
 
 from studio.core.errors import ModelError  # noqa: E402
-from studio.training import data as training_data  # noqa: E402
+from studio.labels import samples as labeled  # noqa: E402
 from studio.training.report import Report  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def test_onnx_probabilities_sum_to_one(trained):
     session = ort.InferenceSession(str(project.models_dir / card["model_id"] / "model.onnx"),
                                    providers=["CPUExecutionProvider"])
     assert [o.name for o in session.get_outputs()] == ["probabilities"]
-    x = training_data.load_inputs(project, training_data.test_samples(project))
+    x = labeled.load_inputs(project, labeled.test_samples(project))
     (probs,) = session.run(None, {"image": x})
     assert probs.shape == (4, 2)
     assert np.allclose(probs.sum(1), 1.0, atol=1e-5) and (probs >= 0).all()
@@ -77,5 +77,5 @@ def test_prediction_maps_class_to_plc_id(trained):
 def test_one_class_is_not_enough(tmp_path):
     project = make_project(tmp_path / "p", good_train=4, good_test=0, bad_train=0, bad_test=0)
     with pytest.raises(ModelError) as err:
-        training_data.classification_train(project)
+        labeled.classification_train(project)
     assert "at least one defect class" in str(err.value) and "4 good" in str(err.value)

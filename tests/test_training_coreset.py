@@ -1,7 +1,7 @@
 """The memory bank's greedy k-center coreset: the lazy pool search picks the exact greedy's centres."""
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch  # a core dependency: a broken install fails, never skips
 
 from studio.training.coreset import _exact_greedy, _lazy_greedy, greedy_coreset  # noqa: E402
 

@@ -17,7 +17,8 @@ from test_training_support import make_shapes_project  # noqa: E402
 from studio.core.errors import ModelError  # noqa: E402
 from studio.dataset.preprocessing import Preprocessing  # noqa: E402
 from studio.inference.detections import decode_detections, input_to_image, map50, nms  # noqa: E402
-from studio.training import data as training_data  # noqa: E402
+from studio.dataset.preprocessing import box_to_input  # noqa: E402
+from studio.labels import samples as labeled  # noqa: E402
 from studio.training.report import Report  # noqa: E402
 
 
@@ -95,20 +96,20 @@ def test_no_boxes_is_a_clear_error(tmp_path):
 
 def test_boxes_come_from_shapes_then_meta_then_truth(tmp_path):
     project = make_shapes_project(tmp_path / "p", n_train=4, n_test=0, boxes_as="meta")
-    samples = training_data.detection_samples(project, "train")
+    samples = labeled.detection_samples(project, "train")
     assert [len(s.boxes) for s in samples] == [0, 1, 0, 1]
     name, box = samples[1].boxes[0]
     assert name == "stain" and box[2] > 0
     rec = project.dataset.records("train")[3]
     rec.meta = {"truth": {"defect": "scratch", "defect_box": [5, 6, 7, 8]}}
     label = project.labels.current()[rec.id]
-    assert training_data.image_boxes(project, rec, label) == [("stain", (5.0, 6.0, 7.0, 8.0))]
+    assert labeled.image_boxes(project, rec, label) == [("stain", (5.0, 6.0, 7.0, 8.0))]
 
 
 def test_box_mapping_round_trips_through_the_roi():
     pre = Preprocessing(size=64, roi=[20, 10, 100, 50])
     box = (40.0, 20.0, 30.0, 10.0)
-    inp = training_data.box_to_input(box, (80, 200), pre)
+    inp = box_to_input(box, (80, 200), pre)
     assert inp == pytest.approx((12.8, 12.8, 19.2, 12.8))
     assert input_to_image(inp, (80, 200), pre) == pytest.approx(box)
 

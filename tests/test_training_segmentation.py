@@ -12,7 +12,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_training_support import make_shapes_project  # noqa: E402
 
 from studio.core.errors import ModelError  # noqa: E402
-from studio.training import data as training_data  # noqa: E402
+from studio.dataset.preprocessing import mask_to_input  # noqa: E402
+from studio.labels import samples as labeled  # noqa: E402
 from studio.training.report import Report  # noqa: E402
 
 
@@ -55,7 +56,7 @@ def test_station_model_gives_a_mask_and_class(trained):
         if truth is not None:
             assert pred.defective and pred.defect_class == "stain"
             # the mask lies on the defect (model input is the whole 96 px image at 64 px)
-            small = training_data.mask_to_input(truth, model.preprocessing).astype(bool)
+            small = mask_to_input(truth, model.preprocessing).astype(bool)
             assert (pred.mask & small).sum() > 0.5 * pred.mask.sum()
     good = [p.score for p, r in zip(preds, recs) if not r.mask]
     bad = [p.score for p, r in zip(preds, recs) if r.mask]
@@ -74,9 +75,9 @@ def test_needs_masks(tmp_path):
 
 def test_box_shapes_become_masks(tmp_path):
     project = make_shapes_project(tmp_path / "p", n_train=2, n_test=0, boxes_as="shapes")
-    samples = training_data.segmentation_samples(project, "train")
+    samples = labeled.segmentation_samples(project, "train")
     assert [s.defective for s in samples] == [False, True]
     rec = project.dataset.get(samples[1].image_id)
-    mask = training_data.image_mask(project, rec, project.labels.current()[rec.id])
+    mask = labeled.image_mask(project, rec, project.labels.current()[rec.id])
     shape = project.labels.current()[rec.id].shapes[0]
     assert mask.sum() == pytest.approx(shape["w"] * shape["h"])

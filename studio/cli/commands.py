@@ -10,7 +10,7 @@ from studio.core.task import TaskContext
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    from studio.dataset.importers import IMPORTERS
+    from studio.interchange.importers import IMPORTERS
 
     h = __name__ + ":"
     g = sub.add_parser("gui", help="open the studio window")
@@ -65,12 +65,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    from studio.core.display import require_display
+    from studio.cli.front_ends import hand_over
 
-    require_display()
-    from studio.gui.app import main as gui_main
-
-    return gui_main(args.project)
+    return hand_over("studio", args.project)
 
 
 def cmd_project_new(args: argparse.Namespace) -> int:
@@ -137,7 +134,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from studio.dataset.importers import run_import
+    from studio.interchange.importers import run_import
     from studio.project import Project
 
     project = Project.open(args.project)

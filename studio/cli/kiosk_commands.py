@@ -16,11 +16,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_kiosk(args: argparse.Namespace) -> int:
-    from studio.core.display import require_display
+    from studio.cli.front_ends import hand_over
     from studio.station.handle import resolve
 
     data_dir = resolve(args.target)         # a clear error before any window
-    require_display()
-    from studio.gui.kiosk_attached import run_attached_kiosk
-
-    return run_attached_kiosk(data_dir, companion=args.companion, windowed=args.windowed)
+    return hand_over("attached kiosk", data_dir, companion=args.companion, windowed=args.windowed)

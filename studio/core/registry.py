@@ -35,6 +35,10 @@ class Registry:
             raise StudioError(
                 f"unknown {self.kind} '{name}'",
                 hint=f"use one of: {', '.join(self.names())}") from None
-        module_name, _, attr = target.partition(":")
-        module = importlib.import_module(module_name)
-        return getattr(module, attr)
+        return resolve(target)
+
+
+def resolve(target: str) -> Any:
+    """The object a ``"package.module:attr"`` target names, imported now."""
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)

@@ -42,12 +42,8 @@ class Preprocessing:
         treats the three equal channels alike."""
         img = np.asarray(image)
         if self.roi:
-            x, y, w, h = (int(v) for v in self.roi)
-            H, W = img.shape[:2]
-            x0, y0 = max(0, x), max(0, y)
-            x1, y1 = min(W, x + w), min(H, y + h)
-            if x1 > x0 and y1 > y0:
-                img = img[y0:y1, x0:x1]
+            x0, y0, w, h = crop_region(img.shape, self)
+            img = img[y0:y0 + h, x0:x0 + w]
         if self.contrast != "clahe" and (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 1)):
             gray = to_uint8(img if img.ndim == 2 else img[..., 0])
             if gray.shape[0] != self.size or gray.shape[1] != self.size:
@@ -72,6 +68,45 @@ class Preprocessing:
 
     def apply_batch(self, images: list[np.ndarray]) -> np.ndarray:
         return np.stack([self.apply(im) for im in images]).astype(np.float32)
+
+
+# ---- between image pixels and model-input pixels (the ROI crop, then the resize) ----------
+
+def input_to_image(box, image_shape: tuple[int, int], pre) -> tuple[float, float, float, float]:
+    """A model-input box [x, y, w, h] back in image pixels."""
+    x0, y0, cw, ch = crop_region(image_shape, pre)
+    sx, sy = cw / pre.size, ch / pre.size
+    x, y, w, h = box
+    return (x0 + x * sx, y0 + y * sy, w * sx, h * sy)
+
+
+def crop_region(image_shape, pre) -> tuple[int, int, int, int]:
+    """The image region the model sees: [x0, y0, w, h] (the ROI clipped to the image, or all of it)."""
+    H, W = image_shape[:2]
+    if pre.roi:
+        x, y, w, h = (int(v) for v in pre.roi)
+        x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
+        if x1 > x0 and y1 > y0:
+            return x0, y0, x1 - x0, y1 - y0
+    return 0, 0, W, H
+
+
+def box_to_input(box: tuple[float, float, float, float], image_shape: tuple[int, int], pre) -> tuple[float, ...]:
+    """An image-pixel box [x, y, w, h] in model-input pixels (after the ROI crop and resize)."""
+    H, W = image_shape[:2]
+    x0, y0, cw, ch = crop_region(image_shape, pre)
+    sx, sy = pre.size / cw, pre.size / ch
+    x, y, w, h = box
+    ax0, ay0 = max(x, x0), max(y, y0)
+    ax1, ay1 = min(x + w, x0 + cw), min(y + h, y0 + ch)
+    return ((ax0 - x0) * sx, (ay0 - y0) * sy, max(0.0, ax1 - ax0) * sx, max(0.0, ay1 - ay0) * sy)
+
+
+def mask_to_input(mask: np.ndarray, pre) -> np.ndarray:
+    """An image-size 0/1 mask cropped and resized like the image (nearest), uint8 [S, S]."""
+    x0, y0, w, h = crop_region(mask.shape, pre)
+    m = np.ascontiguousarray(mask[y0:y0 + h, x0:x0 + w]).astype(np.uint8)
+    return cv2.resize(m, (pre.size, pre.size), interpolation=cv2.INTER_NEAREST)
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:

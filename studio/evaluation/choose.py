@@ -116,7 +116,7 @@ def summary(result: dict[str, Any], threshold: float, band: tuple[float, float] 
 def save(project, model_id: str, result: dict[str, Any], chosen: dict[str, Any], *,
          review_up_to: float | None = None, actor: str | None = None, reason: str | None = None) -> dict[str, Any]:
     """Write the chosen point (and review band) into the card, with the figures it has on the test split."""
-    from studio.evaluation.evaluate import set_threshold
+    from studio.project.model_card import set_threshold
 
     t = float(chosen["threshold"])
     band = (t, float(review_up_to)) if review_up_to is not None and float(review_up_to) > t else None

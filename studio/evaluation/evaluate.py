@@ -1,21 +1,19 @@
-"""Score the test split with a trained model, and move its decision threshold.
+"""Score the test split with a trained model.
 
 ``evaluate`` runs the exported ONNX model (exactly what the station runs,
 with the card's preprocessing) on every test image labeled OK or NG, and
 returns what the GUI's threshold picker and the CLI report need: AUROC,
 average precision, the PR curve, the confusion at the card's threshold and
-every image's score. ``set_threshold`` rewrites the card atomically and
-keeps a history of who-moved-it-when (the time; the studio has no users).
+every image's score. Moving the threshold is ``studio.project.model_card.set_threshold``
+(beside the card's reading and writing).
 """
 from __future__ import annotations
 
-import datetime as _dt
-import math
 from typing import Any
 
 import numpy as np
 
-from studio.core.errors import ModelError
+from studio import tasks
 from studio.core.task import TaskContext, null_task
 from studio.evaluation import metrics as M
 from studio.evaluation.operating import point_at
@@ -40,7 +38,7 @@ def evaluate(project, model_id: str | None = None, task: str | None = None,
     For convenience a ``TaskContext`` may also be passed as ``task``.
     """
     from studio.inference.model import InspectionModel
-    from studio.training.data import test_samples
+    from studio.labels.samples import test_samples
 
     if task is not None and not isinstance(task, str):
         task, task_ctx = None, task
@@ -60,7 +58,7 @@ def evaluate(project, model_id: str | None = None, task: str | None = None,
         images = [project.dataset.load(project.dataset.get(s.image_id)) for s in chunk]
         predictions.extend(model.predict_batch(images, batch_size))
         ctx.progress(min(1.0, (i + len(chunk)) / len(samples)))
-    from studio.training.data import dataset_digest
+    from studio.labels.samples import dataset_digest
 
     y = np.array([s.defective for s in samples], dtype=bool)
     s = np.array([p.score for p in predictions], dtype=np.float64)
@@ -103,15 +101,9 @@ def evaluate(project, model_id: str | None = None, task: str | None = None,
                     "predicted_class": p.defect_class}
                    for smp, p in zip(samples, predictions)],
     }
-    if model.task == "classification":
-        # right verdict AND right class; NG images with a class the model never saw cannot be right
-        right = [(p.defect_class == smp.defect_class) if smp.defective else not p.defective
-                 for smp, p in zip(samples, predictions)]
-        result["class_accuracy"] = float(np.mean(right)) if right else None
-        for row in result["per_class_recall"]:    # caught AND named right, at the card's threshold
-            row["named_right"] = sum(1 for smp, p in zip(samples, predictions)
-                                     if smp.defective and (smp.defect_class or "unclassified") == row["class"]
-                                     and p.defect_class == smp.defect_class)
+    figures = tasks.get(model.task).load("figures")         # the task's own figures (studio.tasks)
+    if figures is not None:
+        figures(result, samples, predictions)
     # production monitoring's reference (the good parts' scores and maps): saved in the card
     from studio.core.errors import StudioError
     from studio.evaluation import monitoring_reference
@@ -128,66 +120,13 @@ def evaluate(project, model_id: str | None = None, task: str | None = None,
     return result
 
 
-def set_threshold(project, model_id: str | None, threshold: float, *,
-                  review_up_to: float | None = None, chosen: dict[str, Any] | None = None,
-                  actor: str | None = None, reason: str | None = None) -> dict[str, Any]:
-    """Set the card's decision threshold (the station reads it at start); returns the new card.
-
-    ``review_up_to`` adds a review band: parts scoring in ``[threshold,
-    review_up_to)`` go to manual review, parts at or above it are rejected.
-    Without it any band is removed. ``chosen`` records how the point was
-    picked (cost model, recall target, ...) and its figures then. The change
-    is a ``threshold.set`` entry of the project's audit trail (before and
-    after, ``actor``, ``reason``).
-    """
-    from studio.inference.model import InspectionModel, read_card
-
-    value = _number(threshold, "threshold")
-    high = None if review_up_to is None else _number(review_up_to, "review band's upper end")
-    if high is not None and high < value:
-        raise ModelError(f"the review band's upper end {high:g} is below the threshold {value:g}",
-                         hint="parts in [threshold, upper end) go to review: give an upper end above the threshold")
-    if model_id is None:
-        model_id = InspectionModel.load(project).model_id
-    folder = project.models_dir / model_id
-    if not folder.is_dir():
-        raise ModelError(f"there is no model '{model_id}'", file=project.models_dir,
-                         hint="list the models with 'studio models PROJECT'")
-    from studio.project import model_card
-
-    # a card whose threshold is unusable is what this repairs: check everything else
-    card = model_card.read(folder)
-    problems = [p for p in model_card.validate(card, folder / model_card.CARD_FILE)
-                if p.field not in ("threshold", "review_band")]
-    if problems:
-        read_card(folder)           # raises the ModelError that names the model and the problem
-    card, _ = model_card.CARD.migrate(card, folder / model_card.CARD_FILE)
-    before = {"threshold": card.get("threshold"), "review_band": card.get("review_band")}
-    now = _dt.datetime.now().isoformat(timespec="seconds")
-    how = (chosen or {}).get("how", "value")
-    card.setdefault("threshold_history", []).append({"from": card.get("threshold"), "to": value, "time": now,
-                                                     "how": how, "chosen": chosen or None})   # studio trace
-    card["threshold"] = value
-    card["threshold_set"] = now
-    if high is not None and high > value:
-        card["review_band"] = {"low": value, "high": high}
-    else:
-        card.pop("review_band", None)
-    card["operating_point"] = {"how": how, **(chosen or {}), "threshold": value, "time": now}
-    model_card.write(folder, card)      # an older card is kept as card.json.v<N>.bak
-    from studio.audit.trail import AuditTrail
-
-    AuditTrail(project.root).append("threshold.set", actor=actor, what=model_id, before=before,
-                                    after={"threshold": value, "review_band": card.get("review_band"), "how": how},
-                                    reason=reason, meaning="approval")
-    return model_card.load(folder)
-
-
-def _number(v: Any, what: str) -> float:
-    try:
-        value = float(v)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not math.isfinite(value):
-        raise ModelError(f"{what} {v!r} is not a number", hint="give a number, e.g. 0.5")
-    return value
+def class_figures(result: dict[str, Any], samples: list, predictions: list) -> None:
+    """Classification: right verdict AND right class (``class_accuracy``), and per class how many were
+    caught and named right at the card's threshold. NG images of a class the model never saw cannot be right."""
+    right = [(p.defect_class == smp.defect_class) if smp.defective else not p.defective
+             for smp, p in zip(samples, predictions)]
+    result["class_accuracy"] = float(np.mean(right)) if right else None
+    for row in result["per_class_recall"]:
+        row["named_right"] = sum(1 for smp, p in zip(samples, predictions)
+                                 if smp.defective and (smp.defect_class or "unclassified") == row["class"]
+                                 and p.defect_class == smp.defect_class)

@@ -241,8 +241,8 @@ class KioskWindow(QWidget):
     # ---- events (GUI thread) ------------------------------------------------
     @Slot(object)
     def on_part(self, result: Any) -> None:
-        verdict = rates.bucket(getattr(result, "verdict", "fault"))
-        rates.add(self.counts, verdict)             # review: its own tile, neither passed nor rejected
+        # the one count (studio.results.rates, as the station's stats); review: its own tile
+        verdict = rates.add(self.counts, getattr(result, "verdict", "fault"))
         self.verdict.set_verdict(verdict)
         part = getattr(result, "part", "?")
         part_id = getattr(result, "part_id", "") or ""       # the PLC's id of the part, when it gave one
@@ -414,7 +414,7 @@ def run_kiosk(station: Any) -> int:
     ended with a fault. Errors starting the station (camera, model, PLC)
     propagate as they are, for the caller to show (``studio`` exits 2).
     """
-    from studio.gui.app import install_excepthook
+    from studio.gui.exception_hook import install_excepthook
     from studio.gui.style import STYLE_SHEET, app_icon
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

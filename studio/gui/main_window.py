@@ -210,7 +210,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def new_project(self) -> None:
-        from studio.gui.app import new_project_dialog
+        from studio.gui.project_dialogs import new_project_dialog
 
         project = new_project_dialog(self)
         if project is not None:
@@ -218,7 +218,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def open_project(self) -> None:
-        from studio.gui.app import open_project_dialog
+        from studio.gui.project_dialogs import open_project_dialog
 
         project = open_project_dialog(self, str(self.project.root.parent) if self.project else None)
         if project is not None:

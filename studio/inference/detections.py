@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from studio.dataset.preprocessing import crop_region, input_to_image  # noqa: F401  (the model-input geometry)
 from studio.labels.shapes import box_iou  # noqa: F401  (one definition of box overlap)
 
 
@@ -95,22 +96,3 @@ def map50(predictions: list[list[dict]], truths: list[list[tuple[int, tuple]]], 
         idx = np.nonzero(mrec[1:] != mrec[:-1])[0]
         aps.append(float(np.sum((mrec[idx + 1] - mrec[idx]) * mpre[idx + 1])))
     return float(np.mean(aps)) if aps else None
-
-
-def input_to_image(box, image_shape: tuple[int, int], pre) -> tuple[float, float, float, float]:
-    """A model-input box [x, y, w, h] back in image pixels."""
-    x0, y0, cw, ch = crop_region(image_shape, pre)
-    sx, sy = cw / pre.size, ch / pre.size
-    x, y, w, h = box
-    return (x0 + x * sx, y0 + y * sy, w * sx, h * sy)
-
-
-def crop_region(image_shape, pre) -> tuple[int, int, int, int]:
-    """The image region the model sees: [x0, y0, w, h] (the ROI clipped to the image, or all of it)."""
-    H, W = image_shape[:2]
-    if pre.roi:
-        x, y, w, h = (int(v) for v in pre.roi)
-        x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
-        if x1 > x0 and y1 > y0:
-            return x0, y0, x1 - x0, y1 - y0
-    return 0, 0, W, H

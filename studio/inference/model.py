@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from studio import tasks
 from studio.core.errors import ModelError
 from studio.dataset.preprocessing import Preprocessing
 from studio.project import model_card
@@ -27,8 +28,7 @@ log = logging.getLogger(__name__)
 
 ONNX_FILE = "model.onnx"
 CARD_FILE = model_card.CARD_FILE
-OUTPUTS = {"anomaly": ["score", "anomaly_map"], "classification": ["probabilities"],
-           "detection": ["detections"], "segmentation": ["score", "class_map"]}
+OUTPUTS = {name: list(tasks.get(name).outputs) for name in tasks.names()}   # per task (studio.tasks)
 DIGEST_FIELD = "onnx_sha256"     # the card's digest of model.onnx, written at export
 
 
@@ -162,7 +162,9 @@ class InspectionModel:
         self.preprocessing = Preprocessing.from_dict(self.card["preprocessing"])
         self.classes: list[str] = list(self.card["classes"])
         self.class_ids: dict[str, int] = {k: int(v) for k, v in self.card.get("class_ids", {}).items()}
-        self.outputs = OUTPUTS[self.task]
+        description = tasks.get(self.task)
+        self.outputs = list(description.outputs)
+        self._decode = description.load("predictions")      # fn(model, outputs, shapes) -> [Prediction]
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, int(threads))
         options.inter_op_num_threads = 1
@@ -232,52 +234,8 @@ class InspectionModel:
         return out
 
     def _predictions(self, outputs: list[np.ndarray], shapes: list[tuple] | None = None) -> list[Prediction]:
-        if self.task == "detection":
-            return [self._detection(raw, shape) for raw, shape in zip(outputs[0], shapes or [None] * len(outputs[0]))]
-        if self.task == "segmentation":
-            return [self._segmentation(s, p) for s, p in zip(*outputs)]
-        if self.task == "anomaly":
-            scores, maps = outputs
-            return [Prediction(float(s), bool(s >= self.threshold), None, 0, m[0]) for s, m in zip(scores, maps)]
-        preds = []
-        for p in outputs[0]:
-            score = float(1.0 - p[0])
-            defective = score >= self.threshold
-            name = self.classes[1 + int(np.argmax(p[1:]))] if defective and len(p) > 1 else None
-            preds.append(Prediction(score, defective, name, self.class_ids.get(name, 0) if name else 0))
-        return preds
-
-    def _detection(self, raw: np.ndarray, shape) -> Prediction:
-        from studio.inference.detections import decode_detections, input_to_image
-
-        settings = self.card.get("detection", {})
-        # keep boxes a little below the threshold too, so a lowered threshold still shows them
-        found = decode_detections(raw, conf=min(float(settings.get("conf", 0.25)), self.threshold),
-                                  iou=float(settings.get("iou", 0.5)))
-        boxes = []
-        for b in found:
-            name = self.classes[1 + b["class_index"]] if 1 + b["class_index"] < len(self.classes) else "defect"
-            x, y, w, h = (b["x"], b["y"], b["w"], b["h"]) if shape is None else \
-                input_to_image((b["x"], b["y"], b["w"], b["h"]), shape, self.preprocessing)
-            boxes.append({"class": name, "class_id": self.class_ids.get(name, 0), "score": b["score"],
-                          "x": x, "y": y, "w": w, "h": h})
-        score = boxes[0]["score"] if boxes else 0.0
-        defective = score >= self.threshold
-        name = boxes[0]["class"] if defective else None
-        return Prediction(score, defective, name, self.class_ids.get(name, 0) if name else 0,
-                          boxes=[b for b in boxes if b["score"] >= self.threshold])
-
-    def _segmentation(self, score, probs: np.ndarray) -> Prediction:
-        defect = 1.0 - probs[0]
-        mask = defect >= self.threshold
-        score = float(score)
-        defective = score >= self.threshold
-        name = None
-        if defective and len(probs) > 1:
-            where = mask if mask.any() else defect >= defect.max()
-            name = self.classes[1 + int(np.argmax(probs[1:, where].sum(axis=1)))]
-        return Prediction(score, defective, name, self.class_ids.get(name, 0) if name else 0,
-                          anomaly_map=defect, mask=mask)
+        """The model's outputs as Predictions, the way its task reads them (``studio.tasks``)."""
+        return self._decode(self, outputs, shapes)
 
     def __repr__(self) -> str:
         return f"InspectionModel({self.model_id!r}, task={self.task!r}, provider={self.provider!r})"

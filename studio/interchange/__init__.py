@@ -1,7 +1,8 @@
 """Interchange with other labeling tools: COCO, YOLO, Pascal VOC, the MVTec layout, one folder per class.
 
-Importers are registered in ``studio.dataset.importers.IMPORTERS`` (the
-``studio import`` command takes its formats from there); exporters here in
+Importers are registered in ``studio.interchange.importers.IMPORTERS`` (the
+``studio import`` command takes its formats from there; the MVTec layout and
+folders-per-class importers live there too); exporters here in
 ``EXPORTERS``. Export writes each image's *training label* (reference
 decision > agreement > single label); disputed, borderline and unlabeled
 images are left out and counted in the report.

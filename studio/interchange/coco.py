@@ -16,7 +16,7 @@ import numpy as np
 
 from studio.core.atomic import atomic_write_json
 from studio.core.errors import ImportProblem
-from studio.dataset.importers import ImportReport, _Item, import_images
+from studio.interchange.importers import ImportReport, _Item, import_images
 from studio.interchange import ExportNames, copy_image, exportable, image_size, majority_class, prepare_dest
 from studio.labels.shapes import bbox_of, load_mask
 

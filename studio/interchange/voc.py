@@ -14,7 +14,7 @@ from typing import Any
 
 from studio.core.atomic import atomic_write_text
 from studio.core.errors import ImportProblem
-from studio.dataset.importers import ImportReport, _images_in, _Item, import_images
+from studio.interchange.importers import ImportReport, _images_in, _Item, import_images
 from studio.interchange import ExportNames, copy_image, exportable, image_size, majority_class, prepare_dest
 from studio.labels.shapes import bbox_of
 

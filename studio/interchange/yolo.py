@@ -17,7 +17,7 @@ import yaml
 
 from studio.core.atomic import atomic_write_text, atomic_write_yaml
 from studio.core.errors import ImportProblem
-from studio.dataset.importers import ImportReport, _Item, import_images
+from studio.interchange.importers import ImportReport, _Item, import_images
 from studio.dataset.store import IMAGE_SUFFIXES
 from studio.interchange import ExportNames, copy_image, exportable, image_size, majority_class, prepare_dest
 from studio.labels.shapes import bbox_of, load_mask

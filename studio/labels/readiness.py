@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-# usual needs per class (low, high): enough to start, enough to be comfortable
-NEEDS = {"classification": (300, 800), "detection": (1000, 3000), "segmentation": (500, 2000),
-         "anomaly": (200, 500)}
+from studio import tasks as inspection_tasks
+
+# usual needs per class (low, high): enough to start, enough to be comfortable -- each task's description
+NEEDS = {name: inspection_tasks.get(name).needs for name in inspection_tasks.names()}
 LOW_DEFECT_RATE = 0.01
 
 
@@ -32,12 +33,8 @@ def readiness(project: Any) -> dict[str, Any]:
                 _has_gt_mask(project, r.image_id))
     n_defect = sum(c["images"] for c in per_class.values())
     rate = n_defect / (n_defect + good) if n_defect + good else 0.0
-    tasks = {
-        "anomaly": _status(good, NEEDS["anomaly"], "good images"),
-        "classification": _per(per_class, "images", NEEDS["classification"], good),
-        "detection": _per(per_class, "boxes", NEEDS["detection"]),
-        "segmentation": _per(per_class, "masks", NEEDS["segmentation"]),
-    }
+    tasks = {name: _need_met(inspection_tasks.get(name).counts, NEEDS[name], good, per_class)
+             for name in inspection_tasks.names()}
     return {"good": good, "defect_images": n_defect, "defect_rate": rate, "per_class": per_class,
             "disputed": disputed, "borderline": borderline, "tasks": tasks,
             "recommendation": recommend(good, per_class, rate)}
@@ -48,6 +45,14 @@ def _has_gt_mask(project: Any, image_id: str) -> bool:
         return bool(project.dataset.get(image_id).mask)
     except Exception:
         return False
+
+
+def _need_met(counts: str, need: tuple[int, int], good: int, per_class: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """A task's need against what it counts: good images in all, or images / boxes / masks per class
+    (classification counts the good parts as a class of their own)."""
+    if counts == "good images":
+        return _status(good, need, counts)
+    return _per(per_class, counts, need, good if counts == "images" else None)
 
 
 def _status(n: int, need: tuple[int, int], what: str) -> dict[str, Any]:

@@ -59,6 +59,8 @@ from __future__ import annotations
 import math
 import zlib
 
+from studio.core import verdicts as _verdicts
+
 HEARTBEAT = 0
 PART_COUNTER = 1
 VERDICT = 2
@@ -97,12 +99,10 @@ INCUMBENT_WORDS = range(50, 60)     # written by the PLC only
 IMAGE_SIZE = HANDSHAKE_END   # the station's register image: 0..11, a gap, 20..47 (what a Modbus client writes)
 SERVED_SIZE = INCUMBENT_WORDS.stop  # ... and the incumbent block 50..59 (what a server link keeps and serves)
 
-VERDICT_PASS = 1
-VERDICT_REJECT = 2
-VERDICT_FAULT = 3
-VERDICT_REVIEW = 4           # only when the model card has a review band
-VERDICT_CODES = {"pass": VERDICT_PASS, "reject": VERDICT_REJECT, "fault": VERDICT_FAULT,
-                 "review": VERDICT_REVIEW}
+# the verdict codes written to RESULT_VERDICT / VERDICT: the one vocabulary in studio.core.verdicts
+VERDICT_CODES = _verdicts.VERDICT_CODES
+VERDICT_PASS, VERDICT_REJECT = _verdicts.VERDICT_PASS, _verdicts.VERDICT_REJECT
+VERDICT_FAULT, VERDICT_REVIEW = _verdicts.VERDICT_FAULT, _verdicts.VERDICT_REVIEW
 
 STATE_STOPPED = 0
 STATE_RUNNING = 1

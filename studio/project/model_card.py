@@ -1,7 +1,8 @@
 """The model card (``models/<id>/card.json``): the contract between training and the station.
 
-Training writes it (``studio.training.export``), the threshold page rewrites
-it, the station trusts it: the threshold, the classes and their PLC ids, the
+Training writes it (``studio.training.export``), ``set_threshold`` (the
+Threshold page, ``choose.save``) rewrites it atomically with a history of
+who-moved-it-when, the station trusts it: the threshold, the classes and their PLC ids, the
 preprocessing the model was trained with. So it is checked in one place,
 here, before anything uses it: ``validate`` lists every problem, ``load``
 migrates an older ``schema_version`` and raises ``ModelError`` naming the
@@ -14,11 +15,13 @@ Versions (``CARD``, see ``studio.core.migrations``):
 """
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import math
 from pathlib import Path
 from typing import Any
 
+from studio import tasks as inspection_tasks
 from studio.core.atomic import atomic_write_json
 from studio.core.errors import ModelError, ProjectError
 from studio.core.migrations import FIELD, Migrator
@@ -26,7 +29,7 @@ from studio.core.problems import Problem
 
 CARD_FILE = "card.json"
 SCHEMA_VERSION = 1
-TASKS = ("anomaly", "classification", "detection", "segmentation")
+TASKS = inspection_tasks.names()         # one description each: studio.tasks
 REQUIRED = ("model_id", "task", "threshold", "preprocessing", "classes")
 RETRAIN = "delete this model folder and train again"
 
@@ -124,3 +127,67 @@ def write(folder: str | Path, card: dict[str, Any]) -> None:
         except (OSError, ValueError):
             pass            # an unreadable old card: nothing worth keeping
     atomic_write_json(path, card)
+
+
+# ---- moving the operating point (the Threshold page, `studio threshold`, choose.save) ----
+
+def set_threshold(project: Any, model_id: str, threshold: float, *,
+                  review_up_to: float | None = None, chosen: dict[str, Any] | None = None,
+                  actor: str | None = None, reason: str | None = None) -> dict[str, Any]:
+    """Set the card's decision threshold (the station reads it at start); returns the new card.
+
+    ``review_up_to`` adds a review band: parts scoring in ``[threshold,
+    review_up_to)`` go to manual review, parts at or above it are rejected.
+    Without it any band is removed. ``chosen`` records how the point was
+    picked (cost model, recall target, ...) and its figures then. ``project``
+    is a Project (its ``models_dir``); ``model_id`` names the model
+    (``studio.inference.model.newest_model_id`` finds the newest). The change
+    is a ``threshold.set`` entry of the project's audit trail (before and
+    after, ``actor``, ``reason``); the history entry keeps ``chosen`` so that
+    ``studio trace`` can say how an earlier threshold was picked.
+    """
+    value = _finite(threshold, "threshold")
+    high = None if review_up_to is None else _finite(review_up_to, "review band's upper end")
+    if high is not None and high < value:
+        raise ModelError(f"the review band's upper end {high:g} is below the threshold {value:g}",
+                         hint="parts in [threshold, upper end) go to review: give an upper end above the threshold")
+    folder = project.models_dir / model_id
+    if not folder.is_dir():
+        raise ModelError(f"there is no model '{model_id}'", file=project.models_dir,
+                         hint="list the models with 'studio models PROJECT'")
+    # a card whose threshold is unusable is what this repairs: check everything else
+    card = read(folder)
+    problems = [p for p in validate(card, folder / CARD_FILE)
+                if p.field not in ("threshold", "review_band")]
+    if problems:
+        load(folder)                # raises the ModelError that names the model and the problem
+    card, _ = CARD.migrate(card, folder / CARD_FILE)
+    before = {"threshold": card.get("threshold"), "review_band": card.get("review_band")}
+    now = _dt.datetime.now().isoformat(timespec="seconds")
+    how = (chosen or {}).get("how", "value")
+    card.setdefault("threshold_history", []).append({"from": card.get("threshold"), "to": value, "time": now,
+                                                     "how": how, "chosen": chosen or None})   # studio trace
+    card["threshold"] = value
+    card["threshold_set"] = now
+    if high is not None and high > value:
+        card["review_band"] = {"low": value, "high": high}
+    else:
+        card.pop("review_band", None)
+    card["operating_point"] = {"how": how, **(chosen or {}), "threshold": value, "time": now}
+    write(folder, card)                 # an older card is kept as card.json.v<N>.bak
+    from studio.audit.trail import AuditTrail
+
+    AuditTrail(project.root).append("threshold.set", actor=actor, what=model_id, before=before,
+                                    after={"threshold": value, "review_band": card.get("review_band"), "how": how},
+                                    reason=reason, meaning="approval")
+    return load(folder)
+
+
+def _finite(v: Any, what: str) -> float:
+    try:
+        value = float(v)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value):
+        raise ModelError(f"{what} {v!r} is not a number", hint="give a number, e.g. 0.5")
+    return value

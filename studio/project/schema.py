@@ -7,12 +7,13 @@ user fixes a broken project in one pass. ``migrate`` upgrades older
 """
 from __future__ import annotations
 
+from studio import tasks as inspection_tasks
 from studio.core.migrations import Migrator
 from studio.core.problems import Problem  # noqa: F401  (re-exported)
 from typing import Any, Callable
 
 SCHEMA_VERSION = 1
-TASKS = ("anomaly", "classification", "detection", "segmentation")
+TASKS = inspection_tasks.names()        # one description each: studio.tasks
 
 
 # version N -> function that turns a version-N dict into version N+1
@@ -71,7 +72,8 @@ def validate(data: Any, file: str = "project.yaml") -> list[Problem]:
         bad("name", "is missing or empty", "give the project a name, e.g. 'name: Bracket line 3'")
     if data.get("task") not in TASKS:
         bad("task", f"is {data.get('task')!r}, not one of {', '.join(TASKS)}",
-            "set 'task: anomaly' (good parts only) or 'task: classification'")
+            "set 'task: NAME', one of: " + "; ".join(f"{name} ({inspection_tasks.get(name).learns_from})"
+                                                      for name in TASKS))
     cam = data.get("camera")
     if not isinstance(cam, dict) or not isinstance(cam.get("spec"), str):
         bad("camera.spec", "is missing", "set e.g. 'camera: {spec: sim}' or 'camera: {spec: opencv:0}'")

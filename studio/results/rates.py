@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from studio.plc.register_map import VERDICT_FAULT, VERDICT_PASS, VERDICT_REJECT, VERDICT_REVIEW
+from studio.core.verdicts import VERDICT_FAULT, VERDICT_PASS, VERDICT_REJECT, VERDICT_REVIEW
 
 BUCKETS = ("pass", "reject", "fault", "review")
 REJECTED = ("reject", "fault")                       # what the reject rate counts

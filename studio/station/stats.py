@@ -15,21 +15,12 @@ LATENCY_WINDOW = 10_000     # latency figures cover the last parts, so a long ru
 class StationStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.parts = self.passed = self.rejected = self.faults = self.reviewed = 0
+        self._counts = rates.empty()        # the one count: rates.add, as the kiosk and the Station page
         self._latency_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
 
     def record(self, result: Any) -> None:
         with self._lock:
-            self.parts += 1
-            b = rates.bucket(result.verdict)        # review: counted apart, neither pass nor reject
-            if b == "pass":
-                self.passed += 1
-            elif b == "reject":
-                self.rejected += 1
-            elif b == "review":
-                self.reviewed += 1
-            else:
-                self.faults += 1
+            rates.add(self._counts, result.verdict)     # review: counted apart, neither pass nor reject
             if result.latency_ms > 0:
                 self._latency_ms.append(float(result.latency_ms))
 
@@ -37,11 +28,9 @@ class StationStats:
         """parts = passed + rejected + faults + reviewed; ``rates.reject_rate``: faults count, reviews do not."""
         with self._lock:
             latency = np.array(self._latency_ms, dtype=float)
-            parts, passed, rejected, faults = self.parts, self.passed, self.rejected, self.faults
-            reviewed = self.reviewed
-        counts = {"parts": parts, "pass": passed, "reject": rejected, "fault": faults, "review": reviewed}
+            counts = dict(self._counts)
         return {
-            "parts": parts, "passed": passed, "rejected": rejected, "faults": faults, "reviewed": reviewed,
+            "parts": counts["parts"], **{rates.STATS_KEYS[b]: counts[b] for b in rates.BUCKETS},
             "reject_rate": round(rates.reject_rate(counts), 6),
             "review_rate": round(rates.review_rate(counts), 6),
             "latency_ms_median": round(float(np.median(latency)), 2) if latency.size else None,

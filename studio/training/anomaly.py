@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from studio.training import data as training_data
+from studio.labels import samples as labeled
 from studio.training.coreset import balanced_cells, coreset_groups, greedy_coreset  # noqa: F401
 from studio.training.backbone import BACKBONE
 from studio.training.options import merge_options
@@ -273,12 +273,12 @@ def train_anomaly(project, options: dict[str, Any] | None, report) -> dict[str, 
         raise ModelError(f"anomaly backend '{opts['backend']}' is not one the studio has", field="backend",
                          hint="use backend=studio (ours) or backend=anomalib (the reference peer)")
     report.status("selecting good training images")
-    train = training_data.anomaly_train(project, int(opts["max_train_images"] or 0))
-    test = training_data.test_samples(project)
+    train = labeled.anomaly_train(project, int(opts["max_train_images"] or 0))
+    test = labeled.test_samples(project)
     report.status(f"{len(train)} good training images, {len(test)} test images")
     pre = project.preprocessing
-    x_train = training_data.load_inputs(project, train, pre, report.sub(0.0, 0.04))
-    x_test = training_data.load_inputs(project, test, pre, report.sub(0.04, 0.05))
+    x_train = labeled.load_inputs(project, train, pre, report.sub(0.0, 0.04))
+    x_test = labeled.load_inputs(project, test, pre, report.sub(0.04, 0.05))
 
     torch = _torch()
     fit = fit_anomalib if opts["backend"] == "anomalib" else fit_memory_bank
@@ -327,7 +327,7 @@ def train_anomaly(project, options: dict[str, Any] | None, report) -> dict[str, 
     card = write_model(project, "anomaly", onnx_bytes, card_fields(
         project, task="anomaly", backbone=backbone, classes=["good", "anomaly"], threshold=threshold,
         metrics=metrics, n_train=len(train), n_test=len(test),
-        dataset_digest=training_data.dataset_digest(train + test), training_options=opts,
+        dataset_digest=labeled.dataset_digest(train + test), training_options=opts,
         seconds=time.monotonic() - t0, max_abs_diff=max_diff, outputs=outputs,
         anomaly_map_size=info["anomaly_map_size"], backend=opts["backend"],
         samples={"train": [s.image_id for s in train], "test": [s.image_id for s in test]}))

@@ -23,16 +23,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from studio import tasks
 from studio.core.atomic import atomic_write_json
-from studio.core.errors import ModelError, StudioError
+from studio.core.errors import StudioError
 
-QUALITY = {"anomaly": "image_auroc", "classification": "accuracy", "detection": "map50", "segmentation": "dice"}
-BRIEF = {   # "briefly": what each candidate gets in a bake-off
-    "anomaly": {"max_train_images": 100},
-    "classification": {"epochs": 3},
-    "detection": {"epochs": 10, "mosaic": 0.0},
-    "segmentation": {"epochs": 6},
-}
+# each task's measure and brief candidates are in its description (studio.tasks: measure, bakeoff)
+QUALITY = {name: tasks.get(name).measure for name in tasks.names()}
 
 
 @dataclass
@@ -57,21 +53,18 @@ class Row:
 
 
 def default_candidates(project, with_anomalib: bool = False) -> list[Candidate]:
-    """What this project's labels can train: anomaly always; the others when there is data for them."""
-    from studio.training import data as training_data
-
-    out = [Candidate("anomaly (ours)", "anomaly", dict(BRIEF["anomaly"]))]
-    if with_anomalib:
-        out.append(Candidate("anomaly (anomalib)", "anomaly", {**BRIEF["anomaly"], "backend": "anomalib"}))
-    try:
-        training_data.classification_train(project)
-        out.append(Candidate("classification", "classification", dict(BRIEF["classification"])))
-    except ModelError:
-        pass
-    if project.preprocessing.size % 32 == 0 and any(s.boxes for s in training_data.detection_samples(project, "train")):
-        out.append(Candidate("detection (YOLO)", "detection", dict(BRIEF["detection"])))
-    if any(s.defective for s in training_data.segmentation_samples(project, "train")):
-        out.append(Candidate("segmentation (U-Net)", "segmentation", dict(BRIEF["segmentation"])))
+    """What this project's labels can train: each task whose description says its data is there
+    (anomaly always), with the task's brief candidates (the anomalib peer only when asked)."""
+    out = []
+    for name in tasks.names():
+        description = tasks.get(name)
+        trainable = description.load("trainable")
+        if trainable is not None and not trainable(project):
+            continue
+        for label, options in description.bakeoff:
+            if label in description.needs_peer and not with_anomalib:
+                continue
+            out.append(Candidate(label, name, dict(options)))
     return out
 
 

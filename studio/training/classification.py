@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from studio.core.errors import ModelError
-from studio.training import data as training_data
+from studio.labels import samples as labeled
 from studio.training.backbone import BACKBONE
 from studio.training.options import merge_options
 
@@ -72,13 +72,13 @@ def train_classification(project, options: dict[str, Any] | None, report) -> dic
     t0 = time.monotonic()
     opts = merge_options(project, "classification", DEFAULTS, options)
     report.status("selecting labeled training images")
-    train, classes = training_data.classification_train(project)
-    test = training_data.test_samples(project)
+    train, classes = labeled.classification_train(project)
+    test = labeled.test_samples(project)
     report.status(f"{len(train)} training images in {len(classes)} classes ({', '.join(classes)}), "
                   f"{len(test)} test images")
     pre = project.preprocessing
-    x_train = training_data.load_inputs(project, train, pre, report.sub(0.0, 0.04))
-    x_test = training_data.load_inputs(project, test, pre, report.sub(0.04, 0.05))
+    x_train = labeled.load_inputs(project, train, pre, report.sub(0.0, 0.04))
+    x_test = labeled.load_inputs(project, test, pre, report.sub(0.04, 0.05))
     index = {name: i for i, name in enumerate(classes)}
     y_train = np.array([index[s.defect_class] if s.defective else 0 for s in train], dtype=np.int64)
     from studio.training.augment import augment_batch, options as augmentation_options
@@ -192,7 +192,7 @@ def train_classification(project, options: dict[str, Any] | None, report) -> dic
     card = write_model(project, "classification", onnx_bytes, card_fields(
         project, task="classification", backbone=BACKBONE, classes=classes, threshold=0.5,
         metrics=metrics, n_train=len(train), n_test=len(test),
-        dataset_digest=training_data.dataset_digest(train + test), training_options=opts,
+        dataset_digest=labeled.dataset_digest(train + test), training_options=opts,
         seconds=time.monotonic() - t0, max_abs_diff=max_diff, outputs=outputs, augmentation=aug,
         samples={"train": [s.image_id for s in train], "test": [s.image_id for s in test]}))
     report.progress(1.0)

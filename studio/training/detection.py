@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from studio.core.errors import Cancelled, ModelError
-from studio.training import data as training_data
+from studio.dataset.preprocessing import box_to_input
+from studio.labels import samples as labeled
 from studio.training.options import merge_options
 
 DEFAULTS: dict[str, Any] = {
@@ -80,7 +81,7 @@ def write_yolo_dataset(project, folder: Path, splits: dict[str, list], classes: 
             atomic_write_bytes(folder / "images" / split / f"{s.image_id}.png", encode_png(pre.prepare(image)))
             lines = []
             for name, box in s.boxes or []:
-                x, y, w, h = training_data.box_to_input(box, image.shape, pre)
+                x, y, w, h = box_to_input(box, image.shape, pre)
                 if w < 1 or h < 1:
                     continue                   # outside the ROI
                 S = float(pre.size)
@@ -126,8 +127,8 @@ def train_detection(project, options: dict[str, Any] | None, report) -> dict[str
     t0 = time.monotonic()
     opts = merge_options(project, "detection", DEFAULTS, options)
     report.status("selecting images with boxes")
-    train = training_data.detection_samples(project, "train")
-    test = training_data.detection_samples(project, "test")
+    train = labeled.detection_samples(project, "train")
+    test = labeled.detection_samples(project, "test")
     n_boxes = sum(len(s.boxes) for s in train)
     if n_boxes == 0:
         raise ModelError(f"detection needs defect boxes in the train split; its {len(train)} labeled "
@@ -195,8 +196,8 @@ def train_detection(project, options: dict[str, Any] | None, report) -> dict[str
 
     model = build_detector(det, pre.normalize)
     classes = ["good"] + defect_names
-    x_train = training_data.load_inputs(project, train[:4], pre)
-    x_test = training_data.load_inputs(project, test, pre)
+    x_train = labeled.load_inputs(project, train[:4], pre)
+    x_test = labeled.load_inputs(project, test, pre)
     report.status("scoring the test split")
     from studio.inference.detections import decode_detections, map50
 
@@ -210,7 +211,7 @@ def train_detection(project, options: dict[str, Any] | None, report) -> dict[str
     truths = []
     for s in test:
         shape = project.dataset.load(project.dataset.get(s.image_id)).shape
-        truths.append([(index[name], training_data.box_to_input(box, shape, pre)) for name, box in s.boxes])
+        truths.append([(index[name], box_to_input(box, shape, pre)) for name, box in s.boxes])
     metrics = {
         # as the station decodes it (our NMS on the ONNX graph's output), on the test split
         "map50": map50(found, truths, len(defect_names)),
@@ -233,7 +234,7 @@ def train_detection(project, options: dict[str, Any] | None, report) -> dict[str
     card = write_model(project, "detection", onnx_bytes, card_fields(
         project, task="detection", backbone=f"yolo:{Path(source).name}", classes=classes,
         threshold=float(opts["conf"]), metrics=metrics, n_train=len(train), n_test=len(test),
-        dataset_digest=training_data.dataset_digest(samples_used), training_options=opts,
+        dataset_digest=labeled.dataset_digest(samples_used), training_options=opts,
         seconds=time.monotonic() - t0, max_abs_diff=max_diff, outputs=outputs,
         samples={"train": [s.image_id for s in train], "test": [s.image_id for s in test]},
         detection={"conf": float(opts["conf"]), "iou": float(opts["iou"])}))

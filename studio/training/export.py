@@ -137,7 +137,7 @@ def card_fields(project, *, task: str, backbone: str, classes: list[str], thresh
                 outputs: list[str], samples: dict[str, list[str]] | None = None,
                 **extra: Any) -> dict[str, Any]:
     """Everything a model card says besides its id and date (see docs/ARCHITECTURE.md)."""
-    from studio.training.data import labels_digest
+    from studio.labels.samples import labels_digest
 
     criteria = project.criteria
     labels = labels_digest(project)

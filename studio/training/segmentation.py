@@ -4,7 +4,7 @@ The encoder is the ImageNet EfficientNet-Lite0 (``backbone.py``), tapped at
 strides 2, 4, 8, 16 and 32; a light decoder upsamples step by step and
 concatenates each skip, ending at full input resolution. Masks come from the
 label shapes (boxes, polygons, brush) or the dataset's ground-truth masks
-(``data.image_mask``); OK images teach "all good". Each defect pixel takes
+(``labels.samples.image_mask``); OK images teach "all good". Each defect pixel takes
 its image's defect class, so the model answers per pixel: good or which
 defect. Loss: cross-entropy plus soft Dice on "any defect" (defects are a
 few percent of the pixels; Dice keeps them from being ignored).
@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from studio.core.errors import ModelError
-from studio.training import data as training_data
+from studio.dataset.preprocessing import mask_to_input
+from studio.labels import samples as labeled
 from studio.training.backbone import BACKBONE
 from studio.training.options import merge_options
 
@@ -111,9 +112,9 @@ def _targets(project, samples, index: dict[str, int], pre) -> np.ndarray:
     out = np.zeros((len(samples), pre.size, pre.size), np.int64)
     for i, s in enumerate(samples):
         record = project.dataset.get(s.image_id)
-        mask = training_data.image_mask(project, record, current.get(s.image_id))
+        mask = labeled.image_mask(project, record, current.get(s.image_id))
         if mask is not None and s.defective:
-            out[i] = training_data.mask_to_input(mask, pre).astype(np.int64) * index.get(s.defect_class or "", 1)
+            out[i] = mask_to_input(mask, pre).astype(np.int64) * index.get(s.defect_class or "", 1)
     return out
 
 
@@ -127,8 +128,8 @@ def train_segmentation(project, options: dict[str, Any] | None, report) -> dict[
     t0 = time.monotonic()
     opts = merge_options(project, "segmentation", DEFAULTS, options)
     report.status("selecting images with masks")
-    train = training_data.segmentation_samples(project, "train")
-    test = training_data.segmentation_samples(project, "test")
+    train = labeled.segmentation_samples(project, "train")
+    test = labeled.segmentation_samples(project, "test")
     if not any(s.defective for s in train):
         raise ModelError(f"segmentation needs defective training images with a mask; the {len(train)} "
                          "usable training images have none",
@@ -143,8 +144,8 @@ def train_segmentation(project, options: dict[str, Any] | None, report) -> dict[
     report.status(f"{len(train)} training images ({sum(s.defective for s in train)} with defects), "
                   f"{len(test)} test images, classes {', '.join(classes)}")
     pre = project.preprocessing
-    x_train = training_data.load_inputs(project, train, pre, report.sub(0.0, 0.04))
-    x_test = training_data.load_inputs(project, test, pre, report.sub(0.04, 0.05))
+    x_train = labeled.load_inputs(project, train, pre, report.sub(0.0, 0.04))
+    x_test = labeled.load_inputs(project, test, pre, report.sub(0.04, 0.05))
     y_train = _targets(project, train, index, pre)
     y_test = _targets(project, test, index, pre)
 
@@ -224,7 +225,7 @@ def train_segmentation(project, options: dict[str, Any] | None, report) -> dict[
     card = write_model(project, "segmentation", onnx_bytes, card_fields(
         project, task="segmentation", backbone=f"unet:{BACKBONE}", classes=classes, threshold=0.5,
         metrics=metrics, n_train=len(train), n_test=len(test),
-        dataset_digest=training_data.dataset_digest(train + test), training_options=opts,
+        dataset_digest=labeled.dataset_digest(train + test), training_options=opts,
         seconds=time.monotonic() - t0, max_abs_diff=max_diff, outputs=outputs, augmentation=aug,
         samples={"train": [s.image_id for s in train], "test": [s.image_id for s in test]}))
     report.progress(1.0)

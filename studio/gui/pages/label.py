@@ -380,7 +380,7 @@ class LabelPage(Page):
         self.measure_label.setText(self.measure_text(shapes[-1]) if shapes else "")
 
     def measure_text(self, shape: dict) -> str:
-        from studio.criteria.rules import judge_shape
+        from studio.labels.measure import judge_shape
 
         return judge_shape(self.project.criteria, shape)
 

@@ -261,8 +261,7 @@ class StationPage(Page):
     # ---- events (GUI thread) --------------------------------------------------------
     @Slot(object)
     def on_part(self, result: Any) -> None:
-        verdict = rates.bucket(getattr(result, "verdict", "fault"))
-        rates.add(self.counts, verdict)
+        verdict = rates.add(self.counts, getattr(result, "verdict", "fault"))   # the one count, as the kiosk's
         self.badge.set_verdict(verdict)
         defect = getattr(result, "defect_class", None)
         part_id = getattr(result, "part_id", "") or ""     # the PLC's id of the part (PLC trigger)

@@ -7,16 +7,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QComboBox, QLabel, QProgressBar, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
+from studio import tasks
 from studio.gui.pages.augmentation_panel import AugmentationPanel
 from studio.gui.pages.bakeoff_panel import BakeoffPanel
 from studio.gui.pages.base import Page, caption, row
 from studio.gui.pages.models_table import ModelsTable, fmt, list_models
 from studio.gui.widgets import Banner, TaskRunner
 
-TASKS = [("anomaly", "Anomaly detection (learns from good parts)"),
-         ("classification", "Classification (learns each defect class)"),
-         ("detection", "Object detection (learns the boxes drawn around defects)"),
-         ("segmentation", "Segmentation (learns the defect pixels from masks)")]
+TASKS = [(name, tasks.get(name).title) for name in tasks.names()]     # studio.tasks: one description each
 # what the result line shows from a model's metrics, in this order
 METRIC_WORDS = {"image_auroc": "image AUROC", "average_precision": "average precision", "accuracy": "accuracy",
                 "map50": "mAP50", "dice": "Dice",

@@ -1,4 +1,4 @@
-"""Which labeled images a model learns from and is tested on.
+"""Which labeled images a model learns from and is tested on (torch-free: evaluation and readiness use it too).
 
 Only the current label of an image counts (the latest decision in
 ``labels.jsonl``). Borderline parts teach nothing clear and are left out of
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from studio.core.errors import ModelError
+from studio.core.errors import ModelError, StudioError
+from studio.labels.shapes import rasterize
 
 MIN_GOOD_FOR_ANOMALY = 3
 
@@ -190,9 +191,6 @@ def image_mask(project, record, label) -> np.ndarray | None:
     image_shape = None
     shapes = [s for s in (getattr(label, "shapes", None) or []) if s.get("type") in ("box", "polygon", "mask")]
     if shapes:
-        from studio.core.errors import ModelError, StudioError
-        from studio.labels.shapes import rasterize
-
         image_shape = project.dataset.load(record).shape[:2]
         try:
             return (np.asarray(rasterize(shapes, image_shape, project.root)) > 0).astype(np.uint8)
@@ -227,24 +225,22 @@ def segmentation_samples(project, split: str) -> list[Sample]:
     return out
 
 
-from studio.inference.detections import crop_region as _crop, input_to_image  # noqa: E402,F401
+# ---- whether the labels can train a task (studio.tasks: ``trainable``; the bake-off asks) ----
+
+def trains_classification(project) -> bool:
+    """Good parts and at least one defect class with images in the train split."""
+    try:
+        classification_train(project)
+    except ModelError:
+        return False
+    return True
 
 
-def box_to_input(box: tuple[float, float, float, float], image_shape: tuple[int, int], pre) -> tuple[float, ...]:
-    """An image-pixel box [x, y, w, h] in model-input pixels (after the ROI crop and resize)."""
-    H, W = image_shape[:2]
-    x0, y0, cw, ch = _crop(image_shape, pre)
-    sx, sy = pre.size / cw, pre.size / ch
-    x, y, w, h = box
-    ax0, ay0 = max(x, x0), max(y, y0)
-    ax1, ay1 = min(x + w, x0 + cw), min(y + h, y0 + ch)
-    return ((ax0 - x0) * sx, (ay0 - y0) * sy, max(0.0, ax1 - ax0) * sx, max(0.0, ay1 - ay0) * sy)
+def trains_detection(project) -> bool:
+    """Boxes in the train split, and a model input YOLO can take (a multiple of 32 px)."""
+    return project.preprocessing.size % 32 == 0 and any(s.boxes for s in detection_samples(project, "train"))
 
 
-def mask_to_input(mask: np.ndarray, pre) -> np.ndarray:
-    """An image-size 0/1 mask cropped and resized like the image (nearest), uint8 [S, S]."""
-    import cv2
-
-    x0, y0, w, h = _crop(mask.shape, pre)
-    m = np.ascontiguousarray(mask[y0:y0 + h, x0:x0 + w]).astype(np.uint8)
-    return cv2.resize(m, (pre.size, pre.size), interpolation=cv2.INTER_NEAREST)
+def trains_segmentation(project) -> bool:
+    """Defect masks (painted, outlined or imported) in the train split."""
+    return any(s.defective for s in segmentation_samples(project, "train"))

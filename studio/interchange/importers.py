@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 GOOD_NAMES = {"good", "ok", "pass", "normal", "accept", "free"}
 
 IMPORTERS = Registry("import format")
-IMPORTERS.register("mvtec", "studio.dataset.importers:import_mvtec")
-IMPORTERS.register("folders", "studio.dataset.importers:import_folders")
+IMPORTERS.register("mvtec", "studio.interchange.importers:import_mvtec")
+IMPORTERS.register("folders", "studio.interchange.importers:import_folders")
 IMPORTERS.register("coco", "studio.interchange.coco:import_coco")
 IMPORTERS.register("voc", "studio.interchange.voc:import_voc")
 IMPORTERS.register("yolo", "studio.interchange.yolo:import_yolo")

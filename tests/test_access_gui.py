@@ -344,9 +344,9 @@ def test_run_kiosk_a_wrong_pin_on_close_keeps_the_line_running(qtbot, staffed, m
     from PySide6.QtGui import QCloseEvent
     from PySide6.QtWidgets import QApplication
 
-    from studio.gui import app, kiosk, kiosk_lock
+    from studio.gui import exception_hook, kiosk, kiosk_lock
 
-    monkeypatch.setattr(app, "_installed", True)            # keep pytest's exception hooks
+    monkeypatch.setattr(exception_hook, "_installed", True)            # keep pytest's exception hooks
     answers = [("eve", "000000"), ("eve", PINS["eve"])]
     monkeypatch.setattr(kiosk_lock, "ask_pin", lambda parent, what: answers.pop(0))
     station = FakeStation(staffed)

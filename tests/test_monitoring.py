@@ -114,7 +114,8 @@ def write_contrast_model(project, model_id="contrast"):
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory):
     """A project whose model was evaluated (the card holds the monitoring reference) at a sound threshold."""
-    from studio.evaluation.evaluate import evaluate, set_threshold
+    from studio.evaluation.evaluate import evaluate
+    from studio.project.model_card import set_threshold
 
     root = tmp_path_factory.mktemp("mon")
     project = make_project(root / "p", good_train=0, good_test=16, bad_train=0, bad_test=6, size=64)

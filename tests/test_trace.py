@@ -32,7 +32,7 @@ def station_run(tmp_path_factory):
     """A project trained by the real worker, a threshold set with an audit entry, a promotion, and a
     station run on it; then the threshold changed again (after the parts)."""
     from studio.audit import AuditTrail
-    from studio.evaluation.evaluate import set_threshold
+    from studio.project.model_card import set_threshold
     from studio.project import Project
     from studio.training import runner
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication
 
 def run_attached_kiosk(data_dir: str | Path, *, companion: bool = False, windowed: bool = False) -> int:
     """Show the kiosk on the station writing to ``data_dir`` until it is closed (0)."""
-    from studio.gui.app import install_excepthook
+    from studio.gui.exception_hook import install_excepthook
     from studio.gui.kiosk import KioskWindow, _QuitOnClose
     from studio.gui.style import STYLE_SHEET, app_icon
     from studio.station.handle import ABSENT, AttachedStation

@@ -133,6 +133,11 @@ class DashboardData:
             except ValueError as e:
                 raise BadRequest(f"'since' is not an ISO time ({since!r}): {e}",
                                  hint="write e.g. since=2026-03-01T06:00") from None
+            except StudioError as e:
+                if e.field != "since":      # the report's own words for a bad --since
+                    raise
+                raise BadRequest(f"'since' is not an ISO time ({since!r}): {e.message}",
+                                 hint="write e.g. since=2026-03-01T06:00") from None
             except sqlite3.Error as e:
                 raise StudioError(f"the result log cannot be read: {e}", file=self.log_path) from None
             self._reports = {k: v for k, v in self._reports.items() if time.monotonic() - v[0] < 60}

@@ -31,8 +31,8 @@ Measured, in one run:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import math
 import os
 import statistics
 import sys
@@ -176,6 +176,35 @@ def ring_camera(frames: list):
     return RingCamera()
 
 
+def line_tiles(model, n_train: int, n_test_good: int, n_good: int = 9) -> list[str]:
+    """Ten test tiles as a line sees them: nine good ones the model passes, then one defective
+    (a line rejects few parts: every reject's 5 MP image is kept, a pass image by the policy)."""
+    from anomaly_benchmark import split, tile_files
+    from studio.dataset.store import read_image
+
+    good, bad = tile_files()
+    _, test_good = split(good, n_train, n_test_good)
+    pre = model.preprocessing.__class__(size=model.preprocessing.size)     # the tile alone: no ROI
+    passing = []
+    for p in test_good:
+        if float(model.run(pre.apply(read_image(p))[None])[0][0]) < model.threshold:
+            passing.append(str(p))
+        if len(passing) == n_good:
+            break
+    return passing + [str(bad[0])]
+
+
+def tiles_check(model, tiles: list[str]) -> float:
+    """Largest |score of the 5 MP frame - score of the tile itself|: the frame path keeps the verdicts."""
+    from studio.dataset.store import read_image
+
+    pre = model.preprocessing.__class__(size=model.preprocessing.size)
+    frames = make_frames(tiles)["mono8"]
+    diffs = [abs(float(model.run(pre.apply(read_image(Path(p)))[None])[0][0])
+                 - float(model.run(model.preprocessing.apply(f)[None])[0][0])) for p, f in zip(tiles, frames)]
+    return round(max(diffs), 3)
+
+
 # ---- each stage on its own -----------------------------------------------------------------------
 def stage_times(model, frames: dict[str, list], data_dir: Path, rounds: int) -> dict:
     import cv2
@@ -206,6 +235,16 @@ def stage_times(model, frames: dict[str, list], data_dir: Path, rounds: int) -> 
             a = time.perf_counter()
             small = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
             t["resize_area_uint8"] = time.perf_counter() - a
+            # the same frame with a ROI side that is a whole multiple of the input size: OpenCV's
+            # integer area path (2,016 = 9 x 224; 2,048 = 8 x 256); not on the station's path
+            a = time.perf_counter()
+            side = size * (ROI[2] // size)
+            cv2.resize(img[y + (h - side) // 2:y + (h - side) // 2 + side, x + (w - side) // 2:x + (w - side) // 2 + side],
+                       (size, size), interpolation=cv2.INTER_AREA)
+            t[f"resize_area_uint8_roi{side}"] = time.perf_counter() - a
+            a = time.perf_counter()
+            cv2.resize(crop, (256, 256), interpolation=cv2.INTER_AREA)
+            t["resize_area_uint8_to_256px"] = time.perf_counter() - a
             a = time.perf_counter()
             rgb = cv2.cvtColor(small, cv2.COLOR_GRAY2RGB) if small.ndim == 2 else small
             t["grey_to_rgb"] = time.perf_counter() - a
@@ -271,7 +310,10 @@ def station_run(project, model, frames: list, parts: int, interval_s: float, dat
     station.run()
     wall = time.perf_counter() - t0
     steady = results[5:] or results                 # the first parts include ONNX Runtime warm-up
-    ms = lambda a, b: [(getattr(r, b) - getattr(r, a)) * 1e3 for r in steady]
+
+    def ms(a: str, b: str) -> list[float]:
+        return [(getattr(r, b) - getattr(r, a)) * 1e3 for r in steady]
+
     return {"parts": len(results), "load_before": load_before, "load_after": load_avg(),
             "trigger_to_plc_ms": summary(r.latency_ms for r in steady),
             "capture_ms": summary(ms("t_trigger", "t_captured")),
@@ -283,7 +325,14 @@ def station_run(project, model, frames: list, parts: int, interval_s: float, dat
 
 
 # ---- bank-search levers -------------------------------------------------------------------------
-def levers(data: dict, size: int, repeats: int, faiss_path: str | None) -> dict:
+def project_features(f, w):
+    """Cached feature maps [N, 152, h, w] through the ``feature_dims`` projection ``w`` [d, 152]."""
+    import torch
+
+    return torch.einsum("nchw,dc->ndhw", f, w)
+
+
+def levers(data: dict, size: int, repeats: int, faiss_path: str | None, with_auroc: bool = True) -> dict:
     import numpy as np
     import onnxruntime as ort
     import torch
@@ -315,40 +364,64 @@ def levers(data: dict, size: int, repeats: int, faiss_path: str | None) -> dict:
             times.append((time.perf_counter() - t) * 1e3)
         return round(statistics.median(times), 1)
 
-    def auroc_of(graph, project=None) -> float:
+    def head_scores(graph, f, prefixes):
+        """``graph.head``'s image scores for the bank's first k columns, every k in one product
+        (the bank is one chunk: bank_chunk 4,096); k = the whole bank is exactly ``graph.head``."""
+        q = f.permute(0, 2, 3, 1).reshape(-1, f.shape[1]) - graph.center
+        bank_t = graph.bank_t0
+        d2 = torch.addmm(graph.bank_sq0, q, bank_t, alpha=-2.0)
+        n, _, h, w = f.shape
+        out = {}
+        for k in prefixes:
+            best = bank_t.index_select(1, d2[:, :k].argmin(dim=1)).t()
+            dist = ((q - best) ** 2).sum(1).sqrt().reshape(n, 1, h, w)
+            amap = F.conv2d(F.pad(dist, (1, 1, 1, 1), mode="replicate"), graph.blur)
+            out[k] = amap.flatten(1).max(dim=1).values
+        return out
+
+    def aurocs(graph, prefixes, project=None) -> dict:
+        scores = {k: [] for k in prefixes}
         with torch.no_grad():
-            scores = []
             for i in range(0, len(feats), 16):
                 f = feats[i:i + 16].float()
                 if project is not None:
                     f = project(f)
-                scores.append(graph.head(f)[0])
-        return round(float(roc_auc(y, torch.cat(scores).numpy())), 4)
+                for k, s in head_scores(graph, f, prefixes).items():
+                    scores[k].append(s)
+            if project is None and prefixes[0] == len(bank):      # the helper is the graph's own head
+                f = feats[:4].float()
+                assert torch.allclose(head_scores(graph, f, prefixes)[len(bank)], graph.head(f)[0], rtol=1e-5)
+        return {k: round(float(roc_auc(y, torch.cat(v).numpy())), 4) for k, v in scores.items()}
 
-    out: dict = {"load_before": load_avg(), "bank": len(bank), "dims": int(bank.shape[1])}
-    variants = []
+    out: dict = {"load_before": load_avg(), "bank": len(bank), "dims": int(bank.shape[1]),
+                 "test_tiles": int(len(y)), "test_defective": int(y.sum())}
+    assert len(bank) <= 4096, "head_scores assumes one bank chunk (bank_chunk 4,096)"
     exact = build_graph(base_features, bank)
-    variants.append(("exact fp32 (today)", exact, None, graph_ms))
-    # half-precision bank: the bank's values rounded to float16 (storage; ONNX Runtime's CPU Gemm is fp32)
-    variants.append(("fp16 bank", build_graph(base_features, bank.half().float()), None, graph_ms))
+    # (name, graph for the timing, graph for the scores, prefixes, projection of the cached features)
+    runs = [("exact", exact, [len(bank), 2048, 1024], None),
+            # half-precision bank: its values rounded to float16 (what storing it so would cost in
+            # quality); ONNX Runtime's CPU Gemm computes in float32 either way
+            ("fp16 bank", build_graph(base_features, bank.half().float()), [len(bank)], None)]
     for d in (96, 64):
         feat_d = build_feature_module(backbone, d, 0)
-        w = feat_d.projection.weight.data[:, :, 0, 0]              # [d, 152], the feature_dims projection
-        proj = (lambda w: lambda f: torch.einsum("nchw,dc->ndhw", f, w))(w)
-        variants.append((f"feature_dims {d}", build_graph(feat_d, bank @ w.t()), proj, graph_ms))
-    for k in (2048, 1024):
-        variants.append((f"bank {k} (greedy prefix)", build_graph(base_features, bank[:k]), None, graph_ms))
-    for name, graph, proj, timer in variants:
+        w = feat_d.projection.weight.data[:, :, 0, 0]              # [d, 152]: the feature_dims projection
+        proj = functools.partial(project_features, w=w)
+        runs.append((f"feature_dims {d}", build_graph(feat_d, bank @ w.t()), [len(bank)], proj))
+    graphs = {}
+    for name, graph, prefixes, proj in runs:
         t = time.monotonic()
-        row = {"auroc": auroc_of(graph, proj)}
-        row["auroc_s"] = round(time.monotonic() - t, 1)
-        row["graph_ms"] = timer(graph)
-        row["load"] = load_avg()
-        out[name] = row
-        print(json.dumps({name: row}), flush=True)
-    base = out["exact fp32 (today)"]["auroc"]
-    for name, _, _, _ in variants:
-        out[name]["auroc_points_vs_exact"] = round((out[name]["auroc"] - base) * 100, 2)
+        found = aurocs(graph, prefixes, proj) if with_auroc else {k: None for k in prefixes}
+        took = round(time.monotonic() - t, 1)
+        for k, a in found.items():
+            label = name if k == len(bank) else f"bank {k} (greedy prefix)"
+            graphs[label] = graph if k == len(bank) else build_graph(base_features, bank[:k])
+            out[label] = {"auroc": a, "auroc_s": took, "load": load_avg()}
+            print(json.dumps({label: out[label]}), flush=True)
+    if with_auroc:
+        base = out["exact"]["auroc"]
+        for row in out.values():
+            if isinstance(row, dict) and row.get("auroc") is not None:
+                row["auroc_points_vs_exact"] = round((row["auroc"] - base) * 100, 2)
 
     # faiss-cpu: the nearest-neighbour search out of the graph, against the same search in the graph
     if faiss_path:
@@ -357,6 +430,7 @@ def levers(data: dict, size: int, repeats: int, faiss_path: str | None) -> dict:
         import faiss
     except ImportError as e:
         out["faiss"] = f"not measured: {e}"
+        out["alternated_ms"] = alternated(graphs, {}, size, repeats)
         return out
     faiss.omp_set_num_threads(2)
     center = bank.mean(0, keepdim=True)
@@ -380,26 +454,76 @@ def levers(data: dict, size: int, repeats: int, faiss_path: str | None) -> dict:
     with torch.no_grad():
         for i in range(len(q)):
             agree.append(abs(faiss_head(qs[i], h, w) - float(head_only.head(q[i:i + 1])[0][0])))
-    t_f, t_t, t_e2e = [], [], []
-    for i in range(repeats):
-        qi = qs[i % len(qs)]
-        a = time.perf_counter()
-        faiss_head(qi, h, w)
-        t_f.append((time.perf_counter() - a) * 1e3)
-        a = time.perf_counter()
+    def timed(fn) -> float:
+        for i in range(3):
+            fn(i)
+        times = []
+        for i in range(repeats):
+            t = time.perf_counter()
+            fn(i)
+            times.append((time.perf_counter() - t) * 1e3)
+        return round(statistics.median(times), 2)
+
+    def torch_head(i):
         with torch.no_grad():
             head_only.head(q[i % len(q)][None])
-        t_t.append((time.perf_counter() - a) * 1e3)
-        a = time.perf_counter()
+
+    def features_plus_faiss(i):
         f = torch.from_numpy(feat_sess.run(None, {"image": x_in[i % 4][None]})[0])
         faiss_head((f[0].permute(1, 2, 0).reshape(-1, f.shape[1]) - center).contiguous().numpy(), h, w)
-        t_e2e.append((time.perf_counter() - a) * 1e3)
-    out["faiss"] = {"version": faiss.__version__, "index": "IndexFlatL2 (exact)",
-                    "head_ms_faiss": round(statistics.median(t_f), 2),
-                    "head_ms_torch_matmul": round(statistics.median(t_t), 2),
-                    "graph_features_plus_faiss_ms": round(statistics.median(t_e2e), 1),
-                    "max_score_diff_vs_graph": float(max(agree)), "load": load_avg()}
-    out["load_after"] = load_avg()
+
+    # one loop after the other (faiss's OpenMP workers spin after a search and would slow what
+    # runs right after them); the whole graph in ONNX Runtime again, in this same stretch
+    row = {"version": faiss.__version__, "index": "IndexFlatL2 (exact)", "load_before": load_avg(),
+           "graph_ms_onnx_exact": graph_ms(exact),
+           "head_ms_torch_matmul": timed(torch_head)}
+    for threads in (2, 1):
+        faiss.omp_set_num_threads(threads)
+        row[f"head_ms_faiss_{threads}_threads"] = timed(lambda i: faiss_head(qs[i % len(qs)], h, w))
+        row[f"features_onnx_plus_faiss_ms_{threads}_threads"] = timed(features_plus_faiss)
+    row["features_onnx_ms"] = timed(lambda i: feat_sess.run(None, {"image": x_in[i % 4][None]}))
+    row["max_score_diff_vs_graph"] = float(max(agree))
+    row["load"] = load_avg()
+    out["faiss"] = row
+    faiss.omp_set_num_threads(1)
+    out["alternated_ms"] = alternated(graphs, {"features (ONNX) + faiss search (1 thread)": features_plus_faiss},
+                                      size, repeats)
+    return out
+
+
+def run_session(sess, x, i: int):
+    return sess.run(["score"], {"image": x[i % len(x)][None]})
+
+
+def alternated(graphs: dict, extra: dict, size: int, rounds: int = 40) -> dict:
+    """ONNX Runtime graph ms of every variant, one run of each in turn per round (the machine is
+    shared: a load swing then hits every variant alike); median and p90 over the rounds."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    from studio.training.export import to_onnx
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads, so.inter_op_num_threads, so.log_severity_level = 2, 1, 3
+    x = np.random.default_rng(1).standard_normal((4, 3, size, size)).astype(np.float32)
+    runs = {}
+    for name, graph in graphs.items():
+        sess = ort.InferenceSession(to_onnx(graph, torch.from_numpy(x[:1]), ["score", "anomaly_map"]), so,
+                                    providers=["CPUExecutionProvider"])
+        runs[name] = functools.partial(run_session, sess, x)
+    runs.update(extra)
+    times = {name: [] for name in runs}
+    load_before = load_avg()
+    for r in range(rounds + 2):
+        for name, fn in runs.items():
+            t = time.perf_counter()
+            fn(r)
+            if r >= 2:
+                times[name].append((time.perf_counter() - t) * 1e3)
+    out = {name: {"median": round(float(np.median(v)), 1), "p90": round(float(np.percentile(v, 90)), 1)}
+           for name, v in times.items()}
+    out["load"] = [load_before, load_avg()]
     return out
 
 
@@ -414,6 +538,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--levers", action="store_true", help="also measure the bank-search levers")
     ap.add_argument("--only-levers", action="store_true")
+    ap.add_argument("--no-auroc", action="store_true", help="levers: the timings only (the AUROCs take minutes)")
     ap.add_argument("--faiss-path", default=os.environ.get("FAISS_PATH"),
                     help="a folder with faiss-cpu installed (pip install --target), if not in the venv")
     ap.add_argument("--repeats", type=int, default=30)
@@ -433,7 +558,9 @@ def main() -> None:
     if not args.only_levers:
         project = data["project"]
         model = InspectionModel.load(project, data["model_id"], threads=2)
-        frames = make_frames(data["test_tiles"])
+        tiles = line_tiles(model, args.train, args.test_good)
+        out["frames_from"] = {"tiles": len(tiles), "scores_5mp_vs_tile": tiles_check(model, tiles)}
+        frames = make_frames(tiles)
         work = Path(tempfile.mkdtemp(prefix="studio-5mp-"))
         out["stages"] = stage_times(model, frames, work / "stages", args.rounds)
         out["stages_load"] = load_avg()
@@ -445,7 +572,7 @@ def main() -> None:
                 out["station"][f"{kind}_{name}"] = r
                 print(json.dumps({f"{kind}_{name}": r}), flush=True)
     if args.levers or args.only_levers:
-        out["levers"] = levers(data, args.size, args.repeats, args.faiss_path)
+        out["levers"] = levers(data, args.size, args.repeats, args.faiss_path, with_auroc=not args.no_auroc)
     out["load_end"] = load_avg()
     print(json.dumps(out, indent=1), flush=True)
 

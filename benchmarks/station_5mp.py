@@ -212,7 +212,7 @@ def stage_times(model, frames: dict[str, list], data_dir: Path, rounds: int) -> 
 
     from studio.dataset.preprocessing import IMAGENET_MEAN, IMAGENET_STD
     from studio.plc import open_plc
-    from studio.results.log import ResultLog
+    from studio.results.log import ResultLog, encode_png
     from studio.station.part import PartResult
 
     pre = model.preprocessing
@@ -269,6 +269,11 @@ def stage_times(model, frames: dict[str, list], data_dir: Path, rounds: int) -> 
             a = time.perf_counter()
             plc.publish(part, 1, score, 0, part_id="", defect_class="")
             t["plc_write"] = time.perf_counter() - a
+            # the kept image, written by the log's background writer (not on the trigger -> PLC path,
+            # but on the same two cores): every reject's, and pass images by ``pass_images``
+            a = time.perf_counter()
+            encode_png(img)
+            t["image_png_encode_background"] = time.perf_counter() - a
             if r >= 3:                               # the first rounds warm ONNX Runtime and the caches
                 for k, v in t.items():
                     times[kind].setdefault(k, []).append(v * 1e3)
@@ -279,6 +284,15 @@ def stage_times(model, frames: dict[str, list], data_dir: Path, rounds: int) -> 
 
 
 # ---- the real station -----------------------------------------------------------------------------
+def keep_pass_images(project, share: float | None) -> None:
+    """station.yaml's ``retention: pass_images`` (None: no station.yaml, the defaults)."""
+    path = Path(project.root) / "station.yaml"
+    if share is None or share >= 1.0:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(f"retention:\n  pass_images: {share}\n")
+
+
 class TimedPlc:
     """The sim PLC, its publish timed (the actuation stage's PLC write)."""
 
@@ -496,8 +510,8 @@ def run_session(sess, x, i: int):
 
 
 def alternated(graphs: dict, extra: dict, size: int, rounds: int = 40) -> dict:
-    """ONNX Runtime graph ms of every variant, one run of each in turn per round (the machine is
-    shared: a load swing then hits every variant alike); median and p90 over the rounds."""
+    """ONNX Runtime graph ms of every variant, a short block of each in turn per round (the machine
+    is shared: a load swing then hits every variant alike); median and p90 over the rounds."""
     import numpy as np
     import onnxruntime as ort
     import torch
@@ -515,12 +529,15 @@ def alternated(graphs: dict, extra: dict, size: int, rounds: int = 40) -> dict:
     runs.update(extra)
     times = {name: [] for name in runs}
     load_before = load_avg()
-    for r in range(rounds + 2):
+    for r in range(rounds // 3 + 1):
         for name, fn in runs.items():
-            t = time.perf_counter()
-            fn(r)
-            if r >= 2:
-                times[name].append((time.perf_counter() - t) * 1e3)
+            # in blocks of four, the first not counted: ONNX Runtime's worker threads spin for a
+            # while after a run, so the run right after another variant's would pay for its spin
+            for j in range(4):
+                t = time.perf_counter()
+                fn(4 * r + j)
+                if r >= 1 and j:
+                    times[name].append((time.perf_counter() - t) * 1e3)
     out = {name: {"median": round(float(np.median(v)), 1), "p90": round(float(np.percentile(v, 90)), 1)}
            for name, v in times.items()}
     out["load"] = [load_before, load_avg()]
@@ -534,6 +551,8 @@ def main() -> None:
     ap.add_argument("--test-good", type=int, default=150)
     ap.add_argument("--parts", type=int, default=200)
     ap.add_argument("--rate", type=float, default=10.0, help="parts per second of the paced run")
+    ap.add_argument("--pass-images", default="1",
+                    help="station.yaml retention pass_images for the station runs, a list (1: the default)")
     ap.add_argument("--rounds", type=int, default=40, help="stage timings: parts of each kind")
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--levers", action="store_true", help="also measure the bank-search levers")
@@ -566,11 +585,15 @@ def main() -> None:
         out["stages_load"] = load_avg()
         print(json.dumps({"stages": out["stages"]}), flush=True)
         out["station"] = {}
-        for kind in ("rgb", "mono8"):
-            for name, interval in ((f"paced_{args.rate:g}", 1.0 / args.rate), ("free_run", 0.0)):
-                r = station_run(project, model, frames[kind], args.parts, interval, work / f"{kind}-{name}")
-                out["station"][f"{kind}_{name}"] = r
-                print(json.dumps({f"{kind}_{name}": r}), flush=True)
+        for share in [float(v) for v in args.pass_images.split(",")]:
+            keep_pass_images(project, share)
+            for kind in ("rgb", "mono8"):
+                for name, interval in ((f"paced_{args.rate:g}", 1.0 / args.rate), ("free_run", 0.0)):
+                    label = f"{kind}_{name}_pass_images_{share:g}"
+                    r = station_run(project, model, frames[kind], args.parts, interval, work / label)
+                    out["station"][label] = r
+                    print(json.dumps({label: r}), flush=True)
+        keep_pass_images(project, None)
     if args.levers or args.only_levers:
         out["levers"] = levers(data, args.size, args.repeats, args.faiss_path, with_auroc=not args.no_auroc)
     out["load_end"] = load_avg()

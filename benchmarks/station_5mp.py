@@ -16,17 +16,22 @@ Measured, in one run:
 * ``stages``: each step of a part on its own, alternating RGB and Mono8: capture copy, ROI crop,
   area resize (uint8), grey -> RGB, float conversion (scale, ImageNet normalisation, CHW), the
   model graph (ONNX Runtime, the station's 2 threads), log commit (SQLite row), PLC write (sim);
-  ``preprocess_total`` is ``Preprocessing.apply`` as the station calls it;
+  ``preprocess_total`` is ``Preprocessing.apply`` as the station calls it (checked to give the
+  same tensor as the steps); beside them, not on the station's path: the resize with a ROI side
+  that is a whole multiple of the input size, to 256 px, and the kept image's PNG encode (the
+  result log's background writer);
 * ``station``: the real ``Station`` (three threads, real result log, sim PLC) for ``--parts``
   parts, paced at ``--rate`` parts/s and free-run; trigger -> PLC p99, and where a paced part's
   time goes (capture, inference = preprocessing + graph, actuation = log commit + PLC write);
+  ``--pass-images 1,0.1`` repeats the runs with station.yaml's ``retention: pass_images`` set;
 * ``levers`` (``--levers``): the bank search against today's exact search on the same cached
   test-tile features (150 good + 392 defective): image AUROC and ONNX Runtime graph ms for a
   half-precision bank, fewer feature dimensions (the ``feature_dims`` projection), smaller
   banks (prefixes of the greedy order = the exact greedy's smaller banks) and faiss-cpu's flat
   L2 index (``--faiss-path`` where faiss-cpu is installed, if not in the venv).
 
-    nice -n 5 .venv/bin/python benchmarks/station_5mp.py [--size 224] [--parts 200] [--levers]
+    nice -n 5 .venv/bin/python benchmarks/station_5mp.py [--size 224] [--parts 150] [--levers [--no-auroc]]
+        [--pass-images 1,0.1] [--faiss-path /tmp/faisslib]
 """
 from __future__ import annotations
 
@@ -82,7 +87,7 @@ def fit_or_load(cache: Path, size: int, n_train: int, n_test_good: int) -> dict:
         return data
 
     from studio.evaluation.metrics import roc_auc
-    from studio.training.anomaly import DEFAULTS, build_graph, feature_runner, fit_memory_bank, pick_threshold
+    from studio.training.anomaly import DEFAULTS, feature_runner, fit_memory_bank, pick_threshold
     from studio.training.export import MAX_RELATIVE_DIFF, card_fields, check_onnx, to_onnx, write_model
     from studio.training.report import Report
 
@@ -125,7 +130,6 @@ def fit_or_load(cache: Path, size: int, n_train: int, n_test_good: int) -> dict:
     data["project"] = project
     data["cached"] = False
     del graph
-    build_graph  # noqa: B018  (imported for the levers below)
     return data
 
 

@@ -47,7 +47,8 @@ class Preprocessing:
         if self.contrast != "clahe" and (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 1)):
             gray = to_uint8(img if img.ndim == 2 else img[..., 0])
             if gray.shape[0] != self.size or gray.shape[1] != self.size:
-                gray = cv2.resize(np.ascontiguousarray(gray), (self.size, self.size), interpolation=cv2.INTER_AREA)
+                # the ROI view goes to OpenCV as it is (rows with a stride): no copy of the crop
+                gray = cv2.resize(gray, (self.size, self.size), interpolation=cv2.INTER_AREA)
             return cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
         img = to_rgb8(img)
         if self.contrast == "clahe":

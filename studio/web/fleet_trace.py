@@ -100,8 +100,9 @@ def fleet_body(view: dict[str, Any]) -> str:
     for s in stations:
         alerts = s.get("alerts") or {}
         a_cls = "bad" if alerts.get("error") else "fault" if alerts.get("warning") else ""
-        recent = "<br>".join(f'{esc(str(a.get("time") or "")[:19])} [{esc(str(a.get("kind")))}] '
-                             f'{esc(str(a.get("message")))}' for a in (alerts.get("recent") or [])[:3])
+        recent = "<br>".join(f'<span title="{esc(str(a.get("time") or ""))}">{esc(str(a.get("time") or "")[11:16])}'
+                             f'</span> [{esc(str(a.get("kind")))}] {esc(str(a.get("message")))}'
+                             for a in (alerts.get("recent") or [])[:2])
         rows.append(
             f'<tr class="station" id="station-{esc(str(s["station_id"]))}"><td>{esc(str(s["station_id"]))}</td>'
             f'<td>{esc(str(s.get("project") or "—"))}</td><td>{esc(str(s.get("model_id") or "—"))}</td>'

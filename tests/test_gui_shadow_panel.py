@@ -104,7 +104,7 @@ def test_hidden_without_shadow_rows_or_incumbent_verdicts(qtbot, demo_project, t
     assert panel.read_now()["shadow"] is None
     assert not panel.isVisible()
     panel.set_data_dir(tmp_path / "nowhere")               # no log at all: hidden, no error
-    qtbot.waitUntil(lambda: not panel._busy, timeout=10000)
+    qtbot.waitUntil(lambda: not panel.pending(), timeout=10000)
     assert not panel.isVisible()
 
 
@@ -126,3 +126,30 @@ def test_the_station_page_and_the_kiosk_show_it_while_one_runs(qtbot, demo_proje
     qtbot.waitUntil(lambda: kiosk.shadow_panel.isVisible(), timeout=10000)
     assert f"in shadow: {ShadowModel.model_id}" in kiosk.shadow_panel.loop_label.text()
     assert "only candidate rejects" in kiosk.shadow_panel.figures.text()   # compact: the table in words
+
+
+def test_a_panel_closed_while_it_reads_and_a_slow_read_waits(qtbot, demo_project, shadow_run):
+    import time
+
+    from PySide6.QtWidgets import QApplication
+
+    from studio.gui.widgets.shadow_panel import ShadowPanel
+
+    panel = ShadowPanel(demo_project, shadow_run.data_dir)      # its first read is running on the worker
+    worker_done = lambda: not panel._busy                      # noqa: E731  (the Python object outlives Qt's)
+    panel.deleteLater()
+    QApplication.processEvents()
+    qtbot.waitUntil(worker_done, timeout=10000)
+    for _ in range(5):                                         # the worker left its result; nothing crashes
+        QApplication.processEvents()
+        time.sleep(0.05)
+    other = ShadowPanel(demo_project, shadow_run.data_dir)
+    qtbot.addWidget(other)
+    qtbot.waitUntil(lambda: not other.pending(), timeout=10000)
+    assert other.last_read_s is not None and other._next_at >= time.monotonic() - 1
+    other._next_at = time.monotonic() + 60                     # as after a read of a long pilot's log
+    other.refresh()
+    assert not other.pending()                                  # too soon: no read
+    other.refresh(force=True)
+    assert other.pending()
+    qtbot.waitUntil(lambda: not other.pending(), timeout=10000)

@@ -212,7 +212,7 @@ class StationPage(Page):
         self.monitor_panel.set_station(station)
         self.alerts_panel.set_log(getattr(station, "log_path", None))
         self.gate_panel.data_dir = getattr(station, "data_dir", None)     # the gate of this station's log
-        self.shadow_panel.refresh()
+        self.shadow_panel.refresh(force=True)
         self.recent.setRowCount(0)
         self._show_counts()
         self._update_controls()

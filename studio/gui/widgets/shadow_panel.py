@@ -19,10 +19,11 @@ and scaled on the worker.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -30,6 +31,9 @@ from studio.gui.style import MUTED, PASS_GREEN, REJECT_RED
 
 REFRESH_MS = 4000
 THUMBS = 6              # per gallery
+PICKUP_MS = 100         # while a read runs: how often the GUI thread looks for its result
+COST_FACTOR = 10        # a read that took t seconds waits at least 10 t before the next (a long pilot's log
+                        # in the station's own process: at most ~1/10 of a core, whatever the log's size)
 
 
 def _pct(v: Any) -> str:
@@ -109,7 +113,6 @@ class _Gallery(QWidget):
 
 
 class ShadowPanel(QGroupBox):
-    loaded = Signal(object)         # (data_dir, snapshot, rejects thumbs, passes thumbs), from the worker
 
     def __init__(self, project: Any, data_dir: Path | str | Callable[[], Any] | None = None, *,
                  dark: bool = False, thumb: int = 64, compact: bool = False, count: int = THUMBS,
@@ -123,7 +126,9 @@ class ShadowPanel(QGroupBox):
         self.count = count
         self.snap: dict[str, Any] | None = None
         self._busy = False
-        self._closed = False
+        self._result: tuple | None = None   # the worker's (data_dir, snapshot, thumbs, thumbs), picked up here
+        self._next_at = 0.0             # monotonic time before which a timer tick reads nothing
+        self.last_read_s: float | None = None
         fg = "#e8eaed" if dark else "#222222"
         if dark:
             self.setStyleSheet(f"QGroupBox#shadowPanel {{ color: {fg}; border: 1px solid #2a2e35; border-radius: 6px;"
@@ -183,17 +188,20 @@ class ShadowPanel(QGroupBox):
         lay.addWidget(self.loop_label)
         lay.addLayout(body)
         self.hide()
-        self.loaded.connect(self._apply)
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
-        self.destroyed.connect(self._close)
+        # the worker never touches Qt objects (a panel may be deleted while it reads): it leaves its result
+        # in a plain attribute, and this timer, on the GUI thread, picks it up
+        self.pickup = QTimer(self)
+        self.pickup.setInterval(PICKUP_MS)
+        self.pickup.timeout.connect(self._pick_up)
         self.refresh()
 
     def set_data_dir(self, data_dir: Any) -> None:
         self.data_dir = data_dir
-        self.refresh()
+        self.refresh(force=True)
 
     def _where(self) -> Path | None:
         d = self.data_dir() if callable(self.data_dir) else self.data_dir
@@ -206,15 +214,24 @@ class ShadowPanel(QGroupBox):
                 d = None
         return Path(d) if d is not None else None
 
-    def _close(self, *_: Any) -> None:
-        self._closed = True
+    def pending(self) -> bool:
+        """A read is running or its result is not shown yet."""
+        return self._busy or self._result is not None
+
+    def _pick_up(self) -> None:
+        out, self._result = self._result, None
+        if out is not None:
+            self._apply(out)
+        if not self.pending():
+            self.pickup.stop()
 
     # ---- reading, off the GUI thread ----------------------------------------------------
-    def refresh(self) -> None:
-        """Start one read on a worker thread (none when one is still running)."""
-        if self._busy or self._closed:
+    def refresh(self, force: bool = False) -> None:
+        """Start one read on a worker thread (none when one is still running, or too soon after a slow one)."""
+        if self._busy or (not force and time.monotonic() < self._next_at):
             return
         self._busy = True
+        self.pickup.start()
         where = self._where()
         threading.Thread(target=self._read, args=(where,), name="shadow-panel", daemon=True).start()
 
@@ -226,6 +243,14 @@ class ShadowPanel(QGroupBox):
         return out[0]
 
     def _load(self, where: Path | None) -> tuple[dict[str, Any], list, list]:
+        t0 = time.monotonic()
+        try:
+            return self._load_timed(where)
+        finally:
+            self.last_read_s = time.monotonic() - t0
+            self._next_at = time.monotonic() + COST_FACTOR * self.last_read_s
+
+    def _load_timed(self, where: Path | None) -> tuple[dict[str, Any], list, list]:
         from studio.monitoring.loop import snapshot
 
         try:
@@ -239,14 +264,9 @@ class ShadowPanel(QGroupBox):
 
     def _read(self, where: Path | None) -> None:
         try:
-            out = (where, *self._load(where))
+            self._result = (where, *self._load(where))
         finally:
             self._busy = False
-        if not self._closed:
-            try:
-                self.loaded.emit(out)
-            except RuntimeError:        # the panel was deleted meanwhile
-                pass
 
     # ---- showing (GUI thread) -------------------------------------------------------
     def _apply(self, out: tuple[Path | None, dict[str, Any], list, list]) -> None:

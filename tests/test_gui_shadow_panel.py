@@ -119,6 +119,17 @@ def test_the_station_page_and_the_kiosk_show_it_while_one_runs(qtbot, demo_proje
     page.attach(shadow_run)
     page.shadow_panel.read_now()
     assert page.shadow_panel.isVisible() and page.shadow_panel.cells["both_pass"].text() != ""
+    # the gate panel is fed from the same read (off the GUI thread), figures of the attached station's log
+    (demo_project.root / "promotion_gate.yaml").write_text(yaml.safe_dump({"min_parts": 10, "all_adjudicated": False}))
+    page.shadow_panel.read_now()
+    assert page.gate_panel.isVisible()
+    assert page.gate_panel.summary.text() == f"{ShadowModel.model_id}: PASSED — may be promoted"
+    assert "min_parts: needs 10, has 24" in page.gate_panel.lines.text()
+    (demo_project.root / "promotion_gate.yaml").unlink()
+    page.gate_panel.refresh()                   # fed a moment ago: no read of its own on the GUI thread
+    assert page.gate_panel.isVisible()
+    page.shadow_panel.read_now()                # the next read: no gate file, no gate panel
+    assert not page.gate_panel.isVisible()
     page.detach()
     kiosk = KioskWindow(shadow_run, owns_station=False)
     qtbot.addWidget(kiosk)

@@ -40,9 +40,13 @@ def snapshot(project: Any, data_dir: str | Path | None) -> dict[str, Any]:
             out["review_waiting"] = len(review_queue(project))
         except (StudioError, OSError) as e:
             out["problems"].append(f"review queue: {getattr(e, 'message', e)}")
+        from studio.project import promotion_gate
+
         try:
-            gate = evaluate(project, data_dir if have_log else None,
-                            comparison=out["shadow"] if out["shadow"] is not None else None)
+            g = promotion_gate.load(project)
+            # the comparison read above is the gate's when the gate pairs as it does ("auto")
+            same = g is not None and g.get("against", "auto") == "auto" and out["shadow"] is not None
+            gate = evaluate(project, data_dir if have_log else None, comparison=out["shadow"] if same else None)
             out["gate"] = gate if gate["defined"] else None
         except (StudioError, OSError) as e:
             out["problems"].append(f"promotion gate: {getattr(e, 'message', e)}")

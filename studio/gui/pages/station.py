@@ -145,6 +145,7 @@ class StationPage(Page):
         from studio.gui.widgets.shadow_panel import ShadowPanel     # the shadow comparison and the loop, while one runs
 
         self.shadow_panel = ShadowPanel(project, lambda: getattr(self.station, "data_dir", None))
+        self.shadow_panel.feeds(self.gate_panel)        # one read of the log, off the GUI thread, for both
         self.root_layout.addWidget(self.shadow_panel)
 
         self._show_counts()

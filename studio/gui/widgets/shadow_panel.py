@@ -128,6 +128,7 @@ class ShadowPanel(QGroupBox):
         self._busy = False
         self._result: tuple | None = None   # the worker's (data_dir, snapshot, thumbs, thumbs), picked up here
         self._next_at = 0.0             # monotonic time before which a timer tick reads nothing
+        self.gate_panel: Any = None     # a GatePanel fed with the gate read here (``feeds``)
         self.last_read_s: float | None = None
         fg = "#e8eaed" if dark else "#222222"
         if dark:
@@ -198,6 +199,10 @@ class ShadowPanel(QGroupBox):
         self.pickup.setInterval(PICKUP_MS)
         self.pickup.timeout.connect(self._pick_up)
         self.refresh()
+
+    def feeds(self, gate_panel: Any) -> None:
+        """Hand each read's gate state to ``gate_panel`` (one read of the log, off the GUI thread, for both)."""
+        self.gate_panel = gate_panel
 
     def set_data_dir(self, data_dir: Any) -> None:
         self.data_dir = data_dir
@@ -275,6 +280,9 @@ class ShadowPanel(QGroupBox):
         where, snap, rej, pas = out
         if where != self._where():      # read before the page was attached to another station: stale
             return
+        if self.gate_panel is not None and not any(p.startswith("promotion gate") for p in snap.get("problems", [])):
+            self.gate_panel.show_state(snap.get("gate"),      # an unreadable gate file: the gate panel says it
+                                       max(REFRESH_MS / 1000, self._next_at - time.monotonic()))
         self.snap = snap
         s = snap.get("shadow")
         if s is None:

@@ -107,3 +107,13 @@ def test_the_fleet_page_says_when_the_database_is_away(ran):
         assert status == 200 and "cannot be reached" in body.decode()
         status, rows = get_json(f"{web.url}api/recent?n=3")       # the station's own pages go on
         assert status == 200 and len(rows) == 3
+
+
+def test_a_wrong_central_address_is_refused_before_serving(tmp_path, capsys):
+    from studio.cli.main import main
+
+    (tmp_path / "data").mkdir()
+    code = main(["station", "web", str(tmp_path / "data"), "--listen", "127.0.0.1:0", "--central", "mysql://x/y"])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "--central" in err and "postgresql://" in err

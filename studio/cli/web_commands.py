@@ -35,6 +35,13 @@ def cmd_station_web(args: argparse.Namespace) -> int:
     if not data_dir.exists():
         raise StudioError("no such data directory", file=data_dir,
                           hint="give the folder the station writes results.sqlite to (its --data-dir)")
+    if args.central:
+        from studio.central import check_url
+
+        wrong = check_url(args.central)
+        if wrong:
+            raise StudioError(f"--central: the central store's address {wrong}",
+                              hint="give postgresql://USER@HOST:PORT/DATABASE (the password in ~/.pgpass)")
     if args.fd is not None:
         sock = socket.socket(fileno=args.fd)
         sock.setblocking(False)

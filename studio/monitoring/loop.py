@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.errors import StudioError
+from studio.labels.review import review_queue
+from studio.monitoring.gate import evaluate
+from studio.monitoring.report import log_path  # noqa: F401  what compare() imports: loaded with this module
+from studio.monitoring.shadow import compare
+from studio.project import promotion_gate
 
 
 def snapshot(project: Any, data_dir: str | Path | None) -> dict[str, Any]:
-    from studio.monitoring.gate import evaluate
-    from studio.monitoring.shadow import compare
-
     out: dict[str, Any] = {"shadow": None, "review_waiting": None, "gate": None, "problems": []}
     have_log = data_dir is not None and Path(data_dir).is_dir()
     if have_log:
@@ -34,14 +36,10 @@ def snapshot(project: Any, data_dir: str | Path | None) -> dict[str, Any]:
             if not isinstance(e, sqlite3.OperationalError):
                 out["problems"].append(f"shadow comparison: {getattr(e, 'message', e)}")
     if project is not None:
-        from studio.labels.review import review_queue
-
         try:
             out["review_waiting"] = len(review_queue(project))
         except (StudioError, OSError) as e:
             out["problems"].append(f"review queue: {getattr(e, 'message', e)}")
-        from studio.project import promotion_gate
-
         try:
             g = promotion_gate.load(project)
             # the comparison read above is the gate's when the gate pairs as it does ("auto")

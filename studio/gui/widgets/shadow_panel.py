@@ -14,7 +14,9 @@
 
 Hidden while the log holds nothing to compare (no shadow rows, no incumbent
 verdicts). The GUI thread only sets labels and pixmaps; the images are read
-and scaled on the worker.
+and shrunk on the worker with OpenCV (no Qt object is made or touched
+there), and the worker's result waits in a plain attribute for a timer of
+the GUI thread.
 """
 from __future__ import annotations
 
@@ -24,10 +26,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from studio.core.errors import StudioError
 from studio.gui.style import MUTED, PASS_GREEN, REJECT_RED
+from studio.gui.widgets.image_view import to_qimage
 
 REFRESH_MS = 4000
 THUMBS = 6              # per gallery
@@ -48,16 +52,26 @@ def _ci(ci: Any, pct: bool) -> str:
 
 
 def load_thumbs(data_dir: Path, parts: list[dict[str, Any]], size: int,
-                count: int = THUMBS) -> list[tuple[dict[str, Any], QImage | None]]:
-    """The newest ``count`` parts of a gallery with their images scaled to ``size`` (worker thread: QImage only)."""
+                count: int = THUMBS) -> list[tuple[dict[str, Any], Any]]:
+    """The newest ``count`` parts of a gallery with their images shrunk to fit ``size`` (worker thread: numpy and
+    OpenCV only, never a Qt object: a Qt call there could wait on a lock the GUI thread holds)."""
+    import cv2
+
+    from studio.dataset.store import read_image
+
     out = []
     for p in sorted(parts, key=lambda r: r["part"], reverse=True)[:count]:
         img = None
         if p.get("image_path"):
-            q = QImage(str(Path(data_dir) / p["image_path"]))
-            if not q.isNull():
-                img = q.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
-                               Qt.TransformationMode.SmoothTransformation)
+            try:
+                img = read_image(Path(data_dir) / p["image_path"])
+            except StudioError:             # gone (retention) or unreadable: a tile without an image
+                img = None
+            if img is not None:
+                h, w = img.shape[:2]
+                k = size / max(h, w)
+                if k < 1:
+                    img = cv2.resize(img, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
         out.append((p, img))
     return out
 
@@ -93,7 +107,7 @@ class _Gallery(QWidget):
         lay.addLayout(self.row)
         self.parts: list[int] = []
 
-    def show_parts(self, total: int, thumbs: list[tuple[dict[str, Any], QImage | None]]) -> None:
+    def show_parts(self, total: int, thumbs: list[tuple[dict[str, Any], Any]]) -> None:
         self.title.setText(f"{self.title_text} ({total})")
         self.parts = [p["part"] for p, _ in thumbs]
         for i, lab in enumerate(self.thumbs):
@@ -102,7 +116,7 @@ class _Gallery(QWidget):
                 continue
             p, img = thumbs[i]
             if img is not None:
-                lab.setPixmap(QPixmap.fromImage(img))
+                lab.setPixmap(QPixmap.fromImage(to_qimage(img)))
             else:
                 lab.clear()
                 lab.setText(f"#{p['part']}\nno image")
@@ -198,6 +212,10 @@ class ShadowPanel(QGroupBox):
         self.pickup = QTimer(self)
         self.pickup.setInterval(PICKUP_MS)
         self.pickup.timeout.connect(self._pick_up)
+        import studio.dataset.store  # noqa: F401  the worker's modules imported here, on the GUI thread,
+        import studio.labels.review  # noqa: F401  so the worker never takes an import lock first
+        import studio.monitoring.loop  # noqa: F401
+        import studio.monitoring.report  # noqa: F401
         self.refresh()
 
     def feeds(self, gate_panel: Any) -> None:

@@ -17,6 +17,8 @@ def add_station_web(ssub: argparse._SubParsersAction) -> None:
     w.add_argument("data_dir", help="the station's data directory (or its results.sqlite)")
     w.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT (default 127.0.0.1:8080; port 0: any free)")
     w.add_argument("--project", help="the station's project, for the model card and the promotion gate")
+    w.add_argument("--central", help="the plant's central store (postgresql://...) for the Fleet page "
+                                     "(default: central: in the project's station.yaml)")
     w.add_argument("--fd", type=int, help=argparse.SUPPRESS)      # the station's child: serve this socket
     w.set_defaults(handler=__name__ + ":cmd_station_web")
 
@@ -33,10 +35,17 @@ def cmd_station_web(args: argparse.Namespace) -> int:
     if not data_dir.exists():
         raise StudioError("no such data directory", file=data_dir,
                           hint="give the folder the station writes results.sqlite to (its --data-dir)")
+    if args.central:
+        from studio.central import check_url
+
+        wrong = check_url(args.central)
+        if wrong:
+            raise StudioError(f"--central: the central store's address {wrong}",
+                              hint="give postgresql://USER@HOST:PORT/DATABASE (the password in ~/.pgpass)")
     if args.fd is not None:
         sock = socket.socket(fileno=args.fd)
         sock.setblocking(False)
-        serve_forever(data_dir, sock, args.project, stop_on_stdin_eof=True)
+        serve_forever(data_dir, sock, args.project, stop_on_stdin_eof=True, central=args.central)
         return 0
     listen = parse_listen(args.listen, "--listen")
     if listen is None:
@@ -44,7 +53,7 @@ def cmd_station_web(args: argparse.Namespace) -> int:
     sock = bind(*listen)
     print(f"web dashboard of {data_dir}: {url_of(sock)} (read-only; Ctrl-C stops it)", file=sys.stderr, flush=True)
     try:
-        serve_forever(data_dir, sock, args.project)
+        serve_forever(data_dir, sock, args.project, central=args.central)
     except KeyboardInterrupt:
         pass
     return 0

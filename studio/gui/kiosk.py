@@ -140,6 +140,11 @@ class KioskWindow(QWidget):
 
         self.incumbent_keys = IncumbentKeys(station)        # shadow mode only: P / R for the part shown
         right.addWidget(self.incumbent_keys)
+        from studio.gui.widgets.shadow_panel import ShadowPanel     # hidden without shadow rows / incumbent verdicts
+
+        self.shadow_panel = ShadowPanel(project, getattr(station, "data_dir", None), dark=True, thumb=40,
+                                        compact=True, count=4)
+        right.addWidget(self.shadow_panel)
         right.addSpacing(8)
         right.addLayout(counters)
         middle = QHBoxLayout()

@@ -36,7 +36,7 @@ from typing import Any
 from studio.core.errors import StudioError
 from studio.labels.agreement import cohen_kappa
 from studio.evaluation.intervals import kappa_interval, wilson
-from studio.monitoring.shifts import shift_of
+from studio.monitoring.shifts import parse_shifts, shift_of
 from studio.results.incumbent import latest_verdicts
 
 GALLERY = 200           # parts listed per disagreement kind
@@ -232,8 +232,9 @@ def adjudicated(rows: list[dict[str, Any]], project: Any, data_dir: str | Path,
     critical = set(project.criteria.critical_classes()) if project is not None else set()
     out = _adjudicate(rows, refs, critical)
     by_shift: dict[str, list[dict[str, Any]]] = {}
+    table = parse_shifts(shifts) if shifts else []      # parsed once, not once a row (a pilot logs millions)
     for r in rows:
-        by_shift.setdefault(shift_of(r["t"] or 0.0, shifts) or "all", []).append(r)
+        by_shift.setdefault((shift_of(r["t"] or 0.0, table) if table else "") or "all", []).append(r)
     out["per_shift"] = {name: {k: v for k, v in _adjudicate(rs, refs, critical).items()
                                if not k.endswith("_parts") and k != "critical_escapes"}
                         for name, rs in sorted(by_shift.items())}

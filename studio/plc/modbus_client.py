@@ -5,7 +5,18 @@ servers themselves and will not poll. The station then writes the same
 register map into the PLC's holding registers from ``base`` on (station
 register n is PLC register base + n): 0..11 and the station's half of the
 handshake (31..47), and reads the PLC's half (20..30: heartbeat, Trigger,
-ResultAck, part id) from base + 20.
+ResultAck, part id) from base + 20, and the incumbent block (50..59: the
+PLC's own verdict of a part, shadow mode) from base + 50.
+
+The incumbent's verdict: a server link sees the PLC write register 51; a
+client only sees the block's values, so a verdict is taken when the block
+(counter, verdict, part id) differs from the last poll and 51 holds 1 or 2.
+The PLC writes one verdict per part (the counter or the part id changes);
+the first look ever is the baseline (a verdict left from before the station
+started is not taken again), while a verdict written while the link was
+down is taken on reconnecting (the block differs from the last one seen). A
+PLC without registers base+50..59 keeps the link: the incumbent is not read
+and ``incumbent_problem`` says so (logged once).
 
 One thread owns the connection. ``publish`` and ``beat`` only change the
 in-process image and wake that thread (microseconds), so a slow or absent
@@ -78,6 +89,9 @@ class ModbusClientPlc(PlcLink):
         self.connected = False
         self.connects = 0                   # successful connections (1 + reconnects)
         self.writes = 0
+        self._incumbent_seen: list[int] | None = None    # the incumbent block as last read (kept across reconnects)
+        self.incumbent_problem: str | None = None        # why the incumbent block is not read (refused by the PLC)
+        self.incumbent_taken = 0                         # verdicts handed on (on_incumbent)
 
     @classmethod
     def from_spec(cls, arg: str, spec: str = "") -> "ModbusClientPlc":
@@ -162,6 +176,7 @@ class ModbusClientPlc(PlcLink):
         words = self._read_plc(client)
         self._store_plc(words)
         self.handshake.plc_wrote(rm.PLC_WORDS.start, words, first_read=True)
+        self._poll_incumbent(client)
         self._flush(client)
         self.connects += 1
         self.connected, self._problem = True, None
@@ -171,7 +186,34 @@ class ModbusClientPlc(PlcLink):
             if self._stop.is_set():     # the last state (stopped, TriggerReady 0) is written first
                 return
             self.plc_write(rm.PLC_WORDS.start, self._read_plc(client))
+            self._poll_incumbent(client)
             self._wake.wait(self.poll_s)
+
+    def _poll_incumbent(self, client: Any) -> None:
+        """Read the incumbent block (50..59); a changed block with a verdict is the PLC's verdict of a part."""
+        if self.on_incumbent is None or self.incumbent_problem is not None:
+            return
+        start = self.base + rm.INCUMBENT_WORDS.start
+        rr = client.read_holding_registers(start, count=len(rm.INCUMBENT_WORDS), device_id=self.unit)
+        if rr is None:
+            raise ConnectionError("no answer to the read of the incumbent block")
+        if rr.isError():            # the PLC has no such registers: the link stays, the incumbent is not read
+            self.incumbent_problem = (f"the PLC refused registers {start}..{start + len(rm.INCUMBENT_WORDS) - 1} "
+                                      f"(unit {self.unit}): its own verdicts (the incumbent, shadow mode) are not "
+                                      f"read; give the PLC these holding registers, or import the incumbent's "
+                                      f"verdicts as CSV (studio station incumbent)")
+            log.warning("%s", self.incumbent_problem)
+            return
+        words = [int(v) & rm.WORD for v in rr.registers]
+        seen, self._incumbent_seen = self._incumbent_seen, words
+        if seen is None or words == seen:       # the baseline, or nothing new
+            with self._image_lock:
+                self._image[rm.INCUMBENT_WORDS.start:rm.INCUMBENT_WORDS.stop] = words
+            return
+        verdict = words[rm.INCUMBENT_VERDICT - rm.INCUMBENT_WORDS.start]
+        self.plc_write(rm.INCUMBENT_WORDS.start, words)        # into the image, and on to on_incumbent
+        if verdict in (rm.VERDICT_PASS, rm.VERDICT_REJECT):
+            self.incumbent_taken += 1
 
     def _store_plc(self, words: list[int]) -> None:
         with self._image_lock:
@@ -208,5 +250,8 @@ class ModbusClientPlc(PlcLink):
 
     def describe(self) -> str:
         state = "connected" if self.connected else "not connected yet"
+        inc = rm.INCUMBENT_WORDS
         return (f"Modbus TCP client to the PLC at {self.host}:{self.port}, unit {self.unit}: station registers "
-                f"0..{rm.IMAGE_SIZE - 1} at PLC registers {self.base}..{self.base + rm.IMAGE_SIZE - 1} ({state})")
+                f"0..{rm.IMAGE_SIZE - 1} at PLC registers {self.base}..{self.base + rm.IMAGE_SIZE - 1}, the "
+                f"incumbent's {inc.start}..{inc.stop - 1} read from {self.base + inc.start}..{self.base + inc.stop - 1}"
+                f" ({state}" + (f"; {self.incumbent_problem}" if self.incumbent_problem else "") + ")")

@@ -88,9 +88,14 @@ def _whole(text: str, what: str, default: int | None = None) -> int:
         raise BadRequest(f"{what} must be a whole number, not {text!r}") from None
 
 
-def create_app(data_dir: Any, project: Any = None) -> Starlette:
-    """The dashboard of the log in ``data_dir`` (``project``: the station's Project, for the report's gate)."""
+def create_app(data_dir: Any, project: Any = None, central: str | None = None) -> Starlette:
+    """The dashboard of the log in ``data_dir`` (``project``: the station's Project, for the report's gate;
+    ``central``: the plant's central store for the Fleet page, else station.yaml's ``central:``)."""
+    from studio.web import fleet_trace
+
     data = DashboardData(data_dir, project)
+    central_url = fleet_trace.central_url(project, central)
+    nav = pages.NAV + ((("/fleet", "Fleet"),) if central_url else ())
     assets = static_files()
     station = getattr(project, "name", None) or data.data_dir.name
     closing = threading.Event()
@@ -99,7 +104,7 @@ def create_app(data_dir: Any, project: Any = None) -> Starlette:
     def page(request: Request, title: str, active: str, body: str) -> HTMLResponse:
         if request.query_params.get("fragment"):
             return HTMLResponse(body, headers={"cache-control": "no-store"})
-        return HTMLResponse(pages.layout(title, body, active, station), headers={"cache-control": "no-store"})
+        return HTMLResponse(pages.layout(title, body, active, station, nav), headers={"cache-control": "no-store"})
 
     def safe_report(since: str | None = None) -> tuple[dict[str, Any], str]:
         """The report, or an empty one and the reason shown on the page."""
@@ -152,6 +157,39 @@ def create_app(data_dir: Any, project: Any = None) -> Starlette:
         report, problem = safe_report()
         return page(request, "Gate", "/gate", "<h1>Promotion gate</h1>" + (problem or pages.gate_body(report.get("gate"))))
 
+    def _trace(request: Request) -> dict[str, Any]:
+        from studio.station.trace import trace_part
+
+        n = _whole(request.path_params["n"], "the part number")
+        if data.part(n) is None:
+            raise NotFound(f"no part {n} in the result log")
+        return trace_part(data.data_dir, n, project=project)
+
+    def trace(request: Request) -> HTMLResponse:
+        chain = _trace(request)
+        return page(request, f"Trace of part {request.path_params['n']}", "/parts", fleet_trace.trace_body(chain))
+
+    def _fleet(request: Request) -> dict[str, Any]:
+        if not central_url:
+            raise NotFound("this dashboard has no central store",
+                           hint="set central: postgresql://... in station.yaml, or start studio station web "
+                                "with --central URL")
+        hours = request.query_params.get("hours") or ""
+        try:
+            h = float(hours) if hours else fleet_trace.FLEET_HOURS
+        except ValueError:
+            raise BadRequest(f"hours must be a number, not {hours!r}") from None
+        if not 0 < h <= 24 * 366:
+            raise BadRequest(f"hours must be between 0 and {24 * 366}, not {hours!r}")
+        return fleet_trace.read_fleet(central_url, h)
+
+    def fleet(request: Request) -> HTMLResponse:
+        try:
+            body = fleet_trace.fleet_body(_fleet(request))
+        except fleet_trace.CentralAway as e:
+            body = pages.message(e.message, e.hint or "", "bad")
+        return page(request, "Fleet", "/fleet", "<h1>Fleet</h1>" + body)
+
     # ---- JSON ------------------------------------------------------------------------
     def api(payload: Any) -> JSONResponse:
         return JSONResponse(finite(payload), headers={"cache-control": "no-store"})
@@ -171,6 +209,12 @@ def create_app(data_dir: Any, project: Any = None) -> Starlette:
         if row is None:
             raise NotFound(f"no part {n} in the result log")
         return api(row)
+
+    def api_trace(request: Request) -> JSONResponse:
+        return api(_trace(request))
+
+    def api_fleet(request: Request) -> JSONResponse:
+        return api(_fleet(request))
 
     def api_image(request: Request) -> Response:
         path, kind = data.image_file(_whole(request.path_params["n"], "the part number"))
@@ -219,7 +263,7 @@ def create_app(data_dir: Any, project: Any = None) -> Starlette:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": text, "hint": hint or None, "status": status}, status_code=status)
         body = pages.message(text, hint, "bad")
-        return HTMLResponse(pages.layout("Error", f"<h1>{status}</h1>{body}", "", station), status_code=status)
+        return HTMLResponse(pages.layout("Error", f"<h1>{status}</h1>{body}", "", station, nav), status_code=status)
 
     def on_studio_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StudioError)
@@ -245,7 +289,8 @@ def create_app(data_dir: Any, project: Any = None) -> Starlette:
     routes = [Route(path, fn, methods=["GET"]) for path, fn in (
         ("/", overview), ("/parts", parts), ("/parts/{n}", part), ("/alerts", alerts), ("/shadow", shadow),
         ("/gate", gate), ("/api/report", api_report), ("/api/recent", api_recent), ("/api/alerts", api_alerts),
-        ("/api/parts/{n}", api_part), ("/api/image/{n}", api_image), ("/api/health", api_health),
+        ("/api/parts/{n}", api_part), ("/parts/{n}/trace", trace), ("/api/parts/{n}/trace", api_trace),
+        ("/fleet", fleet), ("/api/fleet", api_fleet), ("/api/image/{n}", api_image), ("/api/health", api_health),
         ("/api/events", api_events), ("/static/{name}", static))]
     app = Starlette(routes=routes, exception_handlers={StudioError: on_studio_error, HTTPException: on_http,
                                                        Exception: on_crash})

@@ -105,8 +105,8 @@ def message(text: str, hint: str = "", cls: str = "info") -> str:
 
 
 # ---- the frame ----------------------------------------------------------------
-def layout(title: str, body: str, active: str, station: str) -> str:
-    nav = "".join(f'<a href="{href}"{" class=active" if href == active else ""}>{name}</a>' for href, name in NAV)
+def layout(title: str, body: str, active: str, station: str, links: Any = NAV) -> str:
+    nav = "".join(f'<a href="{href}"{" class=active" if href == active else ""}>{name}</a>' for href, name in links)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -293,4 +293,5 @@ def part_body(row: dict[str, Any]) -> str:
     shown = {k: v for k, v in row.items() if k not in ("image_url", "id")}
     return (f'<h1>Part #{row["part"]} {verdict(row.get("verdict"))}</h1><div class="columns">'
             f'<section class="card wide">{img}</section><section class="card">{value(shown)}</section></div>'
-            f'<p><a href="/api/parts/{row["part"]}">this row as JSON</a></p>')
+            f'<p><a href="/parts/{row["part"]}/trace">what decided it (trace)</a> · '
+            f'<a href="/api/parts/{row["part"]}">this row as JSON</a></p>')

@@ -72,10 +72,11 @@ def lower_priority(pid: int) -> str:
 class DashboardThread:
     """uvicorn in a daemon thread of this process, on an address bound at once (port 0: a free one)."""
 
-    def __init__(self, data_dir: str | Path, host: str = "127.0.0.1", port: int = 0, project: Any = None):
+    def __init__(self, data_dir: str | Path, host: str = "127.0.0.1", port: int = 0, project: Any = None,
+                 central: str | None = None):
         from studio.web.app import create_app
 
-        self.app = create_app(data_dir, _open_project(project))
+        self.app = create_app(data_dir, _open_project(project), central)
         self.sock = bind(host, port)
         self.port = self.sock.getsockname()[1]
         self.url = url_of(self.sock)
@@ -107,11 +108,11 @@ class DashboardThread:
 
 
 def serve_forever(data_dir: str | Path, sock: socket.socket, project: Any = None,
-                  stop_on_stdin_eof: bool = False) -> None:
+                  stop_on_stdin_eof: bool = False, central: str | None = None) -> None:
     """Serve in the foreground until Ctrl-C / SIGTERM (or, for the station's child, until stdin closes)."""
     from studio.web.app import create_app
 
-    app = create_app(data_dir, _open_project(project))
+    app = create_app(data_dir, _open_project(project), central)
     server = _server(app)
     if stop_on_stdin_eof:
         def watch() -> None:

@@ -142,6 +142,11 @@ class StationPage(Page):
         self.monitor_panel = MonitorPanel(show_map=True)    # reject rate per hour with limits, scores, maps
         self.monitor_panel.setFixedHeight(165)
         self.root_layout.addWidget(self.monitor_panel)
+        from studio.gui.widgets.shadow_panel import ShadowPanel     # the shadow comparison and the loop, while one runs
+
+        self.shadow_panel = ShadowPanel(project, lambda: getattr(self.station, "data_dir", None))
+        self.shadow_panel.feeds(self.gate_panel)        # one read of the log, off the GUI thread, for both
+        self.root_layout.addWidget(self.shadow_panel)
 
         self._show_counts()
         self.runner = TaskRunner(self)
@@ -207,6 +212,8 @@ class StationPage(Page):
         self.counts = dict.fromkeys(self.counts, 0)
         self.monitor_panel.set_station(station)
         self.alerts_panel.set_log(getattr(station, "log_path", None))
+        self.gate_panel.data_dir = getattr(station, "data_dir", None)     # the gate of this station's log
+        self.shadow_panel.refresh(force=True)
         self.recent.setRowCount(0)
         self._show_counts()
         self._update_controls()

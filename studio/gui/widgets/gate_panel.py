@@ -6,6 +6,7 @@ touches the station's threads. Hidden when the project has no gate.
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from PySide6.QtCore import QTimer
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidg
 from studio.gui.style import PASS_GREEN, REJECT_RED
 
 REFRESH_MS = 5000
+FED_S = 15.0        # fed by the shadow panel's worker: no read of its own on the GUI thread for this long at least
 
 
 def _fmt(v: Any) -> str:
@@ -28,6 +30,7 @@ class GatePanel(QGroupBox):
         self.project = project
         self.data_dir = data_dir
         self.state: dict[str, Any] | None = None
+        self._fed_until = 0.0
         self.summary = QLabel("")
         self.lines = QLabel("")
         self.lines.setWordWrap(True)
@@ -71,9 +74,17 @@ class GatePanel(QGroupBox):
                              + (f", {out['no_image']} without an image" if out["no_image"] else ""))
         return out
 
+    def show_state(self, state: dict[str, Any] | None, next_in_s: float = 0.0) -> None:
+        """The gate's state as read elsewhere (the shadow panel's worker, ``monitoring.loop.snapshot``; the
+        next one due in ``next_in_s``): shown at once; this panel's own read on the GUI thread pauses meanwhile."""
+        self._fed_until = time.monotonic() + max(FED_S, 2 * next_in_s + 5.0)
+        self._show(state or {"defined": False, "passed": False, "checks": []})
+
     def refresh(self) -> None:
         from studio.monitoring.gate import evaluate
 
+        if time.monotonic() < self._fed_until:
+            return
         data_dir = self._data_dir()
         try:
             self.state = evaluate(self.project, data_dir if data_dir is not None and data_dir.exists() else None)
@@ -83,6 +94,10 @@ class GatePanel(QGroupBox):
             self.summary.setText(f"the promotion gate cannot be read: {getattr(e, 'message', e)}")
             self.lines.setText("")
             return
+        self._show(self.state)
+
+    def _show(self, state: dict[str, Any]) -> None:
+        self.state = state
         if not self.state["defined"]:
             self.hide()
             return

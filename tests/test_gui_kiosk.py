@@ -53,8 +53,9 @@ class FakeStation:
             self._thread = threading.Thread(target=self.post, args=tuple(self.parts), kwargs={"state": "stopped"})
             self._thread.start()
 
-    def stop(self):
+    def stop(self, **asked):                 # by=, reason=: who stops it (a Station's station.stopped entry)
         self.stopped += 1
+        self.stop_asked = asked
         if self._thread is not None:
             self._thread.join()
 

@@ -372,8 +372,10 @@ class KioskWindow(QWidget):
             return
         from studio.gui.widgets.errors import error_dialog
 
+        from studio.gui.kiosk_lock import stop_as
+
         try:
-            self.station.stop()
+            self.station.stop(**stop_as(self))     # the engineer who unlocked the kiosk (station.stopped)
         except Exception as e:  # a refusal is a message, never a crash of the kiosk
             error_dialog(self, e, "The station was not asked to stop")
             return
@@ -389,8 +391,10 @@ class KioskWindow(QWidget):
     def closeEvent(self, event) -> None:  # noqa: N802
         self.bridge.detach()
         if self.owns_station and not self.attached:
+            from studio.gui.kiosk_lock import stop_as
+
             try:
-                self.station.stop()
+                self.station.stop(**stop_as(self))
             except Exception as e:  # closing must always work
                 import logging
 

@@ -72,6 +72,7 @@ class KioskLock(QObject):
         self.trail = trail
         self.ask = ask or (lambda parent, what: ask_pin(parent, what))
         self.unlocked = False
+        self.unlocked_by: str | None = None     # the engineer who gave the PIN (stop_as: who stops the station)
         self.released = False
         try:
             self.locked = users.enforced
@@ -105,7 +106,7 @@ class KioskLock(QObject):
             return False
         if self.trail is not None:
             self.trail.append("kiosk.left", actor=user.name, what=what, meaning="responsibility")
-        self.unlocked = True
+        self.unlocked, self.unlocked_by = True, user.name
         return True
 
     def _say(self, text: str) -> None:
@@ -116,7 +117,7 @@ class KioskLock(QObject):
     def _relock(self) -> None:
         """After Esc the engineer may choose to stay (No to stopping): lock again."""
         if self.window.isVisible() and not self.released:
-            self.unlocked = False
+            self.unlocked, self.unlocked_by = False, None
             if self.locked and not self.window.isFullScreen():
                 self.window.showFullScreen()
 
@@ -143,4 +144,13 @@ def lock_kiosk(window: QWidget, station: Any, **kwargs: Any) -> KioskLock:
     """Lock ``window`` (a ``KioskWindow``) with the accounts governing ``station.project``."""
     root = getattr(getattr(station, "project", None), "root", None)
     data_dir = getattr(station, "data_dir", None) or root
-    return KioskLock(window, user_list(root), AuditTrail(data_dir) if data_dir is not None else None, **kwargs)
+    lock = KioskLock(window, user_list(root), AuditTrail(data_dir) if data_dir is not None else None, **kwargs)
+    window.kiosk_lock = lock
+    return lock
+
+
+def stop_as(window: QWidget) -> dict[str, str]:
+    """``stop()``'s ``by``/``reason`` when the station is stopped from ``window``: the engineer who unlocked
+    its kiosk; ``{}`` when nobody did (without accounts the lock is off: the station records the OS login)."""
+    name = getattr(getattr(window, "kiosk_lock", None), "unlocked_by", None)
+    return {"by": name, "reason": "stopped at the kiosk"} if name else {}

@@ -301,13 +301,12 @@ def forget_sessions() -> None:
 
 
 def stop_allowed(parent: QWidget | None, project: Any, station: Any, *, what: str = "Stopping the station") -> bool:
-    """Ask for an engineer (and a reason) before the station stops; the stop is an entry of the station's trail."""
+    """Ask for an engineer (and a reason) before the station stops; the station records the stop under that
+    name and reason (``station.stop_by``: its ``station.stopped`` entry, ``studio.station.station_audit``)."""
     ok = session_for(project).authorize(parent, "engineer", what, action="station.stopped")
     if ok is None:
         return False
-    data_dir = getattr(station, "data_dir", None)
-    AuditTrail(data_dir if data_dir is not None else project.root).append(
-        "station.stopped", actor=ok[0].name, what=str(getattr(project, "name", "")) or None, reason=ok[1])
+    station.stop_by = (ok[0].name, ok[1])
     return True
 
 

@@ -3,7 +3,9 @@
 A view uses only this: ``project``, ``data_dir``, ``events`` (an ``Emitter`` of
 ``part``, ``state``, ``alert`` and ``stats``, as ``Station.events``), ``state``,
 ``fault``, ``attached`` (False: the station runs in this process), ``stop()``
-(stop the station) and ``close()`` (the view lets go; the station goes on).
+(stop the station; ``stop(by=NAME, reason=TEXT)`` when a person is known: its
+``station.stopped`` entry names them) and ``close()`` (the view lets go; the
+station goes on).
 
 * ``studio.station.Station`` is a handle as it is (a view reads ``attached`` with
   ``getattr(station, "attached", False)``; it has no ``close``: the view that

@@ -34,6 +34,7 @@ from studio.station.faults import in_flight_fault, stage_kind
 from studio.station.heartbeat import Heartbeat
 from studio.station.log_health import LogHealth, alert_kind
 from studio.station.pipeline import Pipeline
+from studio.station import station_audit
 from studio.station.plc_watch import POLICIES, PlcWatch
 from studio.station.stats import StationStats
 from studio.station.status_file import StatusPublisher
@@ -119,6 +120,7 @@ class Station:
         # live events on the plant's MQTT broker (studio/plant_bus; None without station.yaml's mqtt)
         self.plant_bus = PlantBus.for_station(settings, {"project": project.name}, alert=self._alert)
         self.central: Any = None                # the central store's forwarder (studio.central), when configured
+        self.started_by = self.start_reason = self.stop_by = None    # who, why: station_audit.py
 
     # ---- life cycle ---------------------------------------------------
     def start(self) -> None:
@@ -174,6 +176,7 @@ class Station:
             from studio.central.forwarder import for_station
 
             self.central = for_station(self)    # a background thread: the line never waits for it
+            station_audit.record_started(self)      # station.started in the data directory's trail
 
     # commands from the PLC (OPC UA Machine Vision methods); in PLC-trigger mode the link itself
     # refuses or withdraws triggers, so only a free-running station needs holding
@@ -259,12 +262,13 @@ class Station:
         self.lighting = watch_for(self.project, lambda m, level="warning": self._alert(
             m, level, key="lighting" if level != "info" else "lighting-back"))
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Finish the parts already taken, then close everything. Idempotent."""
+    def stop(self, timeout: float = 5.0, *, by: str | None = None, reason: str | None = None) -> None:
+        """Finish the parts already taken, then close everything. Idempotent. ``by``/``reason``: who asked, why."""
         with self._lock:
             pipeline = self.pipeline
             if pipeline is None:
                 return
+            self.stop_by = (by, reason) if by or reason else self.stop_by
             pipeline.request_stop()
             if not pipeline.join(timeout):
                 self._alert("the station did not stop in time; abandoning the parts in progress", "error")
@@ -283,6 +287,7 @@ class Station:
             self.pipeline = None
             self._ended.set()
             self._set_state("stopped")
+            station_audit.record_stopped(self)
             if self.central is not None:
                 self.central.stop()             # sends what the closed log has, for a few seconds at most
             self._pump.close()

@@ -256,4 +256,6 @@ class StatusPublisher:
             if alert is not None:
                 why = f": {req['reason']}" if req.get("reason") else ""
                 alert(f"stopped by {req.get('by') or 'someone'} from the kiosk{why}", "info")
-            threading.Thread(target=self.station.stop, name="station-stop-request", daemon=True).start()
+            who = {"by": str(req.get("by") or "") or None,      # station.stopped under this name (station_audit.py)
+                   "reason": str(req.get("reason") or "") or "asked to stop from the kiosk"}
+            threading.Thread(target=self.station.stop, kwargs=who, name="station-stop-request", daemon=True).start()

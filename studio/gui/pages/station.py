@@ -186,10 +186,17 @@ class StationPage(Page):
         if self.station is not None or self.runner.is_running():
             return
         self.banner.clear_message()
+        from studio.gui.station_guard import start_allowed
+
+        who = start_allowed(self, self.project, model=self.model_combo.currentData(),    # another model,
+                            camera=self.camera_edit.text().strip(), plc=self.plc_edit.text().strip())  # ...: engineer
+        if who is None:
+            return
         try:
             station = Station(self.project, camera_spec=self.camera_edit.text().strip() or None,
                               plc_spec=self.plc_edit.text().strip() or "sim",
                               model_id=self.model_combo.currentData())
+            station.started_by, station.start_reason = who
         except Exception as e:
             self._start_failed(e)
             error_dialog(self, e, "Could not start the station")

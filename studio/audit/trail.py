@@ -101,9 +101,12 @@ class Verification:
 class AuditTrail:
     """The trail in ``path`` (a file, or a folder holding ``audit.jsonl``)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, create: bool = True):
+        """``create=False``: never make the folder (a station's data directory that was unplugged is
+        not re-created on its mount point; the append raises FileNotFoundError instead)."""
         path = Path(path)
         self.path = path / FILE_NAME if path.is_dir() or path.suffix != ".jsonl" else path
+        self.create = create
 
     # -- writing ---------------------------------------------------------------------------
     def append(self, action: str, *, actor: str | None = None, what: Any = None, before: Any = None,
@@ -115,7 +118,10 @@ class AuditTrail:
         if meaning is not None and meaning not in MEANINGS:
             raise ValueError(f"unknown signature meaning {meaning!r} (one of {', '.join(MEANINGS)})")
         when = when or _dt.datetime.now(_dt.UTC)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.parent.is_dir():
+            raise FileNotFoundError(f"{self.path.parent} is gone: the audit entry {action!r} was not written")
         with file_lock(self.path):
             last, good_end = self._last_whole()
             entry = {

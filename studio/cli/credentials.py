@@ -147,5 +147,5 @@ def station_run_guard(args: argparse.Namespace, project: Any) -> User | None:
     user = signed_in(args, "engineer", project=project, action=f"station run {' '.join(changed)}")
     AuditTrail(Path(getattr(project, "root", project))).append(
         "station.settings", actor=user.name, what="station run", reason=reason(args),
-        after={k: getattr(args, k) for k in RUN_CHANGES if getattr(args, k, None)})
+        after={k: getattr(args, k) for k in RUN_CHANGES if getattr(args, k, None)}, meaning="responsibility")
     return user

@@ -320,6 +320,7 @@ def engineer_change(parent: QWidget | None, project: Any, what: str, action: str
     user, reason = ok
 
     def record(**fields: Any) -> None:
-        AuditTrail(getattr(project, "root", project)).append(action, actor=user.name, reason=reason, **fields)
+        AuditTrail(getattr(project, "root", project)).append(action, actor=user.name, reason=reason,
+                                                         **{"meaning": "responsibility", **fields})
 
     return record

@@ -60,7 +60,7 @@ def changes(project: Any, *, model: str | None = None, camera: str | None = None
 def _trail(station: Any) -> Any:
     from studio.audit.trail import AuditTrail
 
-    return AuditTrail(station.data_dir)
+    return AuditTrail(station.data_dir, create=False)     # an unplugged data directory stays gone
 
 
 def _project_name(station: Any) -> str | None:

@@ -119,6 +119,7 @@ def test_a_station_in_shadow_mode_logs_the_verdicts_the_plc_holds_for_it(demo_pr
         assert station.wait(60) is True
     finally:
         station.stop()
+        link.stop()         # a link given to the station is the caller's to stop (its poller would live on)
     assert plc_server.read(BASE + rm.VERDICT, 1) == [0]               # watching: the verdict register stays 0
     con = sqlite3.connect(station.log_path)
     got = con.execute("SELECT part, verdict, source FROM incumbent ORDER BY id").fetchall()

@@ -1,4 +1,9 @@
-"""Train and list models (evaluate, threshold, compare: ``evaluation_commands``)."""
+"""Train, list and retire models (evaluate, threshold, compare: ``evaluation_commands``).
+
+``studio models PROJECT`` (or ``studio models list PROJECT``) lists them, newest first, retired ones marked;
+``studio models retire PROJECT --model ID --reason TEXT`` retires one (an engineer's action,
+``studio.project.live.retire``).
+"""
 from __future__ import annotations
 
 import argparse
@@ -22,9 +27,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     add_credentials(tr, reason=True)
     tr.set_defaults(handler=h + "cmd_train")
 
-    mo = sub.add_parser("models", help="list trained models")
-    mo.add_argument("project")
+    mo = sub.add_parser("models", help="list trained models, or retire one",
+                        usage="studio models [list] PROJECT [--json]\n"
+                              "       studio models retire PROJECT --model ID --reason TEXT [--user NAME]")
+    # 'studio models PROJECT' predates the verbs, so the verb is an optional first word
+    mo.add_argument("words", nargs="+", metavar="[list|retire] PROJECT")
+    mo.add_argument("--model", metavar="ID", help="retire: the model to retire")
     mo.add_argument("--json", action="store_true")
+    add_credentials(mo, reason=True)
     mo.set_defaults(handler=h + "cmd_models")
 
 
@@ -75,11 +85,64 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+VERBS = ("list", "retire")
+
+
 def cmd_models(args: argparse.Namespace) -> int:
+    from studio.core.errors import StudioError
+
+    words = list(args.words)
+    verb = words.pop(0) if len(words) == 2 and words[0] in VERBS else "list"
+    if len(words) != 1:
+        raise StudioError(f"'studio models {' '.join(args.words)}' is not a models command",
+                          hint="write 'studio models PROJECT' or 'studio models retire PROJECT --model ID "
+                               "--reason TEXT'")
+    args.project = words[0]
+    if verb == "retire":
+        return cmd_models_retire(args)
+    if args.model:
+        raise StudioError("--model is for 'studio models retire'", hint="leave it out to list the models")
+    return cmd_models_list(args)
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
     from studio.inference.model import list_models
     from studio.project import Project
+    from studio.project.live import live_model_id
+    from studio.project.model_card import retirement
 
-    cards = list_models(Project.open(args.project))
-    lines = [f"{c['model_id']}  {c['task']:<15} threshold {c.get('threshold', 0):.4g}" for c in cards]
-    emit(args, {"models": cards}, "\n".join(lines) or "no models yet: run 'studio train'")
+    project = Project.open(args.project)
+    cards = list_models(project)
+    live = live_model_id(project)
+
+    def line(c: dict) -> str:
+        r = retirement(c)
+        return (f"{c['model_id']}  {c['task']:<15} threshold {c.get('threshold', 0):.4g}"
+                + ("  LIVE" if c["model_id"] == live else "")
+                + (f"  RETIRED by {r.get('by')} {r.get('time')}: {r.get('reason') or ''}" if r else ""))
+
+    emit(args, {"models": cards, "live": live}, "\n".join(line(c) for c in cards) or "no models yet: run 'studio train'")
+    return 0
+
+
+def cmd_models_retire(args: argparse.Namespace) -> int:
+    from studio.core.errors import ModelError, StudioError
+    from studio.inference.model import newest_model_id
+    from studio.project import Project
+    from studio.project import live
+
+    if not args.model:
+        raise StudioError("which model? 'studio models retire' needs --model ID", field="--model",
+                          hint="list them with 'studio models PROJECT'")
+    project = Project.open(args.project)
+    who = signed_in(args, "engineer", project=project, action="model.retired").name
+    out = live.retire(project, args.model, actor=who, reason=reason(args) or "")
+    try:
+        runs = out["live"] or newest_model_id(project)
+        runs_words = f"{runs} ({'promoted' if out['live'] else 'the newest not retired'})"
+    except ModelError as e:
+        runs, runs_words = None, f"no model ({e.message}): it will not start until one is trained"
+    out["station_runs"] = runs
+    emit(args, out, f"{args.model} is retired by {who}: {out['reason']}; from its next start the station runs "
+                    f"{runs_words}")
     return 0

@@ -95,6 +95,7 @@ def cmd_station_promote(args: argparse.Namespace) -> int:
         emit(args, out, f"rolled back: the live model is {out['after'] or '(none: the newest)'} again "
                         f"(was {out['before']}); recorded for {actor}")
         return 0
+    live.refuse_retired(project, args.model)         # before the gate: a retired model is never made live
     data_dir = resolve_data_dir(project, args.data_dir)
     gate = evaluate(project, data_dir if data_dir.exists() else None, args.model)
     if not gate["defined"]:

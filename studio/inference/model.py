@@ -132,13 +132,20 @@ def list_models(project, task: str | None = None) -> list[dict[str, Any]]:
 
 
 def newest_model_id(project, task: str | None = None) -> str:
-    """The id of the newest model (of ``task``); ModelError when there is none, or when the newest is unusable.
+    """The id of the newest model (of ``task``) not retired; ModelError when there is none, or when the newest
+    is unusable.
 
     An unreadable newest card is never passed over for an older model in
     silence: the line would run a model nobody chose. Name a model to run an
-    older one on purpose.
+    older one on purpose. A retired model (``studio models retire``,
+    ``model_card.retirement``) is passed over: an engineer decided it.
     """
+    retired = []
     for _, name, card, error in _scan(project):
+        if card is not None and model_card.retirement(card):
+            if task is None or card["task"] == task:
+                retired.append(name)
+            continue
         if card is None:
             raise ModelError(f"the newest model '{name}' cannot be used: {error.message}", file=error.file,
                              field=error.field,
@@ -147,6 +154,10 @@ def newest_model_id(project, task: str | None = None) -> str:
         if task is None or card["task"] == task:
             return card["model_id"]
     what = f"{task} model" if task else "model"
+    if retired:
+        raise ModelError(f"every trained {what} of this project is retired ({', '.join(retired)})",
+                         file=_models_dir(project), hint=TRAIN_HINT + ", or run a retired one on purpose with "
+                                                                      "--model ID")
     raise ModelError(f"this project has no trained {what} yet", file=_models_dir(project), hint=TRAIN_HINT)
 
 

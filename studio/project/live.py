@@ -15,22 +15,37 @@ else None (and the station falls back to the newest, as before promotion
 existed). ``promote`` and ``rollback`` write the file and an audit entry
 (``model.promoted`` / ``model.rolled_back``, meaning ``approval``);
 ``actor_of`` is the one place a command decides who acts.
+
+``retire`` (``studio models retire PROJECT --model ID --reason ...``) marks a
+model retired in its card (``retired: {by, time, reason}``; the card is the
+one place, read by ``model_card.retirement``) and writes ``model.retired``.
+A retired model is never the newest (``newest_model_id`` passes it over), is
+never promoted or rolled back to, and the promoted live model cannot be
+retired: promote or roll back to another first. A model that runs only
+because it is the newest (nothing promoted) may be retired: the station runs
+the newest model not retired from its next start. Naming a retired model on
+purpose (``--model ID``, evaluation) still loads it.
 """
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from pathlib import Path
 from typing import Any
 
 from studio.core.errors import ProjectError, StudioError
 from studio.core.problems import Problem
+from studio.project import model_card
 
 FILE = "models/live.yaml"
 SCHEMA_VERSION = 1
 
 
 def _root(project: Any) -> Path:
-    return Path(getattr(project, "root", project))
+    """A Project's folder, or the folder given (a ``Path`` has a ``root`` of its own: "/", never the project)."""
+    if isinstance(project, (str, os.PathLike)):
+        return Path(project)
+    return Path(project.root)
 
 
 def actor_of(user: str | None = None) -> str:
@@ -94,7 +109,28 @@ def check_file(root: Path) -> list[Problem]:
     if live and not (Path(root) / "models" / live).is_dir():
         return [Problem(str(path), "live", f"names model '{live}', which is not in models/",
                         "restore the model folder, or promote another model")]
+    if live and _retired(root, live):
+        return [Problem(str(path), "live", f"names model '{live}', which is retired",
+                        "promote another model with 'studio station promote'")]
     return []
+
+
+def _retired(project: Any, model_id: str) -> dict[str, Any] | None:
+    """The model's retirement when its card says so (an unreadable card: None, refused elsewhere)."""
+    try:
+        return model_card.retirement(model_card.read(_root(project) / "models" / model_id))
+    except StudioError:
+        return None
+
+
+def refuse_retired(project: Any, model_id: str, doing: str = "promoted") -> None:
+    """StudioError when ``model_id`` is retired: a retired model is never made live again."""
+    r = _retired(project, model_id)
+    if r:
+        raise StudioError(f"model {model_id} is retired (by {r.get('by')}, {r.get('time')}: "
+                          f"{r.get('reason') or 'no reason given'}); a retired model is not {doing}",
+                          file=_root(project) / "models" / model_id / model_card.CARD_FILE,
+                          hint="promote another model ('studio models PROJECT' lists them), or train a new one")
 
 
 def _write(project: Any, data: dict[str, Any]) -> None:
@@ -110,6 +146,7 @@ def promote(project: Any, model_id: str, *, actor: str, reason: str) -> dict[str
     if not (_root(project) / "models" / model_id).is_dir():
         raise StudioError(f"there is no model '{model_id}' in this project", file=_root(project) / "models",
                           hint="list them with 'studio models PROJECT'")
+    refuse_retired(project, model_id)
     data = read(project)
     before = data.get("live")
     if before == model_id:
@@ -138,6 +175,8 @@ def rollback(project: Any, *, actor: str, reason: str) -> dict[str, Any]:
         if h.get("model") == current and h.get("action") == "promoted":
             previous = h.get("before")
             break
+    if previous:
+        refuse_retired(project, previous, "rolled back to")
     now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     data["history"].append({"model": previous, "by": actor, "time": now, "reason": (reason or "").strip(),
                             "action": "rolled_back", "before": current})
@@ -149,3 +188,38 @@ def rollback(project: Any, *, actor: str, reason: str) -> dict[str, Any]:
                                       before=current, after=previous, reason=(reason or "").strip() or None,
                                       meaning="approval")
     return {"model_id": previous, "before": current, "after": previous, "by": actor}
+
+
+def retire(project: Any, model_id: str, *, actor: str, reason: str) -> dict[str, Any]:
+    """Mark ``model_id`` retired in its card and write ``model.retired``; returns before/after.
+
+    Refused (StudioError) without a reason, for a model not in the project, one already retired,
+    and the promoted live model (promote or roll back to another first)."""
+    if not reason or not reason.strip():
+        raise StudioError("a retirement needs a reason", field="--reason",
+                          hint='say why: --reason "escapes on the new supplier\'s parts"')
+    folder = _root(project) / "models" / model_id
+    if not folder.is_dir():
+        raise StudioError(f"there is no model '{model_id}' in this project", file=_root(project) / "models",
+                          hint="list them with 'studio models PROJECT'")
+    card = model_card.load(folder)              # an unusable card: ModelError naming it
+    done = model_card.retirement(card)
+    if done:
+        raise StudioError(f"model {model_id} was already retired by {done.get('by')} on {done.get('time')}",
+                          hint="nothing to retire")
+    live = live_model_id(project)
+    if live == model_id:
+        raise StudioError(f"model {model_id} is the station's live model: it cannot be retired while live",
+                          file=_root(project) / FILE,
+                          hint="promote another model first ('studio station promote PROJECT --model ID') "
+                               "or roll back ('studio station promote PROJECT --rollback'), then retire it")
+    now = _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")     # as the trail's (studio trace)
+    retired = {"by": actor, "time": now, "reason": reason.strip()}
+    model_card.write(folder, {**card, "retired": retired})
+    from studio.audit.trail import AuditTrail
+
+    AuditTrail(_root(project)).append("model.retired", actor=actor, what=model_id,
+                                      before={"retired": False, "live": live},
+                                      after={"retired": True, "live": live}, reason=reason.strip(),
+                                      meaning="approval")
+    return {"model_id": model_id, "retired": retired, "live": live, "by": actor, "reason": reason.strip()}

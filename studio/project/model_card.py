@@ -2,7 +2,8 @@
 
 Training writes it (``studio.training.export``), ``set_threshold`` (the
 Threshold page, ``choose.save``) rewrites it atomically with a history of
-who-moved-it-when, the station trusts it: the threshold, the classes and their PLC ids, the
+who-moved-it-when, ``studio.project.live.retire`` marks it ``retired`` (who, when,
+why; ``retirement(card)`` reads the mark), the station trusts it: the threshold, the classes and their PLC ids, the
 preprocessing the model was trained with. So it is checked in one place,
 here, before anything uses it: ``validate`` lists every problem, ``load``
 migrates an older ``schema_version`` and raises ``ModelError`` naming the
@@ -84,7 +85,21 @@ def validate(card: Any, file: str | Path = CARD_FILE) -> list[Problem]:
                 "set the threshold and review band again on the Threshold page")
     if "model_id" in card and not (isinstance(card["model_id"], str) and card["model_id"].strip()):
         bad("model_id", f"is {card['model_id']!r}, not a name")
+    retired = card.get("retired")
+    if retired is not None and not (isinstance(retired, dict) and isinstance(retired.get("by"), str)
+                                    and isinstance(retired.get("time"), str)):
+        bad("retired", f"is {retired!r}, not {{by, time, reason}}",
+            "write retired: {by: NAME, time: ISO, reason: TEXT} as the audit trail's model.retired entry says")
     return out
+
+
+def retirement(card: dict[str, Any]) -> dict[str, Any] | None:
+    """The card's retirement (``{by, time, reason}``, written by ``studio models retire``), or None.
+
+    The one place that says whether a model is retired: ``newest_model_id`` passes it over,
+    ``live.promote`` refuses it, ``studio models`` and ``studio trace`` show it."""
+    retired = card.get("retired") if isinstance(card, dict) else None
+    return retired if isinstance(retired, dict) else None
 
 
 def read(folder: str | Path) -> dict[str, Any]:

@@ -12,6 +12,9 @@
        decided, how it was chosen (method, cost assumptions), when, and who and
        why from the audit trail (``threshold.set`` about the model)
     -> the promotion that made the model live (``model.promoted``)
+    -> and, when the model was retired since (or before: run on purpose),
+       who retired it, when and why (``model["retired"]``: the card's mark
+       and the ``model.retired`` entry)
 
 and returns one dict (keys ``part``, ``model``, ``training``, ``data``,
 ``criteria_version``, ``threshold``, ``promotion``, ``station``, ``gaps``).
@@ -132,6 +135,20 @@ def _audit_view(entry: dict[str, Any] | None) -> dict[str, Any] | None:
                                       "after", "reason", "meaning", "hash")}
 
 
+def _retired(project: Any, data_dir: Path, card: dict[str, Any], t_part: float | None) -> dict[str, Any] | None:
+    """The model's retirement (``model_card.retirement``) with its audit entry, and whether it came after the part."""
+    from studio.project import model_card
+
+    mark = model_card.retirement(card)
+    if mark is None:
+        return None
+    entry, trail = _audit_last(project, data_dir, "model.retired", str(card.get("model_id")))
+    t = _epoch(mark.get("time"))
+    return {"by": mark.get("by"), "time": mark.get("time"), "why": mark.get("reason"),
+            "after_part": None if t is None or t_part is None else t >= t_part,
+            "entry": _audit_view(entry), "trail": trail}
+
+
 def _threshold_at(card: dict[str, Any], t: float | None) -> tuple[float | None, dict[str, Any] | None]:
     """The threshold in force at ``t`` by the card's history (None when the history does not say)."""
     history = [h for h in card.get("threshold_history") or [] if isinstance(h, dict)]
@@ -189,7 +206,8 @@ def trace_part(data_dir: str | Path, part: int, *, project: Any = None) -> dict[
         model = {"model_id": card.get("model_id"), "card": str(folder / model_card.CARD_FILE),
                  "task": card.get("task"), "backbone": card.get("backbone"), "created": card.get("created"),
                  "onnx_digest": card.get(DIGEST_FIELD), "classes": card.get("classes"),
-                 "metrics": card.get("metrics"), "schema_version": card.get("schema_version")}
+                 "metrics": card.get("metrics"), "schema_version": card.get("schema_version"),
+                 "retired": _retired(proj, data_dir, card, t_part)}
     lin = (card or {}).get("lineage") or {}
 
     # the training run
@@ -333,6 +351,11 @@ def describe(chain: dict[str, Any]) -> str:
         lines.append(f"  promotion  by {pr['by']}, {pr['when']}: {pr.get('why') or 'no reason given'}")
     else:
         lines.append(f"  promotion  {pr['note']}")
+    r = m.get("retired")
+    if r:
+        lines.append(f"  retired    by {r['by']}, {r['time']}: {r.get('why') or 'no reason given'}"
+                     + {True: " (after this part)", False: " (before this part: it was run on purpose)"}
+                     .get(r.get("after_part"), ""))
     for gap in chain.get("gaps") or []:
         lines.append(f"  gap: {gap}")
     return "\n".join(lines)

@@ -5,6 +5,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
+from studio.project.model_card import retirement
+
 COLUMNS = ["Model", "Task", "Created", "Image AUROC", "Threshold"]
 
 
@@ -40,7 +42,8 @@ class ModelsTable(QTableWidget):
         for r, card in enumerate(cards):
             metrics = card.get("metrics") or {}
             auroc = metrics.get("image_auroc", metrics.get("auroc"))
-            values = [card.get("model_id", "?"), card.get("task", ""), str(card.get("created", ""))[:19],
+            retired = " (retired)" if retirement(card) else ""     # studio models retire
+            values = [f"{card.get('model_id', '?')}{retired}", card.get("task", ""), str(card.get("created", ""))[:19],
                       fmt(auroc), fmt(card.get("threshold"), 4)]
             for c, v in enumerate(values):
                 self.setItem(r, c, QTableWidgetItem(str(v)))

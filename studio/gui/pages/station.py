@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QHeade
 
 from studio.gui.pages.base import Page, caption, row
 from studio.gui.pages.models_table import list_models
+from studio.project.model_card import retirement
 from studio.gui.style import FAULT_AMBER, PASS_GREEN, REJECT_RED, REVIEW_VIOLET, VERDICT_COLOURS
 from studio.results import rates
 from studio.gui.widgets import Banner, ImageView, TaskRunner, error_dialog
@@ -359,6 +360,7 @@ class StationPage(Page):
             cards = list_models(self.project)
         except Exception:
             cards = []
+        cards = [c for c in cards if not retirement(c)]     # a retired model is not offered to the line
         for card in cards:
             self.model_combo.addItem(str(card.get("model_id")), card.get("model_id"))
         if not cards:

@@ -433,3 +433,167 @@ def test_freezing_the_split_and_the_lighting_limits_need_an_engineer(qtbot, staf
     e = audit(staffed.root)[-1]
     assert (e["action"], e["actor"]) == ("split.changed", "eve") and "frozen" in e["after"]["done"][0]
     page.shutdown()
+
+
+# ---- the Station page: an operator runs the line as configured, only an engineer changes or stops it ----------
+def test_the_station_page_refuses_an_operator_to_stop_or_to_start_another_model(qtbot, staffed, monkeypatch,
+                                                                                 tmp_path):
+    import studio.station
+    from studio.gui.pages.station import StationPage
+    from studio.gui.sign_in import session_for
+
+    made = []
+
+    def make(project, *a, **kw):
+        s = FakeStation(project)
+        s.data_dir = tmp_path / "data"
+        s.model_id = kw.get("model_id")
+        made.append(s)
+        return s
+
+    monkeypatch.setattr(studio.station, "Station", make)
+    (staffed.root / "models").mkdir(exist_ok=True)                 # m1 is the live model: as configured
+    (staffed.root / "models" / "live.yaml").write_text("schema_version: 1\nlive: m1\nhistory: []\n")
+    page = StationPage(staffed)
+    qtbot.addWidget(page)
+    page.show()
+    page.model_combo.clear()
+    page.model_combo.addItem("m1", "m1")
+    page.model_combo.addItem("m2", "m2")
+    page._update_controls()
+    session = session_for(staffed)
+    asked = Prompts(session)
+    page.model_combo.setCurrentIndex(page.model_combo.findData("m2"))
+    page.start_button.click()                                       # another model, nobody signed in
+    assert made == [] and "needs the engineer role (nobody is signed in)" in asked.asked[-1]
+    session.sign_in("olli", PASSWORDS["olli"])                      # an operator
+    page.start_button.click()
+    assert made == [] and "olli lacks the engineer role" in asked.asked[-1]
+    page.model_combo.setCurrentIndex(page.model_combo.findData("m1"))
+    page.start_button.click()                                       # as configured: the operator starts the line
+    qtbot.waitUntil(lambda: made and made[0].started == 1 and not page.runner.is_running(), timeout=5000)
+    assert (made[0].model_id, made[0].started_by, made[0].start_reason) == ("m1", "olli", None)
+    assert not page.model_combo.isEnabled() and not page.camera_edit.isEnabled()   # nothing to change while it runs
+    page.stop_station()                                             # the operator may not stop it
+    assert made[0].stopped == 0 and page.station is made[0] and "olli lacks the engineer role" in asked.asked[-1]
+    asked.sign_in_as = "eve"                                        # an engineer signs in (the dialog), says why
+    page.stop_station()
+    qtbot.waitUntil(lambda: made[0].stopped == 1 and page.station is None, timeout=5000)
+    assert made[0].stop_by == ("eve", "line trial 7")
+    page.model_combo.setCurrentIndex(page.model_combo.findData("m2"))
+    asked.reason = "trial of m2 on line 2"
+    page.start_button.click()                                       # eve is signed in: her change, her reason
+    qtbot.waitUntil(lambda: len(made) == 2 and made[1].started == 1 and not page.runner.is_running(), timeout=5000)
+    assert (made[1].model_id, made[1].started_by, made[1].start_reason) == ("m2", "eve", "trial of m2 on line 2")
+    assert len(asked.asked) == 4                                    # no prompt for the signed-in engineer
+    trail = audit(staffed.root)
+    e = [e for e in trail if e["action"] == "station.settings"][-1]
+    assert (e["actor"], e["before"], e["after"], e["reason"]) == ("eve", {"model": "m1"}, {"model": "m2"},
+                                                                  "trial of m2 on line 2")
+    refused = [(e["actor"], e["what"]) for e in trail if e["action"] == "action.refused"]
+    assert refused == [("(nobody)", "station.started"), ("olli", "station.started"), ("olli", "station.stopped")]
+    page.shutdown()
+
+
+def test_a_retired_model_is_not_offered_on_the_station_page_and_marked_in_the_models_table(qtbot, staffed):
+    from studio.gui.pages.models_table import ModelsTable, list_models
+    from studio.gui.pages.station import StationPage
+    from studio.project import live
+
+    model_card(staffed)
+    m2 = staffed.models_dir / "m2"
+    m2.mkdir()
+    card = json.loads((staffed.models_dir / "m1" / "card.json").read_text())
+    (m2 / "card.json").write_text(json.dumps({**card, "model_id": "m2", "created": "2025-01-01T00:00:00"}))
+    live.retire(staffed, "m2", actor="eve", reason="escapes on lot 7")
+    page = StationPage(staffed)
+    qtbot.addWidget(page)
+    page.refresh()
+    assert [page.model_combo.itemData(i) for i in range(page.model_combo.count())] == ["m1"]
+    table = ModelsTable()
+    qtbot.addWidget(table)
+    table.set_cards(list_models(staffed))
+    assert [table.item(r, 0).text() for r in range(table.rowCount())] == ["m2 (retired)", "m1"]
+    page.shutdown()
+
+
+# ---- a stop at the locked kiosk: the station's station.stopped entry names the engineer who gave the PIN -------
+def _actions(data_dir, *wanted):
+    return [(e["action"], e["actor"]) for e in audit(data_dir) if e["action"] in wanted]
+
+
+WATCHED = ("station.started", "signin", "signin.refused", "kiosk.left", "station.stopped")
+
+
+def test_a_pin_unlocked_stop_at_the_kiosk_is_station_stopped_under_the_engineers_name(qtbot, staffed, tmp_path):
+    from test_station import make
+
+    from studio.gui.kiosk import KioskWindow
+    from studio.gui.kiosk_lock import lock_kiosk
+
+    station, _ = make(staffed, tmp_path, max_parts=None, interval_s=0.05)
+    w = KioskWindow(station, owns_station=True)
+    answers = []
+    lock = lock_kiosk(w, station, ask=lambda parent, what: answers.pop(0) if answers else None)
+    qtbot.addWidget(w)
+    station.start()
+    try:
+        w.showFullScreen()
+        qtbot.waitExposed(w)
+        answers.append(("eve", "000000"))
+        w.confirm_stop = lambda: True                                    # "Yes, stop" once a PIN let it ask
+        qtbot.keyClick(w, Qt.Key.Key_Escape)                             # a wrong PIN: the kiosk and the line stay
+        assert w.isVisible() and w.isFullScreen() and station.state == "running"
+        assert [a for a, _ in _actions(station.data_dir, *WATCHED)] == ["station.started", "signin.refused"]
+        answers.append(("eve", PINS["eve"]))
+        qtbot.keyClick(w, Qt.Key.Key_Escape)                             # the engineer's PIN, then "Yes"
+        assert not w.isVisible() and station.state == "stopped"
+    finally:
+        lock.release()
+        station.stop()
+    assert _actions(station.data_dir, *WATCHED)[1:] == [("signin.refused", "eve"), ("signin", "eve"),
+                                                        ("kiosk.left", "eve"), ("station.stopped", "eve")]
+    stopped = audit(station.data_dir)[-1]
+    assert stopped["action"] == "station.stopped"                         # the later stop() wrote nothing more
+    assert (stopped["reason"], stopped["meaning"]) == ("stopped at the kiosk", "responsibility")
+    assert stopped["before"]["model"] == station.model_id
+
+
+def test_a_pin_unlocked_stop_at_an_attached_kiosk_reaches_the_station_under_the_engineers_name(qtbot, staffed,
+                                                                                              tmp_path):
+    """The kiosk in its own process (`studio kiosk DATA_DIR`, `station run --kiosk`): the stop is a request."""
+    from test_station import make
+
+    from studio.gui.kiosk import KioskWindow
+    from studio.gui.kiosk_lock import lock_kiosk
+    from studio.station.handle import AttachedStation
+
+    station, _ = make(staffed, tmp_path, max_parts=None, interval_s=0.05)
+    station.start()
+    handle = None
+    try:
+        handle = AttachedStation(station.data_dir, poll_s=0.1)
+        w = KioskWindow(handle, owns_station=False)
+        answers = [("olli", PINS["olli"])]
+        lock = lock_kiosk(w, handle, ask=lambda parent, what: answers.pop(0) if answers else None)
+        qtbot.addWidget(w)
+        handle.start()
+        w.showFullScreen()
+        qtbot.waitExposed(w)
+        qtbot.waitUntil(lambda: handle.state == "running", timeout=10_000)
+        w.confirm_stop = lambda: True
+        qtbot.keyClick(w, Qt.Key.Key_Escape)                             # the operator's PIN: no engineer
+        assert w.isVisible() and w.isFullScreen() and station.state == "running"
+        answers.append(("eve", PINS["eve"]))
+        qtbot.keyClick(w, Qt.Key.Key_Escape)                             # the engineer's: the request goes
+        qtbot.waitUntil(lambda: station.state == "stopped", timeout=10_000)
+        lock.release()
+        w.close()
+    finally:
+        if handle is not None:
+            handle.close()
+        station.stop()
+    watched = _actions(station.data_dir, *WATCHED, "action.refused")
+    assert watched[1:] == [("signin", "olli"), ("action.refused", "olli"), ("signin", "eve"), ("kiosk.left", "eve"),
+                           ("station.stopped", "eve")]
+    assert audit(station.data_dir)[-1]["reason"] == "stopped at the kiosk"

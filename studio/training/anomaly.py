@@ -3,8 +3,9 @@
 Every good training image is cut into patch descriptors: EfficientNet-Lite
 features (at the defaults Lite0's blocks 2 and 4: stride 8 and stride 16),
 each averaged over its 3x3 neighbourhood (a patch knows its surroundings),
-the deeper maps upsampled to the shallowest one and stacked. A greedy k-center coreset keeps the few patches that still
-cover all the others (the memory bank). On the line, every patch of a part
+the deeper maps upsampled to the shallowest one and stacked. A greedy
+k-center coreset keeps the few patches that still cover all the others (the
+memory bank). On the line, every patch of a part
 looks up its nearest good patch; the distance map is the anomaly map, and
 its (lightly blurred) maximum, or the mean of its top k, is the part's
 score. Large frames can be cut into tiles scored by the same bank
@@ -141,9 +142,7 @@ def build_graph(features, bank, chunk: int = 4096, topk: int = 0, tiles=None):
             g = torch.tensor([1.0, 2.0, 1.0])
             self.register_buffer("blur", (g[:, None] * g[None, :] / 16.0)[None, None])
             self.tiles = tiles if tiles is not None and tiles.grid > 1 else None
-            self.topk = int(topk)
-            if self.tiles is not None:
-                self.topk = min(self.topk, self.tiles.map_size ** 2)
+            self.topk = int(topk)       # clamped to the map's cells in head()
 
         def head(self, f):
             """Patch descriptors (of every tile, image-major) -> (score [N], anomaly_map [N, 1, h, w])."""

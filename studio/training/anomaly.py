@@ -1,12 +1,15 @@
 """Anomaly detection from good parts only, PatchCore-style.
 
-Every good training image is cut into patch descriptors: EfficientNet-Lite0
-features at stride 8 and stride 16, each averaged over its 3x3 neighbourhood
-(a patch knows its surroundings), the deeper map upsampled to the shallower
-one and stacked. A greedy k-center coreset keeps the few patches that still
-cover all the others (the memory bank). On the line, every patch of a part
+Every good training image is cut into patch descriptors: EfficientNet-Lite
+features (at the defaults Lite0's blocks 2 and 4: stride 8 and stride 16),
+each averaged over its 3x3 neighbourhood (a patch knows its surroundings),
+the deeper maps upsampled to the shallowest one and stacked. A greedy
+k-center coreset keeps the few patches that still cover all the others (the
+memory bank). On the line, every patch of a part
 looks up its nearest good patch; the distance map is the anomaly map, and
-its (lightly blurred) maximum is the part's score.
+its (lightly blurred) maximum, or the mean of its top k, is the part's
+score. Large frames can be cut into tiles scored by the same bank
+(``anomaly_levers``: the backbone, layers, image score and tiles options).
 
 The exported ONNX graph is the whole thing: backbone, pooling, the bank as a
 constant and the nearest-neighbour search as matmuls
@@ -22,11 +25,17 @@ import numpy as np
 
 from studio.labels import samples as labeled
 from studio.training.coreset import balanced_cells, coreset_groups, greedy_coreset  # noqa: F401
+from studio.training import anomaly_levers
 from studio.training.backbone import BACKBONE
 from studio.training.options import merge_options
 
 DEFAULTS: dict[str, Any] = {
     "backend": "studio",        # "studio" (this file) or "anomalib" (the reference peer, anomalib_peer.py)
+    # the quality levers (anomaly_levers.py); both backends take backbone and layers
+    "backbone": BACKBONE,       # efficientnet_lite0, efficientnet_lite1 or efficientnet_lite2 (offline weights)
+    "layers": "2,4",            # backbone blocks feeding the bank: "2,4" = stride 8 + 16; "1,2", "2,3", "3,4", "2,3,4"...
+    "image_score": "max",       # "max" = highest patch distance; "topk:K" = mean of the K highest (in the graph)
+    "tiles": "1x1",             # "RxR": ROI cut into R x R tiles of the input size (1/8 overlap), one bank
     "coreset_ratio": 0.1,       # fraction of training patches kept in the memory bank
     "max_train_images": 500,
     # upper bound on the bank: sets the station's per-part cost and the fit time. 4,096 exact-greedy
@@ -51,19 +60,27 @@ def _torch():
     return torch
 
 
-def build_feature_module(backbone, feature_dims: int | None = None, seed: int = 0):
+def build_feature_module(backbone, feature_dims: int | None = None, seed: int = 0, layers=(2, 4)):
+    """Backbone up to its deepest tapped block -> stacked patch descriptors [N, D, S/stride, S/stride].
+
+    ``layers`` are indices into the backbone's ``blocks`` (the ``layers`` option); the
+    map has the shallowest one's stride."""
     torch = _torch()
     nn = torch.nn
     F = torch.nn.functional
+    layers = tuple(sorted(int(i) for i in layers))
 
     class PatchFeatures(nn.Module):
-        """Backbone up to stride 16 -> locally averaged, stacked patch descriptors [N, D, S/8, S/8]."""
+        """Backbone blocks -> locally averaged, stacked patch descriptors."""
 
         def __init__(self) -> None:
             super().__init__()
+            self.layers = layers
             self.stem = nn.Sequential(backbone.conv_stem, backbone.bn1)
-            self.to_stride8 = nn.Sequential(*backbone.blocks[:3])     # 40 channels
-            self.to_stride16 = nn.Sequential(*backbone.blocks[3:5])   # 112 channels
+            # one run of blocks up to each tapped block (defaults: blocks 0-2, 40 channels at
+            # stride 8; blocks 3-4, 112 channels at stride 16)
+            starts = (0,) + tuple(i + 1 for i in layers[:-1])
+            self.stages = nn.ModuleList(nn.Sequential(*backbone.blocks[a:b + 1]) for a, b in zip(starts, layers))
             # zero padding counts in the average (as in PatchCore): border patches then
             # differ from inner ones and are matched with the good parts' border
             # patches. Excluding it cost 3.6 points of image AUROC on magnetic tiles
@@ -81,21 +98,29 @@ def build_feature_module(backbone, feature_dims: int | None = None, seed: int = 
 
         def _raw_dims(self) -> int:
             last = lambda seq: [m for m in seq.modules() if isinstance(m, nn.Conv2d)][-1].out_channels
-            return last(self.to_stride8) + last(self.to_stride16)
+            return sum(last(stage) for stage in self.stages)
 
         def forward(self, x):
-            f8 = self.to_stride8(self.stem(x))
-            f16 = self.to_stride16(f8)
-            a = self.pool(f8)
-            b = F.interpolate(self.pool(f16), size=a.shape[-2:], mode="bilinear", align_corners=False)
-            f = torch.cat([a, b], dim=1)
+            h = self.stem(x)
+            taps = []
+            for stage in self.stages:
+                h = stage(h)
+                taps.append(self.pool(h))
+            size = taps[0].shape[-2:]
+            f = torch.cat([taps[0]] + [F.interpolate(t, size=size, mode="bilinear", align_corners=False)
+                                       for t in taps[1:]], dim=1)
             return self.projection(f) if self.projection is not None else f
 
     return PatchFeatures().eval()
 
 
-def build_graph(features, bank, chunk: int = 4096):
-    """The exported model: image -> (score [N], anomaly_map [N, 1, S/8, S/8])."""
+def build_graph(features, bank, chunk: int = 4096, topk: int = 0, tiles=None):
+    """The exported model: image -> (score [N], anomaly_map [N, 1, h, w]).
+
+    ``topk`` 0: the score is the map's maximum, else the mean of its ``topk`` highest
+    cells. ``tiles`` (an ``anomaly_levers.TileGrid``): the image is cut into its tiles,
+    each scored against the bank, and the maps stitched (None or 1x1: no tiling).
+    """
     torch = _torch()
     nn = torch.nn
     F = torch.nn.functional
@@ -116,8 +141,11 @@ def build_graph(features, bank, chunk: int = 4096):
                 self.register_buffer(f"bank_sq{i}", (part * part).sum(1)[None, :])  # [1, m]
             g = torch.tensor([1.0, 2.0, 1.0])
             self.register_buffer("blur", (g[:, None] * g[None, :] / 16.0)[None, None])
+            self.tiles = tiles if tiles is not None and tiles.grid > 1 else None
+            self.topk = int(topk)       # clamped to the map's cells in head()
 
         def head(self, f):
+            """Patch descriptors (of every tile, image-major) -> (score [N], anomaly_map [N, 1, h, w])."""
             n, d, h, w = f.shape
             q = f.permute(0, 2, 3, 1).reshape(-1, d) - self.center
             nearest = None
@@ -134,10 +162,17 @@ def build_graph(features, bank, chunk: int = 4096):
                 m = ((q - best) ** 2).sum(1)
                 nearest = m if nearest is None else torch.minimum(nearest, m)
             dist = nearest.sqrt().reshape(-1, 1, h, w)
+            if self.tiles is not None:
+                dist = self.tiles.stitch(dist)
             amap = F.conv2d(F.pad(dist, (1, 1, 1, 1), mode="replicate"), self.blur)
-            return amap.flatten(1).max(dim=1).values, amap
+            flat = amap.flatten(1)
+            if self.topk:
+                return flat.topk(min(self.topk, int(flat.shape[1])), dim=1).values.mean(dim=1), amap
+            return flat.max(dim=1).values, amap
 
         def forward(self, image):
+            if self.tiles is not None:
+                image = self.tiles.cut(image)
             return self.head(self.features(image))
 
     return PatchCore().eval()
@@ -186,25 +221,34 @@ def feature_runner(features, example: np.ndarray, device):
     return run
 
 
-def fit_memory_bank(x_train: np.ndarray, opts: dict[str, Any], report):
+def fit_memory_bank(x_train: np.ndarray, opts: dict[str, Any], report, tile_size: int | None = None):
     """Our fit: patch features of the good images -> coreset bank -> graph; returns (graph, train_scores, info).
 
     Patches are drawn per batch (at most ``max_patches`` in all, spread evenly
     over the images) so memory grows linearly with the number of images; the
     feature maps are kept in half precision to score the training images.
+    With ``tiles`` the inputs are whole ROIs at the grid's input size (``tile_size``:
+    one tile's side; found from the inputs when None) and the bank is fit on their tiles.
     """
     torch = _torch()
-    from studio.training.backbone import efficientnet_lite0
+    from studio.training.backbone import create
 
+    levers = anomaly_levers.read(opts)
+    if tile_size is None:
+        tiles = anomaly_levers.TileGrid.for_input(levers.grid, int(x_train.shape[-1]), levers.stride)
+    else:
+        tiles = levers.tiles(tile_size)
     torch.manual_seed(int(opts["seed"]))
     device = _device(opts)
     report.status(f"extracting patch features ({device.type})")
-    features = build_feature_module(efficientnet_lite0(pretrained=True), opts.get("feature_dims"),
-                                    int(opts["seed"])).to(device)
+    features = build_feature_module(create(levers.backbone, pretrained=True), opts.get("feature_dims"),
+                                    int(opts["seed"]), levers.layers).to(device)
     bs = max(1, int(opts["batch_size"]))
     gen = torch.Generator().manual_seed(int(opts["seed"]))
     n = len(x_train)
-    extract = feature_runner(features, x_train[:2], device)
+    per_tile = feature_runner(features, tiles.cut(torch.from_numpy(x_train[:2])).numpy(), device)
+    extract = per_tile if tiles.grid == 1 else \
+        (lambda x: per_tile(np.ascontiguousarray(tiles.cut(torch.from_numpy(x)).numpy())))
     seconds, t = {}, time.monotonic()
     maps, patches = [], []
     with torch.no_grad():
@@ -212,11 +256,13 @@ def fit_memory_bank(x_train: np.ndarray, opts: dict[str, Any], report):
             report.check()
             f = extract(x_train[i:i + bs])
             maps.append(f.half() if device.type == "cpu" else f.cpu().half())
-            b, dims, h, w = f.shape
+            _, dims, h, w = f.shape            # every tile of the batch's images, image-major
+            b = len(x_train[i:i + bs])
+            cells = h * w * tiles.grid ** 2
             per_image = max(1, int(opts["max_patches"]) // n)
-            p = f.permute(0, 2, 3, 1).reshape(b, h * w, dims)
-            if h * w > per_image:
-                pick = torch.rand(b, h * w, generator=gen).argsort(1)[:, :per_image].to(device)
+            p = f.permute(0, 2, 3, 1).reshape(b, cells, dims)
+            if cells > per_image:
+                pick = torch.rand(b, cells, generator=gen).argsort(1)[:, :per_image].to(device)
                 p = torch.gather(p, 1, pick[:, :, None].expand(-1, -1, dims))
             patches.append(p.reshape(-1, dims))
             report.progress(0.05 + 0.35 * min(1.0, (i + bs) / n))
@@ -232,12 +278,14 @@ def fit_memory_bank(x_train: np.ndarray, opts: dict[str, Any], report):
     del patches
     seconds["coreset"], t = time.monotonic() - t, time.monotonic()
     report.status("scoring the training images")
-    graph = build_graph(features, bank, int(opts["bank_chunk"])).to(device).eval()
+    graph = build_graph(features, bank, int(opts["bank_chunk"]), levers.topk, tiles).to(device).eval()
     with torch.no_grad():
         train_scores = torch.cat([graph.head(m.float().to(device))[0].cpu() for m in maps]).numpy()
     seconds["train_scores"] = time.monotonic() - t
+    side = tiles.map_size if tiles.grid > 1 else None
     info = {"bank_size": int(len(bank)), "feature_dims": int(dims), "coreset_groups": groups,
-            "anomaly_map_size": [int(h), int(w)], "n_patches": int(n_patches),
+            "anomaly_map_size": [side or int(h), side or int(w)], "n_patches": int(n_patches),
+            "levers": {**levers.summary(), "tile_size": tiles.size, "tile_overlap": tiles.overlap},
             "seconds": {key: round(v, 2) for key, v in seconds.items()}}
     return graph, train_scores, info
 
@@ -247,9 +295,11 @@ def fit_anomalib(x_train: np.ndarray, opts: dict[str, Any], report):
     torch = _torch()
     from studio.training import anomalib_peer
 
+    levers = anomaly_levers.read(opts)
     torch.manual_seed(int(opts["seed"]))
-    report.status("building anomalib's PatchCore on EfficientNet-Lite0 (the studio's ImageNet weights)")
-    model = anomalib_peer.build_torch_model(int(opts["num_neighbors"]))
+    report.status(f"building anomalib's PatchCore on {levers.backbone} (the studio's ImageNet weights)")
+    model = anomalib_peer.build_torch_model(int(opts["num_neighbors"]), backbone=levers.backbone,
+                                            layers=levers.layers)
     bs = max(1, int(opts["batch_size"]))
     batches = (torch.from_numpy(x_train[i:i + bs]) for i in range(0, len(x_train), bs))
     anomalib_peer.fit(model, batches, float(opts["coreset_ratio"]), report)
@@ -257,7 +307,8 @@ def fit_anomalib(x_train: np.ndarray, opts: dict[str, Any], report):
     train_scores, maps = anomalib_peer.score_images(graph, x_train[:bs])
     train_scores, _ = anomalib_peer.score_images(graph, x_train, bs)
     info = {"bank_size": int(len(model.memory_bank)), "feature_dims": int(model.memory_bank.shape[1]),
-            "anomaly_map_size": [int(v) for v in maps.shape[-2:]], "backend": "anomalib"}
+            "anomaly_map_size": [int(v) for v in maps.shape[-2:]], "backend": "anomalib",
+            "levers": levers.summary()}
     return graph, train_scores, info
 
 
@@ -272,17 +323,31 @@ def train_anomaly(project, options: dict[str, Any] | None, report) -> dict[str, 
     if opts["backend"] not in ("studio", "anomalib"):
         raise ModelError(f"anomaly backend '{opts['backend']}' is not one the studio has", field="backend",
                          hint="use backend=studio (ours) or backend=anomalib (the reference peer)")
+    levers = anomaly_levers.read(opts)          # a bad lever fails here, before any image is read
+    pre = project.preprocessing
+    tiles = levers.tiles(pre.size)
+    if opts["backend"] == "anomalib":
+        for name, default, used in (("image_score", "max", levers.topk > 0), ("tiles", "1x1", levers.grid > 1)):
+            if used:
+                raise ModelError(f"the anomalib backend has its own image score and no tiling: "
+                                 f"training option '{name}' must stay {default}", field=name,
+                                 hint=f"use backend=studio for {name}={opts[name]}, or {name}={default}")
+    if tiles.grid > 1:              # the model sees the whole ROI at the grid's size, cut in the graph
+        import dataclasses
+
+        pre = dataclasses.replace(pre, size=tiles.input_size)
     report.status("selecting good training images")
     train = labeled.anomaly_train(project, int(opts["max_train_images"] or 0))
     test = labeled.test_samples(project)
     report.status(f"{len(train)} good training images, {len(test)} test images")
-    pre = project.preprocessing
     x_train = labeled.load_inputs(project, train, pre, report.sub(0.0, 0.04))
     x_test = labeled.load_inputs(project, test, pre, report.sub(0.04, 0.05))
 
     torch = _torch()
-    fit = fit_anomalib if opts["backend"] == "anomalib" else fit_memory_bank
-    graph, train_scores, info = fit(x_train, opts, report)
+    if opts["backend"] == "anomalib":
+        graph, train_scores, info = fit_anomalib(x_train, opts, report)
+    else:
+        graph, train_scores, info = fit_memory_bank(x_train, opts, report, tile_size=tiles.size)
     device = next(graph.parameters()).device
     bs = max(1, int(opts["batch_size"]))
     graph_cpu = graph.cpu().eval()        # exported and checked on the CPU, like the reference station
@@ -323,13 +388,15 @@ def train_anomaly(project, options: dict[str, Any] | None, report) -> dict[str, 
         "threshold_source": source,
     }
 
-    backbone = BACKBONE if opts["backend"] == "studio" else f"anomalib-patchcore:{BACKBONE}"
+    backbone = levers.backbone if opts["backend"] == "studio" else f"anomalib-patchcore:{levers.backbone}"
     card = write_model(project, "anomaly", onnx_bytes, card_fields(
         project, task="anomaly", backbone=backbone, classes=["good", "anomaly"], threshold=threshold,
         metrics=metrics, n_train=len(train), n_test=len(test),
         dataset_digest=labeled.dataset_digest(train + test), training_options=opts,
         seconds=time.monotonic() - t0, max_abs_diff=max_diff, outputs=outputs,
         anomaly_map_size=info["anomaly_map_size"], backend=opts["backend"],
+        # what the model sees: with tiles, the whole ROI at the grid's input size
+        preprocessing=pre.to_dict(), anomaly=info["levers"],
         samples={"train": [s.image_id for s in train], "test": [s.image_id for s in test]}))
     report.progress(1.0)
     return card

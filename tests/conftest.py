@@ -1,3 +1,4 @@
+import gc
 import inspect
 import os
 import re
@@ -22,6 +23,23 @@ def _station_config(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("STUDIO_CONFIG_DIR", str(tmp_path_factory.mktemp("station-config")))
     monkeypatch.delenv("STUDIO_USER", raising=False)
     monkeypatch.delenv("STUDIO_PASSWORD", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _cycles_freed_on_the_gui_thread(request):
+    """A GUI test runs as the studio does (``studio.gui.gc_policy``): no automatic cycle collection,
+    which would run on whatever thread allocates -- a station thread -- and free Qt objects there
+    (a deferred C++ delete that crashed the suite). What the test left is collected here, on the
+    main thread, before the next test's threads start."""
+    if request.node.get_closest_marker("gui") is None:
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.enable()
 
 
 @pytest.fixture

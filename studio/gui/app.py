@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from studio.gui import project_dialogs
 from studio.gui.exception_hook import install_excepthook
+from studio.gui.gc_policy import collect_on_gui_thread
 
 
 def main(project_path: str | None = None) -> int:
@@ -24,6 +25,7 @@ def main(project_path: str | None = None) -> int:
     app.setStyleSheet(STYLE_SHEET)
     app.setWindowIcon(app_icon())
     install_excepthook()
+    collect_on_gui_thread(app)
     project = project_dialogs.first_project(project_path)
     if project is None:
         return 0

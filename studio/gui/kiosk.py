@@ -430,6 +430,9 @@ def run_kiosk(station: Any) -> int:
     app.setStyleSheet(STYLE_SHEET)
     app.setWindowIcon(app_icon())
     install_excepthook()
+    from studio.gui.gc_policy import collect_on_gui_thread
+
+    collect_on_gui_thread(app)
     window = KioskWindow(station, owns_station=True)
     quit_on_close = _QuitOnClose(window, app)
     from studio.gui.kiosk_lock import lock_kiosk

@@ -27,6 +27,9 @@ def run_attached_kiosk(data_dir: str | Path, *, companion: bool = False, windowe
     app.setStyleSheet(STYLE_SHEET)
     app.setWindowIcon(app_icon())
     install_excepthook()
+    from studio.gui.gc_policy import collect_on_gui_thread
+
+    collect_on_gui_thread(app)
     window = KioskWindow(handle, owns_station=companion)
     quit_on_close = _QuitOnClose(window, app)
     from studio.gui.kiosk_lock import lock_kiosk

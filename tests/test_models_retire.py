@@ -188,3 +188,11 @@ def test_trace_says_the_model_was_retired_after_the_part(tmp_path, capsys, monke
     rc, out, err = cli(capsys, monkeypatch, "trace", data, "--part", 2)
     assert rc == 0, err
     assert "  retired    by " in out and "escapes found in the audit of lot 7 (after this part)" in out
+
+
+def test_a_project_given_as_a_plain_path_is_its_folder_not_the_file_systems_root(tmp_path):
+    from studio.core.folders import project_folder
+
+    assert Path("/x/y").root == "/"                       # why getattr(project, "root", project) was wrong
+    assert project_folder(tmp_path) == tmp_path and project_folder(str(tmp_path)) == tmp_path
+    assert project_folder(type("P", (), {"root": tmp_path})()) == tmp_path

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from studio.core.folders import project_folder
 from studio.access.roles import ROLE_WORDS, AccessDenied, require
 from studio.access.users import User, open_user, user_list
 from studio.audit.trail import AuditTrail
@@ -46,7 +47,7 @@ def add_credentials(p: argparse.ArgumentParser, *, reason: bool = False) -> None
 def _root(project: Any) -> Path | None:
     if project is None:
         return None
-    return Path(getattr(project, "root", project))
+    return project_folder(project)
 
 
 def _password(args: argparse.Namespace, name: str) -> str:
@@ -145,7 +146,7 @@ def station_run_guard(args: argparse.Namespace, project: Any) -> User | None:
     if not changed:
         return None
     user = signed_in(args, "engineer", project=project, action=f"station run {' '.join(changed)}")
-    AuditTrail(Path(getattr(project, "root", project))).append(
+    AuditTrail(project_folder(project)).append(
         "station.settings", actor=user.name, what="station run", reason=reason(args),
         after={k: getattr(args, k) for k in RUN_CHANGES if getattr(args, k, None)}, meaning="responsibility")
     return user

@@ -25,6 +25,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QInputDialog,
                                QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
+from studio.core.folders import project_folder
 from studio.access.roles import ROLE_WORDS, AccessDenied, holds
 from studio.access.users import User, UserList, open_user, user_list
 from studio.audit.trail import AuditTrail
@@ -281,7 +282,7 @@ def operator_name(project: Any) -> str:
 
 def session_for(project: Any) -> Session:
     """The one session of ``project`` (its user list, its audit trail), made on first use."""
-    root = getattr(project, "root", project)
+    root = project_folder(project)
     key = str(root)
     s = _SESSIONS.get(key)
     if s is None:
@@ -320,7 +321,7 @@ def engineer_change(parent: QWidget | None, project: Any, what: str, action: str
     user, reason = ok
 
     def record(**fields: Any) -> None:
-        AuditTrail(getattr(project, "root", project)).append(action, actor=user.name, reason=reason,
+        AuditTrail(project_folder(project)).append(action, actor=user.name, reason=reason,
                                                          **{"meaning": "responsibility", **fields})
 
     return record

@@ -29,10 +29,10 @@ purpose (``--model ID``, evaluation) still loads it.
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from pathlib import Path
 from typing import Any
 
+from studio.core.folders import project_folder
 from studio.core.errors import ProjectError, StudioError
 from studio.core.problems import Problem
 from studio.project import model_card
@@ -41,11 +41,7 @@ FILE = "models/live.yaml"
 SCHEMA_VERSION = 1
 
 
-def _root(project: Any) -> Path:
-    """A Project's folder, or the folder given (a ``Path`` has a ``root`` of its own: "/", never the project)."""
-    if isinstance(project, (str, os.PathLike)):
-        return Path(project)
-    return Path(project.root)
+_root = project_folder
 
 
 def actor_of(user: str | None = None) -> str:

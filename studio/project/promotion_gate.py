@@ -22,6 +22,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from studio.core.folders import project_folder
 from studio.core.errors import ProjectError
 from studio.core.problems import Problem
 
@@ -64,7 +65,7 @@ def load(project: Any) -> dict[str, Any] | None:
     """The gate, with defaults; None when the project has none. ProjectError when it is invalid."""
     import yaml
 
-    path = Path(getattr(project, "root", project)) / FILE
+    path = project_folder(project) / FILE
     if not path.is_file():
         return None
     try:

@@ -197,7 +197,7 @@ def run_variant(split, name: str, size: int, raw: dict, args, command: str) -> l
     y = np.array([c.defective for c in split.test], bool)
     rows = []
     fits = [("studio", fit_memory_bank, opts)]
-    if args.peer:
+    if args.peer and (not args.peer_variants or name in args.peer_variants.split(",")):
         fits.append(("anomalib", fit_anomalib, {**opts, "coreset_ratio": args.peer_ratio}))
     for backend, fit, o in fits:
         before = loadavg()
@@ -247,6 +247,8 @@ def main() -> None:
                     help="defective test images (magnetic tile: all 392 by default; DeepPCB: 150)")
     ap.add_argument("--eval-size", type=int, default=256, help="side the pixel metrics are computed at")
     ap.add_argument("--peer", action="store_true", help="anomalib's PatchCore for every variant, same run")
+    ap.add_argument("--peer-variants", default="", metavar="NAME,...",
+                    help="with --peer: only these variants get the peer (default: every one)")
     ap.add_argument("--peer-ratio", type=float, default=0.01, help="anomalib's coreset ratio (slow greedy)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()

@@ -22,6 +22,11 @@ def test_p_and_r_record_the_inspectors_verdict_in_shadow_mode(qtbot, demo_projec
     try:
         qtbot.waitUntil(lambda: w.incumbent_keys.part is not None, timeout=10000)
         first = w.incumbent_keys.part
+        # blind: the inspector never sees the model's verdict, its defect class or its counts
+        assert w.verdict.verdict is None and w.verdict.text() == "P / R"
+        assert w.defect_label.text() == "" and not w.wrong_button.isEnabled()
+        assert w.count_labels["rate"].text() == "—" and int(w.count_labels["parts"].text()) >= 1
+        assert all(t.verdict is None for t in w.thumbs)
         qtbot.keyClick(w, Qt.Key.Key_R)
         qtbot.waitUntil(lambda: w.incumbent_keys.part != first, timeout=10000)
         second = w.incumbent_keys.part
@@ -42,7 +47,12 @@ def test_the_keys_are_hidden_and_inert_in_live_mode(qtbot, demo_project, tmp_pat
     w = KioskWindow(station, owns_station=False)
     qtbot.addWidget(w)
     w.show()
-    assert not w.incumbent_keys.isVisible()
+    assert not w.incumbent_keys.isVisible() and not w.incumbent_keys.blind
+    station.start()
+    try:
+        qtbot.waitUntil(lambda: w.verdict.verdict is not None, timeout=10000)     # live: the verdict is shown
+    finally:
+        station.stop()
     w.incumbent_keys.set_part(1)
     assert w.incumbent_keys.handle_key(Qt.Key.Key_P) is False
 

@@ -140,6 +140,9 @@ class KioskWindow(QWidget):
 
         self.incumbent_keys = IncumbentKeys(station)        # shadow mode only: P / R for the part shown
         right.addWidget(self.incumbent_keys)
+        if self.incumbent_keys.blind:
+            self.verdict.idle_text = "P / R"      # the inspector's call: the keys below
+            self.verdict.set_verdict(None)
         from studio.gui.widgets.shadow_panel import ShadowPanel     # hidden without shadow rows / incumbent verdicts
 
         self.shadow_panel = ShadowPanel(project, getattr(station, "data_dir", None), dark=True, thumb=40,
@@ -248,31 +251,34 @@ class KioskWindow(QWidget):
     def on_part(self, result: Any) -> None:
         # the one count (studio.results.rates, as the station's stats); review: its own tile
         verdict = rates.add(self.counts, getattr(result, "verdict", "fault"))
-        self.verdict.set_verdict(verdict)
+        blind = self.incumbent_keys.blind       # shadow mode: the model's verdict is not shown to the inspector
+        self.verdict.set_verdict(None if blind else verdict)
         part = getattr(result, "part", "?")
         part_id = getattr(result, "part_id", "") or ""       # the PLC's id of the part, when it gave one
         self.part_label.setText(f"Part {part}  ·  ID {part_id}" if part_id else f"Part {part}")
         self.last_part = (part, verdict) if isinstance(part, int) and verdict != "fault" else None
         self.shown_part = part if isinstance(part, int) else None      # what a double-click traces
         self.strip_parts.appendleft(self.shown_part)                       # ... and on a thumbnail, its part
-        self.wrong_button.setEnabled(self.last_part is not None)
+        self.wrong_button.setEnabled(self.last_part is not None and not blind)
         self.incumbent_keys.set_part(part)
         defect = getattr(result, "defect_class", None)
-        self.defect_label.setText(defect.replace("_", " ") if defect and verdict != "pass" else "")
+        self.defect_label.setText(defect.replace("_", " ") if defect and verdict != "pass" and not blind else "")
         self._style_defect()
         image = getattr(result, "image", None)
         if image is not None:
             self.view.set_image(image)
-        self.recent.appendleft((image, verdict, f"{part_id or part}  {VERDICT_TEXT[verdict]}"))
+        self.recent.appendleft((image, None, f"{part_id or part}") if blind
+                               else (image, verdict, f"{part_id or part}  {VERDICT_TEXT[verdict]}"))
         for thumb, item in zip(self.thumbs, list(self.recent) + [None] * STRIP):
             thumb.set_part(*(item or (None, None, "")))
         self._show_counts()
 
     def _show_counts(self) -> None:
         c = self.counts
+        blind = self.incumbent_keys.blind       # per-part counts would give the hidden verdict away
         for key in ("parts", *rates.BUCKETS):
-            self.count_labels[key].setText(str(c.get(key, 0)))
-        self.count_labels["rate"].setText(rates.percent(rates.reject_rate(c)))
+            self.count_labels[key].setText(str(c.get(key, 0)) if key == "parts" or not blind else "—")
+        self.count_labels["rate"].setText("—" if blind else rates.percent(rates.reject_rate(c)))
 
     @Slot(str, str)
     def on_alert(self, message: str, level: str) -> None:

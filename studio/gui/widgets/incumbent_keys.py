@@ -43,7 +43,10 @@ class IncumbentKeys(QWidget):
         lay.addWidget(self.reject_button)
         lay.addWidget(self.label, 1)
         trial = getattr(station, "trial", None)
-        self.setVisible(bool(getattr(trial, "watching", False)))
+        # shadow mode: the inspector keys a verdict without seeing the model's (the kiosk hides it), so the
+        # comparison measures two independent judgements, as a planned labeler labels blind
+        self.blind = bool(getattr(trial, "watching", False))
+        self.setVisible(self.blind)
         self._enable()
 
     def _enable(self) -> None:

@@ -13,21 +13,11 @@ import PySide6  # noqa: F401  a core dependency: a broken install fails, never s
 from PySide6.QtCore import Qt  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
+from test_access_cli import _cheap_hashes  # noqa: E402,F401  (an autouse fixture: Argon2id at a test's cost)
 from test_gui_kiosk import FakeStation  # noqa: E402
 
 PASSWORDS = {"ada": "admin-secret-1", "eve": "engineer-secret", "olli": "operator-secret", "lena": "labeler-secret"}
 PINS = {"eve": "246810", "olli": "135790"}
-
-
-@pytest.fixture(autouse=True)
-def _cheap_hashes(monkeypatch):
-    """Argon2id at a test's cost (the product's own cost: test_access_cli)."""
-    from argon2 import PasswordHasher
-
-    from studio.access import passwords
-
-    cheap = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
-    monkeypatch.setattr(passwords, "_hasher", lambda: cheap)
 
 
 @pytest.fixture

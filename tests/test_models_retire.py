@@ -9,19 +9,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_access_cli import PASSWORDS, audit, cli  # noqa: E402
+from test_access_cli import PASSWORDS, _cheap_hashes, audit, cli  # noqa: E402,F401  (an autouse fixture)
 from test_training_support import make_project, write_fake_model  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _cheap_hashes(monkeypatch):
-    """Argon2id at a test's cost (the product's own cost: test_access_cli)."""
-    from argon2 import PasswordHasher
-
-    from studio.access import passwords
-
-    cheap = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
-    monkeypatch.setattr(passwords, "_hasher", lambda: cheap)
 
 
 @pytest.fixture

@@ -18,8 +18,12 @@ trainer's own path (``merge_options`` over ``anomaly.DEFAULTS``: values parsed
 as in ``studio train --option``, checked against the defaults' types, unknown
 names refused) into ``fit_memory_bank``, so a new trainer option works here
 as soon as it exists. ``size`` is the input size (the project's
-preprocessing, not a training option). Without ``--variant``: the studio's
-defaults at 224 px, the default project size.
+preprocessing; the trainer's ``input_size`` option, when set, wins as in
+``train_anomaly``). With ``tiles=RxR`` ``size`` is one tile's side and the
+images are read at the grid's input size (``TileGrid.input_size``: 416 px
+for 2x2 tiles of 224), as ``train_anomaly`` does; the peer is skipped there
+(anomalib has no tiling) and runs with its own image score (max) for topk.
+Without ``--variant``: the studio's defaults at 224 px, the default project size.
 
 ``--peer`` fits anomalib's PatchCore (``anomalib_peer``, same backbone
 weights) for every variant in the same run, on the same images and input
@@ -51,6 +55,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import anomaly_data  # noqa: E402
+
+from studio.training import anomaly_levers  # noqa: E402
 
 DEFAULT_SIZE = 224            # Preprocessing's default: what a new project gets
 FRR_CAP = 0.05                # recall is also reported where at most 5 % of the good test parts are rejected
@@ -99,6 +105,13 @@ def trainer_options(raw: dict) -> dict:
     except StudioError as e:
         raise SystemExit(f"{e} ({getattr(e, 'hint', '')})") from None
     return {**opts, "device": opts.get("device") or "cpu"}
+
+
+def model_grid(opts: dict, size: int):
+    """What the model sees, as ``train_anomaly`` decides it: the trainer's ``input_size`` (if set)
+    over the project's ``size``; with tiles the whole ROI at the grid's ``input_size``, cut into
+    tiles of that size in the graph."""
+    return anomaly_levers.read(opts).tiles(size)
 
 
 def load_images(paths, size: int):
@@ -188,17 +201,22 @@ def run_variant(split, name: str, size: int, raw: dict, args, command: str) -> l
     from studio.training.report import Report
 
     opts = trainer_options(raw)
+    grid = model_grid(opts, size)
+    size = grid.size
     load0 = loadavg()
     t = time.monotonic()
-    x_train, _ = load_images(split.train, size)
-    x_test, shapes = load_images([c.path for c in split.test], size)
+    x_train, _ = load_images(split.train, grid.input_size)
+    x_test, shapes = load_images([c.path for c in split.test], grid.input_size)
     load_s = time.monotonic() - t
     masks = load_masks(split.test, shapes, args.eval_size)
     y = np.array([c.defective for c in split.test], bool)
     rows = []
-    fits = [("studio", fit_memory_bank, opts)]
+    fits = [("studio", lambda x, o, r: fit_memory_bank(x, o, r, tile_size=grid.size), opts)]
     if args.peer and (not args.peer_variants or name in args.peer_variants.split(",")):
-        fits.append(("anomalib", fit_anomalib, {**opts, "coreset_ratio": args.peer_ratio}))
+        if grid.grid > 1:       # anomalib has no tiling; untiled on the whole ROI its greedy would take hours
+            print(json.dumps({"variant": name, "backend": "anomalib", "skipped": "no tiling in anomalib"}))
+        else:                   # its own image score: the same backbone, layers and input size
+            fits.append(("anomalib", fit_anomalib, {**opts, "coreset_ratio": args.peer_ratio, "image_score": "max"}))
     for backend, fit, o in fits:
         before = loadavg()
         t = time.monotonic()
@@ -207,6 +225,7 @@ def run_variant(split, name: str, size: int, raw: dict, args, command: str) -> l
         t = time.monotonic()
         scores, maps = score(graph, x_test, args.eval_size)
         row = {"data": split.name, "variant": name, "backend": backend, "size": size,
+               "input_size": grid.input_size, "levers": info.get("levers"),
                "options": {k: v for k, v in raw.items()}, "train": len(x_train),
                "test_good": int((~y).sum()), "test_defective": int(y.sum()),
                "bank": info["bank_size"], "coreset_ratio": o["coreset_ratio"],

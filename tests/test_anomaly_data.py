@@ -86,3 +86,7 @@ def test_variant_parsing_goes_through_the_trainers_options(data_module):
     assert opts["max_bank"] == 1024 and opts["device"] == "cpu"
     with pytest.raises(SystemExit, match="unknown anomaly training option"):
         module.trainer_options({"max_bnak": 3})
+    # a tiled variant reads its images at the grid's size, as train_anomaly does (2x2 tiles of 224 px)
+    grid = module.model_grid(module.trainer_options({"tiles": "2x2"}), 224)
+    assert (grid.size, grid.input_size) == (224, 416)
+    assert module.model_grid(module.trainer_options({"input_size": 320}), 224).input_size == 320

@@ -21,10 +21,24 @@ def project(tmp_path_factory):
 
 
 def test_candidates_follow_what_the_labels_support(project, tmp_path):
-    names = [c.task for c in default_candidates(project)]
+    names = list(dict.fromkeys(c.task for c in default_candidates(project)))
     assert names == ["anomaly", "classification", "detection", "segmentation"]
     plain = make_shapes_project(tmp_path / "plain", n_train=6, n_test=2, boxes_as="none")
-    assert [c.task for c in default_candidates(plain)] == ["anomaly", "classification"]
+    assert list(dict.fromkeys(c.task for c in default_candidates(plain))) == ["anomaly", "classification"]
+
+
+def test_anomaly_candidates_are_the_defaults_and_lever_settings_the_trainer_takes(project):
+    from studio.training import anomaly_levers
+    from studio.training.anomaly import DEFAULTS
+    from studio.training.options import merge_options
+
+    anomaly = [c for c in default_candidates(project, with_anomalib=True) if c.task == "anomaly"]
+    assert anomaly[0].name == "anomaly (ours)" and anomaly[-1].options["backend"] == "anomalib"
+    grids = []
+    for c in anomaly:
+        levers = anomaly_levers.read(merge_options(project, "anomaly", DEFAULTS, c.options))
+        grids.append(levers.tiles(project.preprocessing.size).input_size)
+    assert grids == [64, 64, 320, 120, 64]        # defaults, Lite2, Lite2 at 320 px, Lite2 2x2 tiles of 64, anomalib
 
 
 def test_subset_is_stratified(project):
@@ -66,6 +80,15 @@ def test_cli_bakeoff_json(project, capsys):
 
     code = main(["bakeoff", str(project.root), "--tasks", "anomaly", "--images", "8", "--json"])
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert code == 0 and [r["task"] for r in out["rows"]] == ["anomaly"]
-    assert out["rows"][0]["quality"] is not None
+    assert code == 0 and [r["name"] for r in out["rows"]] == ["anomaly (ours)", "anomaly (Lite2)",
+                                                              "anomaly (Lite2, 320 px)", "anomaly (Lite2, 2x2 tiles)"]
+    assert all(r["error"] is None and r["quality"] is not None for r in out["rows"])
+    # each candidate's model sees its own input: the card's preprocessing, the station's resize
+    from studio.project import Project
+
+    scratch = Project.open(Path(out["folder"]) / "project")
+    cards = [json.loads((scratch.models_dir / r["model_id"] / "card.json").read_text()) for r in out["rows"]]
+    assert [c["preprocessing"]["size"] for c in cards] == [64, 64, 320, 120]
+    assert [c["backbone"] for c in cards] == ["efficientnet_lite0"] + ["efficientnet_lite2"] * 3
+    assert cards[3]["anomaly"]["tiles"] == "2x2"
     assert main(["bakeoff", str(project.root), "--tasks", "panoptic"]) == 2

@@ -28,6 +28,8 @@ from studio.training.report import Report  # noqa: E402
     ("image_score", "topk:0", "topk:K"),
     ("tiles", "2x3", "3x3"),
     ("tiles", "big", "1x1"),
+    ("input_size", "big", "input_size=320"),
+    ("input_size", 8, "32 to 2048"),
 ])
 def test_a_bad_lever_names_the_option_and_the_valid_values(tmp_path, option, value, valid):
     from studio.training.anomaly import train_anomaly
@@ -183,3 +185,26 @@ def test_the_station_gets_the_tiled_score_and_a_heat_map_over_the_roi(tiled):
     heat = pytest.importorskip("studio.gui.pages.error_gallery").heat_overlay(images[0], preds[0].anomaly_map,
                                                                                 card["threshold"])
     assert heat.shape[:2] == images[0].shape[:2]
+
+
+def test_input_size_sets_what_the_model_sees_and_the_project_keeps_its_own(tmp_path):
+    from studio.training.anomaly import train_anomaly
+
+    project = make_project(tmp_path / "p")                      # preprocessing size 64
+    card = train_anomaly(project, {"coreset_ratio": 0.25, "input_size": 96}, Report())
+    assert card["preprocessing"]["size"] == 96 and project.preprocessing.size == 64
+    assert card["anomaly_map_size"] == [12, 12] and card["metrics"]["bank_size"] == 5 * 144 // 4
+    # tiles of input_size: the grid is cut from 2 x 96 - 16 px
+    assert anomaly_levers.read({"input_size": 96, "tiles": "2x2"}).tiles(64).input_size == 176
+
+
+def test_training_inputs_are_capped_in_memory(tmp_path, monkeypatch):
+    from studio.training.anomaly import train_anomaly
+
+    assert anomaly_levers.train_images_cap(224) == 2674          # 0.6 MB each in 1.5 GiB
+    assert anomaly_levers.train_images_cap(608) == 363           # 3x3 tiles of 224 px: 4.4 MB each
+    monkeypatch.setattr(anomaly_levers, "TRAIN_INPUT_BYTES", 3 * 64 * 64 * 4 * 3)   # three 64 px inputs
+    report = Report()
+    card = train_anomaly(make_project(tmp_path / "p"), {"coreset_ratio": 0.25}, report)
+    assert card["data"]["n_train"] == 3                         # of the project's 5 good training images
+    assert any("at most 3 training images" in e.get("text", "") for e in report.events)

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "layers": "2,4",            # backbone blocks feeding the bank: "2,4" = stride 8 + 16; "1,2", "2,3", "3,4", "2,3,4"...
     "image_score": "max",       # "max" = highest patch distance; "topk:K" = mean of the K highest (in the graph)
     "tiles": "1x1",             # "RxR": ROI cut into R x R tiles of the input size (1/8 overlap), one bank
+    "input_size": None,         # px; None = the project's preprocessing size (the bake-off tries others)
     "coreset_ratio": 0.1,       # fraction of training patches kept in the memory bank
     "max_train_images": 500,
     # upper bound on the bank: sets the station's per-part cost and the fit time. 4,096 exact-greedy
@@ -332,12 +333,15 @@ def train_anomaly(project, options: dict[str, Any] | None, report) -> dict[str, 
                 raise ModelError(f"the anomalib backend has its own image score and no tiling: "
                                  f"training option '{name}' must stay {default}", field=name,
                                  hint=f"use backend=studio for {name}={opts[name]}, or {name}={default}")
-    if tiles.grid > 1:              # the model sees the whole ROI at the grid's size, cut in the graph
+    if tiles.input_size != pre.size:    # input_size, or tiles: the model sees the whole ROI at the grid's size
         import dataclasses
 
         pre = dataclasses.replace(pre, size=tiles.input_size)
     report.status("selecting good training images")
-    train = labeled.anomaly_train(project, int(opts["max_train_images"] or 0))
+    limit, cap = int(opts["max_train_images"] or 0), anomaly_levers.train_images_cap(tiles.input_size)
+    if not limit or limit > cap:
+        report.status(f"at {tiles.input_size} px at most {cap} training images are held in memory")
+    train = labeled.anomaly_train(project, min(limit or cap, cap))
     test = labeled.test_samples(project)
     report.status(f"{len(train)} good training images, {len(test)} test images")
     x_train = labeled.load_inputs(project, train, pre, report.sub(0.0, 0.04))

@@ -16,6 +16,15 @@
   overlap is an eighth of a tile, rounded to whole feature-map cells (32 px
   of a 224 px tile at stride 8), so a defect on a seam is seen whole by one
   of the two tiles for at least a few cells.
+* ``input_size``: the model's input side in px (a tile's side with ``tiles``)
+  when it should differ from the project's preprocessing size (None: the
+  project's). The card's preprocessing records it, so the station resizes
+  to it; the bake-off compares candidates at several sizes this way.
+
+The training images are held as float32 model inputs while the bank is fit
+(``3 x side^2 x 4`` bytes each: 0.6 MB at 224 px, 2.1 MB for 2x2 tiles of
+224 px, 4.4 MB at 3x3): ``train_images_cap`` bounds them to
+``TRAIN_INPUT_BYTES`` in all, fewer images rather than an out-of-memory fit.
 """
 from __future__ import annotations
 
@@ -55,6 +64,28 @@ def parse_image_score(value: Any) -> int:
     if not m or int(m.group(1)) < 1:
         raise _bad("image_score", value, "image_score=max or image_score=topk:K (K >= 1, e.g. topk:10)")
     return int(m.group(1))
+
+
+def parse_input_size(value: Any) -> int:
+    """None / 0 -> 0 (the project's size); else a side of 32 to 2048 px."""
+    if value in (None, "", 0, "0", "none", "None"):
+        return 0
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        size = -1
+    if not 32 <= size <= 2048 or size != float(value):
+        raise _bad("input_size", value, "input_size=320 (px, 32 to 2048), or leave it unset for the "
+                                       "project's preprocessing size")
+    return size
+
+
+TRAIN_INPUT_BYTES = 1536 * 2**20      # the float32 training inputs held during a fit, at most
+
+
+def train_images_cap(input_size: int) -> int:
+    """How many training images of ``input_size`` px fit in ``TRAIN_INPUT_BYTES`` as float32 inputs."""
+    return max(1, TRAIN_INPUT_BYTES // (3 * int(input_size) ** 2 * 4))
 
 
 def parse_tiles(value: Any) -> int:
@@ -148,13 +179,15 @@ class Levers:
     layers: tuple[int, ...]
     topk: int           # 0 = the maximum
     grid: int
+    input_size: int = 0     # 0 = the project's preprocessing size
 
     @property
     def stride(self) -> int:
         return backbones.get(self.backbone).block_strides[self.layers[0]]
 
     def tiles(self, size: int) -> TileGrid:
-        grid = TileGrid(self.grid, int(size), self.stride)
+        """The grid for a project input size ``size`` (``input_size``, when set, wins)."""
+        grid = TileGrid(self.grid, int(self.input_size or size), self.stride)
         grid.check()
         return grid
 
@@ -167,4 +200,5 @@ def read(opts: dict[str, Any]) -> Levers:
     """The levers of a merged options dict (missing ones at today's defaults); ModelError naming a bad one."""
     name = backbones.get(opts.get("backbone") or backbones.BACKBONE).name
     return Levers(name, parse_layers(opts.get("layers", "2,4"), name),
-                  parse_image_score(opts.get("image_score", "max")), parse_tiles(opts.get("tiles", "1x1")))
+                  parse_image_score(opts.get("image_score", "max")), parse_tiles(opts.get("tiles", "1x1")),
+                  parse_input_size(opts.get("input_size")))

@@ -188,14 +188,14 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     def fmt(v, spec):
         return "-" if v is None else format(v, spec)
 
-    head = f"{'candidate':<24} {'quality':<20} {'AUROC':>6} {'ms/img':>7} {'train s':>8} {'MB':>6}"
+    head = f"{'candidate':<28} {'quality':<20} {'AUROC':>6} {'ms/img':>7} {'train s':>8} {'MB':>6}"
     lines = [head, "-" * len(head)]
     for r in rows:
         if r.get("error"):
-            lines.append(f"{r['name']:<24} failed: {r['error']}")
+            lines.append(f"{r['name']:<28} failed: {r['error']}")
             continue
         q = f"{r['quality_metric']} {fmt(r['quality'], '.3f')}"
-        lines.append(f"{r['name']:<24} {q:<20} {fmt(r['image_auroc'], '.3f'):>6} {fmt(r['latency_ms'], '.1f'):>7} "
+        lines.append(f"{r['name']:<28} {q:<20} {fmt(r['image_auroc'], '.3f'):>6} {fmt(r['latency_ms'], '.1f'):>7} "
                      f"{fmt(r['train_s'], '.1f'):>8} {fmt(r['size_mb'], '.1f'):>6}")
     return "\n".join(lines)
 

@@ -90,6 +90,42 @@ SLOW_TESTS = {
     "tests/test_evaluation_metrics.py::test_against_sklearn_when_installed",                        # 0.7 %
     "tests/test_selfcheck.py::test_selfcheck_names_what_is_broken_and_exits_1",                     # 0.9 %
     "tests/test_demo_lighting.py::test_the_demo_camera_fails_when_a_lighting_fault_is_switched_on",  # 0.9 %
+    # Measured 2026-12-02 per test, wall and CPU (own process and waited children) with `-n 2`, load ~3 on
+    # the 2 cores, after the GUI teardown below (the quick loop's tests: 201 s wall, 96 s CPU): each here
+    # waits seconds by design, runs a station for seconds, or starts a second process or a server.
+    "tests/test_web_dashboard.py::test_it_keeps_serving_while_the_station_writes",     # 4.6 s, 3 s of reading
+    "tests/test_web_dashboard.py::test_station_run_serves_the_dashboard_beside_it",   # 2.8 s, two CLI processes
+    "tests/test_web_dashboard.py::test_standalone_command_serves_any_data_directory",  # 1.5 s, two processes
+    "tests/test_web_dashboard.py::test_the_station_s_dashboard_process",               # 1.2 s, a child process
+    "tests/test_plc_opcua.py::test_browse_shows_the_fixed_contract",                   # 3.0 s, 2 s CPU (first)
+    "tests/test_plc_opcua.py::test_wrong_password_and_unknown_user_are_refused",       # 3.9 s, 2.6 s CPU
+    "tests/test_plc_opcua.py::test_trigger_times_out_when_the_station_takes_none",     # 2.3 s of waiting
+    "tests/test_plc_opcua.py::test_station_state_reaches_state_and_the_vision_state_machine",  # 1.5 s
+    "tests/test_plc_opcua.py::test_machine_vision_jobs_map_onto_the_station",          # 0.7 s of waiting
+    "tests/test_station_triggers.py::test_a_hardware_trigger_waits_out_long_pauses_without_a_fault",  # 2.1 s
+    "tests/test_station_triggers.py::test_a_camera_lost_during_a_pause_is_a_camera_fault",            # 2.0 s
+    "tests/test_station_triggers.py::test_trigger_timeout_alerts_once_per_pause",                     # 1.9 s
+    "tests/test_station_triggers.py::test_a_plc_heartbeat_that_stops_is_an_alert_and_comes_back",     # 1.7 s
+    "tests/test_station_triggers.py::test_a_plc_that_stops_polling_is_noticed",                       # 1.2 s
+    "tests/test_lighting_real_scenes.py::test_a_strongly_defocused_real_scene_fails_focus_without_a_baseline",  # 3.3 s
+    "tests/test_lighting_real_scenes.py::test_small_specular_hot_spots_on_a_well_exposed_real_scene_are_glare",  # 2.7 s
+    "tests/test_lighting_real_scenes.py::test_a_brightened_real_scene_fails_exposure_not_glare",       # 2.1 s
+    "tests/test_lighting_audit.py::test_advice_speaks_to_the_fault",                   # 2.2 s, 1.3 s CPU
+    "tests/test_lighting_drift.py::test_station_raises_a_lighting_drift_alert",        # 1.8 s, a station run
+    "tests/test_station_shadow.py::test_shadow_rows_never_reach_the_plc_and_kappa_is_sklearns",  # 3.1 s
+    "tests/test_station_shadow.py::test_promotion_refused_when_the_gate_fails_recorded_when_it_passes_and_rolled_back",
+    "tests/test_station_shadow.py::test_a_slow_shadow_is_skipped_counted_and_said",    # 1.1 s of waiting
+    "tests/test_plant_bus.py::test_a_killed_broker_never_stops_the_line_and_the_station_announces_itself_again",
+    "tests/test_plant_bus.py::test_every_message_while_the_broker_is_away_is_kept_or_counted_and_the_kept_follow_it_back",
+    "tests/test_gui_plant_bus.py::test_the_station_page_shows_the_plant_bus_connected_then_away",  # 2.2 s
+    "tests/test_station_faults.py::test_viky_destroyed_mid_run_faults_the_part_in_flight_and_the_station_reopens_it",
+    "tests/test_station_faults.py::test_a_model_that_never_answers_again_leaves_the_station_stopped",  # 1.1 s
+    "tests/test_monitoring.py::test_switch_to_defective_parts_raises_a_reject_rate_spike_within_ten_parts",  # 3.4 s
+    "tests/test_gui_shadow_panel.py::test_the_panel_shows_the_table_kappa_and_galleries_of_the_log",  # 1.9 s
+    "tests/test_central.py::test_two_stations_under_one_station_id_are_told",          # 1.3 s of waiting
+    "tests/test_central_station.py::test_lag_is_alerted_and_shown_while_the_central_store_is_away",  # 1.7 s
+    "tests/test_station_log.py::test_a_full_disk_under_continue_inspects_on_and_catches_up",  # 1.2 s
+    "tests/test_web_fleet_trace.py::test_the_fleet_page_says_when_the_database_is_away",  # 1.0 s
 }
 _QT_AT_TOP = re.compile(r"^(from|import)\s+(PySide6|pyqtgraph|studio\.gui)\b", re.M)
 _QT_ANYWHERE = re.compile(r"^\s*(from|import)\s+(PySide6|pyqtgraph|studio\.gui)\b", re.M)

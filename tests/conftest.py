@@ -180,6 +180,7 @@ def pytest_collection_modifyitems(config, items):
 def pytest_runtest_setup(item):
     app = _qt_app()
     item.stash[_STYLE_BEFORE] = app.styleSheet() if app is not None else ""
+    item.stash[_WIDGETS_BEFORE] = len(app.allWidgets()) if app is not None else 0
     return (yield)
 
 
@@ -196,13 +197,14 @@ def pytest_runtest_teardown(item):
             sign_in.forget_sessions()       # each project's session filters every event of the application
         if app.styleSheet() != item.stash.get(_STYLE_BEFORE, ""):
             app.setStyleSheet(item.stash.get(_STYLE_BEFORE, ""))
-        if QApplication.allWidgets():
-            QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-            gc.collect()
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        if len(QApplication.allWidgets()) > item.stash.get(_WIDGETS_BEFORE, 0):
+            gc.collect()                    # only after a test that left widgets: a collection is ~0.1 s
     return result
 
 
 _STYLE_BEFORE = pytest.StashKey[str]()
+_WIDGETS_BEFORE = pytest.StashKey[int]()
 
 
 def _qt_app():

@@ -126,6 +126,14 @@ SLOW_TESTS = {
     "tests/test_central_station.py::test_lag_is_alerted_and_shown_while_the_central_store_is_away",  # 1.7 s
     "tests/test_station_log.py::test_a_full_disk_under_continue_inspects_on_and_catches_up",  # 1.2 s
     "tests/test_web_fleet_trace.py::test_the_fleet_page_says_when_the_database_is_away",  # 1.0 s
+    # every engineer action's guard, ~0.4 s of CPU each (5 in-process CLI runs): two of each kind stay in the
+    # quick loop (threshold, and a station command), every action runs in CI; a name[id] marks one parameter
+    *(f"tests/test_access_cli.py::test_signed_out_and_operator_are_refused_each_engineer_action[{action}]"
+      for action in ("criteria set", "import", "labels assign", "lighting limits", "split freeze",
+                     "station plc-user", "station promote --rollback", "station promote", "station run --shadow",
+                     "train")),
+    *(f"tests/test_access_cli.py::test_an_engineer_signed_in_is_allowed_and_the_change_is_audited_with_the_reason"
+      f"[{action}]" for action in ("criteria set", "labels assign", "lighting limits", "split freeze")),
 }
 _QT_AT_TOP = re.compile(r"^(from|import)\s+(PySide6|pyqtgraph|studio\.gui)\b", re.M)
 _QT_ANYWHERE = re.compile(r"^\s*(from|import)\s+(PySide6|pyqtgraph|studio\.gui)\b", re.M)
@@ -152,8 +160,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         file, _, name = item.nodeid.partition("::")
         files.add(file)
-        named.add(f"{file}::{name.split('[')[0]}")
-        if (file in SLOW_FILES or f"{file}::{name.split('[')[0]}" in SLOW_TESTS
+        base = f"{file}::{name.split('[')[0]}"
+        named.update((base, item.nodeid))
+        if (file in SLOW_FILES or base in SLOW_TESTS or item.nodeid in SLOW_TESTS
                 or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))):
             item.add_marker(pytest.mark.slow)
         if "shared_data" in getattr(item, "fixturenames", ()):

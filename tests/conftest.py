@@ -44,11 +44,13 @@ def demo_project(tmp_path):
 # ---- markers, applied here by what a test uses, so each means the same in every file ----
 # gui:  uses qtbot, or imports Qt (PySide6, pyqtgraph, studio.gui) in its module or its body
 # data: uses the shared_data fixture (../shared/data)
-# slow: trains a model, runs a station end to end, or costs over ~1 % of the quick loop: the files,
-#       fixtures and tests below, and parameters marked in their file (test_lighting_real_scenes.py),
-#       chosen by measuring each file with --durations and CPU time (docs/ARCHITECTURE.md,
-#       "Tests and checks"); a new slow test is added here (or marked in its file).
-# `pytest -m "not slow"` is the quick loop; CI runs everything.
+# slow: trains a model, runs a station end to end, waits seconds by design, starts a second process or a
+#       server that takes seconds, or costs over ~1 % of the quick loop: the files, fixtures and tests
+#       below (a name[id] entry: that parameter only), and parameters marked in their file
+#       (test_lighting_real_scenes.py), chosen by measuring each test's wall and CPU time
+#       (docs/ARCHITECTURE.md, "Tests and checks"); each behaviour keeps a cheaper neighbour in the quick
+#       loop where it has one. A new slow test is added here (or marked in its file).
+# `pytest -m "not slow" -n 2` is the quick loop; CI runs everything.
 SLOW_FILES = {
     "tests/test_end_to_end.py",                 # the whole line: camera, model, PLC, log
 }
@@ -126,6 +128,7 @@ SLOW_TESTS = {
     "tests/test_central_station.py::test_lag_is_alerted_and_shown_while_the_central_store_is_away",  # 1.7 s
     "tests/test_station_log.py::test_a_full_disk_under_continue_inspects_on_and_catches_up",  # 1.2 s
     "tests/test_web_fleet_trace.py::test_the_fleet_page_says_when_the_database_is_away",  # 1.0 s
+    "tests/test_project.py::test_cli_check_malformed_project_gives_clear_error_not_traceback",  # 2.0 s, 2 processes
     # every engineer action's guard, ~0.4 s of CPU each (5 in-process CLI runs): two of each kind stay in the
     # quick loop (threshold, and a station command), every action runs in CI; a name[id] marks one parameter
     *(f"tests/test_access_cli.py::test_signed_out_and_operator_are_refused_each_engineer_action[{action}]"

@@ -13,7 +13,8 @@ from studio.lighting.audit import audit_frames
 pytestmark = pytest.mark.data
 
 def _slow(*values):
-    """Parameters that run in CI's full pytest only; the quick loop (-m "not slow") keeps one of each test."""
+    """Parameters that run in CI's full pytest only; the quick loop (-m "not slow") keeps one of each test
+    (of the tests tests/conftest.py's SLOW_TESTS does not leave out whole: 2 to 3 s each)."""
     return [pytest.param(*(v if isinstance(v, tuple) else (v,)), marks=pytest.mark.slow) for v in values]
 
 

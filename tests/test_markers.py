@@ -59,3 +59,11 @@ def test_a_renamed_slow_test_is_reported():
 def test_this_run_marks_a_qtbot_test_gui(qtbot, request):
     assert request.node.get_closest_marker("gui") is not None
     assert request.node.get_closest_marker("slow") is None
+
+
+@pytest.mark.filterwarnings("ignore:conftest SLOW_TESTS names")
+def test_a_slow_entry_with_a_parameter_marks_that_parameter_only():
+    name = "tests/test_access_cli.py::test_signed_out_and_operator_are_refused_each_engineer_action"
+    assert f"{name}[train]" in conftest.SLOW_TESTS and f"{name}[threshold]" not in conftest.SLOW_TESTS
+    assert marks(Item(f"{name}[train]", function=plain), Item(f"{name}[threshold]", function=plain)) == [
+        {"slow"}, set()]

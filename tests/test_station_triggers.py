@@ -186,6 +186,8 @@ def test_plc_trigger_over_the_modbus_handshake(project, tmp_path):
         assert [r["part_id"] for r in logged] == [f"LOT7-{n:04d}" for n in range(1, 6)]
         assert [r["verdict"] for r in logged] == [expected_verdict(n) for n in range(1, 6)]
         assert plc.status()[rm.RESULTS_UNACKED - rm.TRIGGER_READY] == 0
+        # the events reach subscribers through their own thread (station.dispatch), after the log has the row
+        assert until(lambda: sum(k == "part" for k, _ in events) >= 5)
         parts = [p["result"] for k, p in events if k == "part"]
         assert [r.part_id for r in parts] == [f"LOT7-{n:04d}" for n in range(1, 6)]
     finally:

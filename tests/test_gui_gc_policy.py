@@ -20,9 +20,10 @@ def test_a_cycle_holding_a_qt_object_is_freed_on_the_gui_thread_not_where_memory
         o.destroyed.connect(lambda *_: freed.append(threading.current_thread()))
         del o
 
+        kept = []
+
         def allocate():                                          # what a station thread does all day
-            junk = [[[]] for _ in range(200_000)]
-            del junk
+            kept.append([[[]] for _ in range(200_000)])          # kept: the count stays over the threshold
 
         worker = threading.Thread(target=allocate)
         worker.start()

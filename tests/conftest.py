@@ -71,7 +71,7 @@ def demo_project(tmp_path):
 SLOW_FILES = {
     "tests/test_end_to_end.py",                 # the whole line: camera, model, PLC, log
 }
-SLOW_FIXTURES = {"trained", "peer"}             # module fixtures of test_training_* that train a model
+SLOW_FIXTURES = {"trained", "peer", "tiled"}    # module fixtures of test_training_* that train a model
 SLOW_TESTS = {
     "tests/test_bakeoff.py::test_side_by_side_table",                      # trains each candidate
     "tests/test_bakeoff.py::test_cli_bakeoff_json",

@@ -237,3 +237,14 @@ def test_an_unusable_data_folder_is_a_studio_error(tmp_path):
     with pytest.raises(StudioError, match="cannot open the result log") as err:
         ResultLog(tmp_path / "file" / "results.sqlite")
     assert "--data-dir" in str(err.value)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
+def test_the_writer_thread_yields_the_cores_to_the_station(log):
+    """The writer (PNG encoding) runs WRITER_NICE steps nicer than the station's threads."""
+    import os
+
+    assert until(lambda: getattr(log, "writer_niced", False), 5)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, log._writer.native_id) == min(19, mine + log_module.WRITER_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine      # only the writer

@@ -28,6 +28,7 @@ import time
 from typing import Any, Callable
 
 from studio.core.errors import StudioError
+from studio.core.priority import lower_this_thread
 from studio.station.decide import decide
 
 log = logging.getLogger(__name__)
@@ -69,18 +70,8 @@ def load_shadow(project: Any, shadow: Any) -> Any:
 
 
 def lower_priority(step: int | None = None) -> bool:
-    """Make the calling thread yield the CPU to the station's threads (Linux: per-thread niceness)."""
-    import os
-
-    step = SHADOW_NICE if step is None else step
-    if step <= 0:
-        return False
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + step))
-        return True
-    except (AttributeError, OSError):       # another OS, or not allowed: the bounded queue still protects the line
-        return False
+    """Make the calling thread yield the CPU to the station's threads (``SHADOW_NICE`` by default)."""
+    return lower_this_thread(SHADOW_NICE if step is None else step)
 
 
 class ShadowRunner:

@@ -128,6 +128,20 @@ def test_training_refused_until_an_engineer_signs_in(qtbot, staffed, monkeypatch
     page.shutdown()
 
 
+def _station_page_with_m1_live(qtbot, project, StationPage, *others):
+    """A shown Station page of ``project`` whose live model is m1 (as configured), offering m1 and ``others``."""
+    (project.root / "models").mkdir(exist_ok=True)
+    (project.root / "models" / "live.yaml").write_text("schema_version: 1\nlive: m1\nhistory: []\n")
+    page = StationPage(project)
+    qtbot.addWidget(page)
+    page.show()
+    page.model_combo.clear()
+    for model in ("m1", *others):
+        page.model_combo.addItem(model, model)
+    page._update_controls()
+    return page
+
+
 def test_stopping_the_station_from_its_page_needs_an_engineer(qtbot, staffed, monkeypatch, tmp_path):
     import studio.station
     from studio.gui.pages.station import StationPage
@@ -142,14 +156,7 @@ def test_stopping_the_station_from_its_page_needs_an_engineer(qtbot, staffed, mo
         return s
 
     monkeypatch.setattr(studio.station, "Station", make)
-    (staffed.root / "models").mkdir(exist_ok=True)                 # m1 is the live model: the page starts it
-    (staffed.root / "models" / "live.yaml").write_text("schema_version: 1\nlive: m1\nhistory: []\n")
-    page = StationPage(staffed)
-    qtbot.addWidget(page)
-    page.show()
-    page.model_combo.clear()
-    page.model_combo.addItem("m1", "m1")
-    page._update_controls()
+    page = _station_page_with_m1_live(qtbot, staffed, StationPage)   # the page starts m1, as configured
     page.start_button.click()                          # starting as configured: open to the operator
     qtbot.waitUntil(lambda: made and made[0].started == 1 and not page.runner.is_running(), timeout=5000)
     asked = Prompts(session_for(staffed))
@@ -442,15 +449,7 @@ def test_the_station_page_refuses_an_operator_to_stop_or_to_start_another_model(
         return s
 
     monkeypatch.setattr(studio.station, "Station", make)
-    (staffed.root / "models").mkdir(exist_ok=True)                 # m1 is the live model: as configured
-    (staffed.root / "models" / "live.yaml").write_text("schema_version: 1\nlive: m1\nhistory: []\n")
-    page = StationPage(staffed)
-    qtbot.addWidget(page)
-    page.show()
-    page.model_combo.clear()
-    page.model_combo.addItem("m1", "m1")
-    page.model_combo.addItem("m2", "m2")
-    page._update_controls()
+    page = _station_page_with_m1_live(qtbot, staffed, StationPage, "m2")
     session = session_for(staffed)
     asked = Prompts(session)
     page.model_combo.setCurrentIndex(page.model_combo.findData("m2"))

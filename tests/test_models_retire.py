@@ -13,8 +13,6 @@ from test_access_cli import PASSWORDS, _cheap_hashes, audit, cli  # noqa: E402,F
 from test_training_support import make_project, write_fake_model  # noqa: E402
 
 
-
-
 @pytest.fixture
 def project(tmp_path):
     p = make_project(tmp_path / "p", good_train=2, good_test=3, bad_train=1, bad_test=2)

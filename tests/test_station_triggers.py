@@ -116,7 +116,7 @@ def test_a_camera_lost_during_a_pause_is_a_camera_fault(project, tmp_path):
         assert until(lambda: camera.sent == 1 and camera.timeouts >= 1)
         camera.lost = True                          # the next feature read fails: a real loss
         assert until(lambda: station.state == "faulted")
-        assert any("does not answer a feature read" in a for a in alerts(events, "error"))
+        assert until(lambda: any("does not answer a feature read" in a for a in alerts(events, "error")))
         camera.lost = False                         # it answers again: back to running, no part invented
         assert station.wait(15) is True
     finally:
@@ -259,11 +259,13 @@ def test_a_plc_heartbeat_that_stops_is_an_alert_and_comes_back(project, tmp_path
         assert not [a for a in alerts(events) if "PLC heartbeat" in a]
         stop_beating.set()
         assert until(lambda: station.stats()["plc_listening"] is False)
-        assert any("PLC heartbeat has not changed" in a and "plc_timeout_s: 0.6" in a for a in alerts(events, "error"))
+        # alerts reach subscribers on the station's event thread, after the figures change
+        assert until(lambda: any("PLC heartbeat has not changed" in a and "plc_timeout_s: 0.6" in a
+                                 for a in alerts(events, "error")))
         assert station.state == "running" and station.fault is None      # policy alert: inspection goes on
         plc.plc_write(rm.PLC_HEARTBEAT, [999])
         assert until(lambda: station.stats()["plc_listening"] is True)
-        assert any("PLC heartbeat moves again" in a for a in alerts(events, "info"))
+        assert until(lambda: any("PLC heartbeat moves again" in a for a in alerts(events, "info")))
         assert station.stats()["plc_timeouts"] == 1
     finally:
         stop_beating.set()
@@ -301,7 +303,7 @@ def test_a_plc_that_stops_polling_is_noticed(project, tmp_path):
         assert not [a for a in alerts(events) if "polled" in a]
         plc.close()                                  # the PLC stops polling (and beating)
         assert until(lambda: any("no PLC has polled" in a for a in alerts(events, "warning")))
-        assert any("PLC heartbeat has not changed" in a for a in alerts(events, "error"))
+        assert until(lambda: any("PLC heartbeat has not changed" in a for a in alerts(events, "error")))
     finally:
         station.stop()
 

@@ -3,7 +3,8 @@ reference path: convert to RGB, copy the crop out, area-resize, then scale and n
 
 The station's path crops a view, resizes a mono frame before it becomes RGB and hands OpenCV the
 ROI without copying it (studio/dataset/preprocessing.py); training goes through the same
-``Preprocessing.apply``. This pins that the cheap path changes no value."""
+``Preprocessing.apply``. This pins that the cheap path changes no value (a mono frame's area
+resize: at most one grey level on a pixel that sits on a rounding tie, tests/test_area_resize.py)."""
 import cv2
 import numpy as np
 import pytest
@@ -43,7 +44,14 @@ def test_5mp_frame_gives_the_reference_tensor(frames, kind, size, roi):
     before = frame.copy()
     out = pre.apply(frame)
     assert out.shape == (3, size, size) and out.dtype == np.float32 and out.flags.c_contiguous
-    assert np.array_equal(out, reference(pre, frame))
+    ref = reference(pre, frame)
+    if kind.startswith("mono"):
+        # a mono frame goes through the banded area resize (area_resize.py): OpenCV's pixels, but
+        # for sums within float rounding of a half, which may land one grey level away
+        levels = np.abs(out - ref) * IMAGENET_STD[:, None, None] * 255
+        assert levels.max() <= 1 + 1e-3 and (levels > 0.5).mean() < 1e-4
+    else:
+        assert np.array_equal(out, ref)
     assert np.array_equal(frame, before)               # the camera's frame is not written to
 
 

@@ -12,6 +12,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from studio.dataset.area_resize import area_resize
+
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
@@ -47,8 +49,9 @@ class Preprocessing:
         if self.contrast != "clahe" and (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 1)):
             gray = to_uint8(img if img.ndim == 2 else img[..., 0])
             if gray.shape[0] != self.size or gray.shape[1] != self.size:
-                # the ROI view goes to OpenCV as it is (rows with a stride): no copy of the crop
-                gray = cv2.resize(gray, (self.size, self.size), interpolation=cv2.INTER_AREA)
+                # the ROI view is read as it is (rows with a stride): no copy of the crop; a large
+                # frame at a fractional ratio takes the banded products (OpenCV's pixels, 3x cheaper)
+                gray = area_resize(gray, self.size, self.size)
             return cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
         img = to_rgb8(img)
         if self.contrast == "clahe":

@@ -1,0 +1,97 @@
+"""OpenCV's area resize (``INTER_AREA``) of a large frame, the same pixels at a fraction of the cost.
+
+A 5 MP camera's region of interest shrunk to the model's input size is the station's largest
+preprocessing step. When the ratio is a whole number (2,048 -> 256) OpenCV takes a fast path;
+at a fractional ratio (2,048 -> 224 is 9.14) its general path costs 8 ms on a mono frame and
+13 ms on a colour one on the reference machine (benchmarks/README.md, "Station at 5 MP").
+
+For a mono frame (the usual line camera) the area resize is a weighted sum along each axis, and OpenCV's weights for an output pixel
+touch only the ten or so input pixels under it. So the same sums are done here as a few matrix
+products over bands of rows, then of columns, with OpenCV's own weights (``computeResizeAreaTab``
+of ``resize.cpp``) and its rounding. The result equals ``cv2.resize(..., INTER_AREA)``: the
+sums are added in another order in float32, so a pixel whose exact value lies within float
+rounding of a half may round the other way (at most 1 grey level; tests/test_area_resize.py).
+
+Everything else (colour frames, enlarging, whole-number ratios, small images) is left to OpenCV:
+on a colour frame the same products cost as much as OpenCV's own resize (2,048 -> 224 px:
+14 vs 14 ms), against 2.7 vs 8.6 ms on a mono one.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import cv2
+import numpy as np
+
+MIN_PIXELS = 1 << 20        # below a megapixel OpenCV's own resize is cheap enough
+PERIODIC_MAX = 256          # a ratio p/q with p up to this many input pixels: blocks of q outputs
+
+
+def area_resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)``, cheaper for a large
+    mono uint8 frame shrunk by a fractional ratio."""
+    h, w = image.shape[:2]
+    if (image.dtype != np.uint8 or image.ndim != 2 or h < height or w < width
+            or not (h % height or w % width) or h * w < MIN_PIXELS):
+        return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    rows = _banded(_bands(h, height), image, axis=0)          # [height, w] float32
+    out = _banded(_bands(w, width), rows, axis=1)             # [height, width] float32
+    np.rint(out, out=out)
+    np.clip(out, 0, 255, out=out)
+    return out.astype(np.uint8)
+
+
+def _banded(bands: tuple, image: np.ndarray, axis: int) -> np.ndarray:
+    """One pass: each block of outputs is its weights times its band of inputs, along ``axis``."""
+    starts, weights, size = bands
+    block, length = weights.shape[1], weights.shape[2]
+    n = len(starts) * block
+    if axis == 0:
+        out = np.empty((n, image.shape[1]), np.float32)
+        for i, (s, wb) in enumerate(zip(starts, weights)):
+            np.matmul(wb, image[s:s + length].astype(np.float32), out=out[i * block:(i + 1) * block])
+        return out[:size]
+    out = np.empty((image.shape[0], n), np.float32)
+    for i, (s, wb) in enumerate(zip(starts, weights)):
+        np.matmul(image[:, s:s + length], wb.T, out=out[:, i * block:(i + 1) * block])
+    return out[:, :size]
+
+
+@functools.lru_cache(maxsize=32)
+def _bands(src: int, dst: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """OpenCV's area weights from ``src`` to ``dst`` pixels, cut into blocks of outputs: the start
+    of each block's input window, its weights [blocks, block, window] (zero outside a pixel's
+    own inputs) and ``dst``. With a ratio p/q in lowest terms and p small, a block is q outputs over p inputs
+    and the windows do not overlap; otherwise blocks of 16 outputs over overlapping windows."""
+    weights = _area_weights(src, dst)
+    g = math.gcd(src, dst)
+    block = dst // g if src // g <= PERIODIC_MAX else 16
+    spans = [np.nonzero(row)[0] for row in weights]
+    blocks = range(0, dst, block)
+    length = max(spans[min(b + block, dst) - 1][-1] - spans[b][0] + 1 for b in blocks)
+    starts = np.array([min(spans[b][0], src - length) for b in blocks])
+    cut = np.zeros((len(starts), block, length), np.float32)
+    for i, (b, s) in enumerate(zip(blocks, starts)):
+        part = weights[b:b + block, s:s + length]
+        cut[i, :len(part)] = part
+    return starts, cut, dst
+
+
+def _area_weights(src: int, dst: int) -> np.ndarray:
+    """[dst, src] float32: OpenCV's ``computeResizeAreaTab`` for a shrink, weight by weight."""
+    scale = 1.0 / (dst / src)           # as cv::resize computes it: 1 / inv_scale
+    out = np.zeros((dst, src), np.float32)
+    for dx in range(dst):
+        fsx1 = dx * scale
+        fsx2 = fsx1 + scale
+        cell = min(scale, src - fsx1)
+        sx1, sx2 = math.ceil(fsx1), math.floor(fsx2)
+        sx2 = min(sx2, src - 1)
+        sx1 = min(sx1, sx2)
+        if sx1 - fsx1 > 1e-3:
+            out[dx, sx1 - 1] = np.float32((sx1 - fsx1) / cell)
+        out[dx, sx1:sx2] = np.float32(1.0 / cell)
+        if fsx2 - sx2 > 1e-3:
+            out[dx, sx2] = np.float32(min(min(fsx2 - sx2, 1.0), cell) / cell)
+    return out

@@ -14,7 +14,7 @@ copying each out of its buffer as a driver does (the "capture copy").
 Measured, in one run:
 
 * ``stages``: each step of a part on its own, alternating RGB and Mono8: capture copy, ROI crop,
-  area resize (uint8), grey -> RGB, float conversion (scale, ImageNet normalisation, CHW), the
+  area resize (uint8: the studio's banded resize for mono, OpenCV's general path beside it), grey -> RGB, float conversion (scale, ImageNet normalisation, CHW), the
   model graph (ONNX Runtime, the station's 2 threads), log commit (SQLite row), PLC write (sim);
   ``preprocess_total`` is ``Preprocessing.apply`` as the station calls it (checked to give the
   same tensor as the steps); beside them, not on the station's path: the resize with a ROI side
@@ -214,6 +214,7 @@ def stage_times(model, frames: dict[str, list], data_dir: Path, rounds: int) -> 
     import cv2
     import numpy as np
 
+    from studio.dataset.area_resize import area_resize
     from studio.dataset.preprocessing import IMAGENET_MEAN, IMAGENET_STD
     from studio.plc import open_plc
     from studio.results.log import ResultLog, encode_png
@@ -237,8 +238,11 @@ def stage_times(model, frames: dict[str, list], data_dir: Path, rounds: int) -> 
             crop = img[y:y + h, x:x + w]
             t["crop"] = time.perf_counter() - a
             a = time.perf_counter()
-            small = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+            small = area_resize(crop, size, size)       # what Preprocessing does (OpenCV's own for colour)
             t["resize_area_uint8"] = time.perf_counter() - a
+            a = time.perf_counter()
+            cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+            t["resize_area_uint8_opencv"] = time.perf_counter() - a     # beside it: OpenCV's general path
             # the same frame with a ROI side that is a whole multiple of the input size: OpenCV's
             # integer area path (2,016 = 9 x 224; 2,048 = 8 x 256); not on the station's path
             a = time.perf_counter()

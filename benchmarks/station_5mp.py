@@ -36,6 +36,7 @@ Measured, in one run:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -217,7 +218,8 @@ def stage_times(model, frames: dict[str, list], data_dir: Path, rounds: int) -> 
     from studio.dataset.area_resize import area_resize
     from studio.dataset.preprocessing import IMAGENET_MEAN, IMAGENET_STD
     from studio.plc import open_plc
-    from studio.results.log import ResultLog, encode_png
+    from studio.core.png import encode_png
+    from studio.results.log import ResultLog
     from studio.station.part import PartResult
 
     pre = model.preprocessing
@@ -225,6 +227,7 @@ def stage_times(model, frames: dict[str, list], data_dir: Path, rounds: int) -> 
     log = ResultLog(data_dir / "results.sqlite", on_error=lambda m: None)
     plc = open_plc("sim", data_dir=data_dir, settings={})
     times: dict[str, dict[str, list]] = {k: {} for k in frames}
+    sizes: dict[str, list] = {k: [] for k in frames}     # kept image's PNG bytes: ours, OpenCV's
     part = 0
     for r in range(rounds + 3):
         for kind, ring in frames.items():           # alternate RGB and Mono8
@@ -280,15 +283,22 @@ def stage_times(model, frames: dict[str, list], data_dir: Path, rounds: int) -> 
             # the kept image, written by the log's background writer (not on the trigger -> PLC path,
             # but on the same two cores): every reject's, and pass images by ``pass_images``
             a = time.perf_counter()
-            encode_png(img)
+            png_bytes = encode_png(img)
             t["image_png_encode_background"] = time.perf_counter() - a
+            a = time.perf_counter()                  # beside it: OpenCV's encoder (libpng + zlib, level 1)
+            ok, cv_png = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            t["image_png_encode_opencv"] = time.perf_counter() - a
+            sizes[kind].append((len(png_bytes), len(cv_png)))
             if r >= 3:                               # the first rounds warm ONNX Runtime and the caches
                 for k, v in t.items():
                     times[kind].setdefault(k, []).append(v * 1e3)
     log.close()
     if hasattr(plc, "stop"):
         plc.stop()
-    return {kind: {k: summary(v) for k, v in d.items()} for kind, d in times.items()}
+    out = {kind: {k: summary(v) for k, v in d.items()} for kind, d in times.items()}
+    for kind, pairs in sizes.items():
+        out[kind]["png_mb_ours_opencv"] = [round(statistics.median(p[i] for p in pairs) / 1e6, 2) for i in (0, 1)]
+    return out
 
 
 # ---- the real station -----------------------------------------------------------------------------
@@ -353,7 +363,27 @@ def station_run(project, model, frames: list, parts: int, interval_s: float, dat
             "actuation_ms": summary(ms("t_decided", "t_actuated")),
             "plc_write_ms": summary(plc.publish_ms[5:] or plc.publish_ms),
             "verdicts": {v: sum(r.verdict == v for r in results) for v in {r.verdict for r in results}},
+            "image_states": image_states(data_dir),
             "parts_per_second": round(len(results) / wall, 1)}
+
+
+def image_states(data_dir: Path) -> dict:
+    """How many parts' images the result log saved, skipped by the retention policy ('skipped'), or
+    could not keep up with ('behind') (a free-run ceiling with images left behind is not one the line can hold)."""
+    import sqlite3
+
+    found = {}
+    for db in data_dir.rglob("*.sqlite"):
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            try:
+                # the log's notes when its writer could not keep up: BEHIND_NOTE and "...was behind"
+                rows = conn.execute("SELECT CASE WHEN note LIKE '%was behind%' THEN 'behind' ELSE image_state END, "
+                                    "COUNT(*) FROM results GROUP BY 1").fetchall()
+            except sqlite3.Error:
+                continue
+        for state, n in rows:
+            found[str(state)] = found.get(str(state), 0) + n
+    return found
 
 
 # ---- bank-search levers -------------------------------------------------------------------------

@@ -46,10 +46,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from studio.core.priority import lower_this_thread
 from studio.core.atomic import atomic_write_bytes
+from studio.core.png import encode_png
 from studio.core.errors import StudioError
 from studio.results import schema
 from studio.results.disk_care import FREE_SPACE_REPEAT_S, DiskCare, _identity
@@ -100,18 +99,6 @@ def _to_row(result: Any) -> dict[str, Any]:
 
 def _add_note(row: dict[str, Any], text: str) -> None:
     row["note"] = f"{row['note']}; {text}" if row.get("note") else text
-
-
-def encode_png(image: np.ndarray) -> bytes:
-    import cv2
-
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[2] == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)     # frames are RGB, OpenCV writes BGR
-    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])   # fast over small
-    if not ok:
-        raise OSError(f"could not encode a {image.dtype} image of shape {image.shape} as PNG")
-    return buf.tobytes()
 
 
 class ResultLog(DiskCare):
@@ -613,7 +600,7 @@ class ResultLog(DiskCare):
                                    within=self.data_dir)
                 images.append((None, None, None, None, None, None, "saved", rel, len(data), row_id))
                 self._usage += len(data)
-            except Exception as e:  # OSError from the disk, cv2.error from a strange image
+            except Exception as e:  # OSError from the disk, ValueError from a strange image
                 images.append((None, None, None, None, None, f"image not saved: {e}", "failed", None, None, row_id))
                 self._count("images_failed")
                 self._report(f"part {part}: image not saved to {target}: {e}")

@@ -72,7 +72,7 @@ def load_avg() -> float:
 
 
 # ---- the model, fit once at the defaults ---------------------------------------------------------
-def fit_or_load(cache: Path, size: int, n_train: int, n_test_good: int) -> dict:
+def fit_or_load(cache: Path, size: int, n_train: int, n_test_good: int, options: dict | None = None) -> dict:
     """The benchmark project with a default-fit model, plus the cached bank and test features."""
     import numpy as np
     import torch
@@ -97,8 +97,11 @@ def fit_or_load(cache: Path, size: int, n_train: int, n_test_good: int) -> dict:
     good, bad = tile_files()
     train, test_good = split(good, n_train, n_test_good)
     t0 = time.monotonic()
+    opts = {**DEFAULTS, **(options or {}), "device": "cpu"}
+    from studio.training import anomaly_levers
+
+    size = anomaly_levers.read(opts).tiles(size).input_size     # with tiles: the whole ROI, as train_anomaly reads it
     x_train = load(train, size)
-    opts = {**DEFAULTS, "device": "cpu"}
     graph, train_scores, info = fit_memory_bank(x_train, opts, Report())
     fit_s = time.monotonic() - t0
     x_test = load(test_good + bad, size)
@@ -118,7 +121,8 @@ def fit_or_load(cache: Path, size: int, n_train: int, n_test_good: int) -> dict:
     metrics = {"image_auroc": roc_auc(y_test, test_scores), "bank_size": info["bank_size"],
                "feature_dims": info["feature_dims"], "threshold_source": source}
     card = write_model(project, "anomaly", onnx_bytes, card_fields(
-        project, task="anomaly", backbone="efficientnet_lite0", classes=["good", "anomaly"], threshold=threshold,
+        project, task="anomaly", backbone=opts.get("backbone", "efficientnet_lite0"), classes=["good", "anomaly"],
+        threshold=threshold,
         metrics=metrics, n_train=len(train), n_test=len(y_test), dataset_digest="magnetic-tile-benchmark",
         training_options=opts, seconds=fit_s, max_abs_diff=max_diff, outputs=["score", "anomaly_map"],
         anomaly_map_size=info["anomaly_map_size"], backend="studio"))
@@ -609,15 +613,20 @@ def main() -> None:
     ap.add_argument("--faiss-path", default=os.environ.get("FAISS_PATH"),
                     help="a folder with faiss-cpu installed (pip install --target), if not in the venv")
     ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                    help="a trainer option over the defaults (e.g. tiles=2x2, backbone=efficientnet_lite2); "
+                         "the fit is cached per option set")
     args = ap.parse_args()
 
     from studio.inference.model import InspectionModel
 
-    cache = args.cache or Path(tempfile.gettempdir()) / f"studio-station5mp-{args.size}"
+    options = dict(o.split("=", 1) for o in args.option)
+    suffix = "".join(f"-{k}-{v}" for k, v in sorted(options.items()))
+    cache = args.cache or Path(tempfile.gettempdir()) / f"studio-station5mp-{args.size}{suffix}"
     out: dict = {"machine": f"{os.cpu_count()} cores", "load_start": load_avg(), "size": args.size,
-                 "frame": [FRAME_W, FRAME_H], "roi": ROI}
+                 "frame": [FRAME_W, FRAME_H], "roi": ROI, "options": options}
     t = time.monotonic()
-    data = fit_or_load(cache, args.size, args.train, args.test_good)
+    data = fit_or_load(cache, args.size, args.train, args.test_good, options)
     out["model"] = {"cached": data["cached"], "bank": int(len(data["bank"])), "dims": int(data["bank"].shape[1]),
                     "fit_s": data["fit_s"], "fit_load": data["fit_load"], "fit_seconds": data["fit_seconds"],
                     "auroc": data["auroc"], "ready_s": round(time.monotonic() - t, 1)}

@@ -70,6 +70,14 @@ class Setting:
         return self.check(value) if self.check else None
 
 
+def _latency(v: Any) -> str | None:
+    if v is False or (isinstance(v, str) and v.strip().lower() == "off"):
+        return None
+    if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+        return None
+    return "a whole number of microseconds (0 or more) or off"
+
+
 def _positive(v: Any) -> str | None:
     return None if isinstance(v, bool) or not isinstance(v, (int, float)) or v > 0 else f"is {v!r}, not above 0"
 
@@ -135,6 +143,9 @@ _TABLE = [
     Setting("plc_timeout_policy", ("text",), "when the PLC's heartbeat stops for plc_timeout_s: alert (tell the "
             "operator, go on) or halt (the station stops with a fault)", choices=("alert", "halt")),
     Setting("plc_heartbeat", ("number", "yes/no", "mapping"), "the PLC's own heartbeat watch"),
+    Setting("cpu_latency_us", ("whole number", "text", "yes/no"), "how soon a core must wake while the station "
+            "runs, in microseconds (default 0: the cores poll instead of sleeping, for the lowest part latency; "
+            "off lets them sleep and saves power)", check=_latency),
     Setting("trigger", ("text",), "what starts an inspection: free (the camera's pace or --interval), hardware "
             "(the camera's trigger input) or plc (the Modbus handshake / OPC UA Trigger)",
             choices=("free", "hardware", "plc")),

@@ -28,6 +28,7 @@ from studio.results.policy import LogPolicy
 from studio.results.schema import FILE_NAME as LOG_FILE
 from studio.station.camera_feed import CameraFeed
 from studio.station.clock import StationClock, describe_step
+from studio.station.cpu_latency import CpuLatency, CpuLatencyHold
 from studio.station.data_dir import resolve_data_dir
 from studio.station.dispatch import EventPump
 from studio.station.faults import in_flight_fault, stage_kind
@@ -84,6 +85,9 @@ class Station:
         self.part_watch: PartWatch | None = None
         self.log_path = self.data_dir / LOG_FILE
         self.log_policy = LogPolicy.from_settings(settings, file=Path(project.root) / "station.yaml")
+        # the cores kept awake while running (cpu_latency.py): a sleeping core costs the next part ms
+        self.cpu_latency = CpuLatency.from_settings(settings, file=Path(project.root) / "station.yaml")
+        self.cpu_hold: CpuLatencyHold | None = None
         self._log_health = LogHealth(self, self.log_policy.on_failure)
         self.max_parts, self.interval_s = max_parts, interval_s
         self.deadline_s, self.heartbeat_s, self.hang_s = deadline_ms / 1000.0, heartbeat_s, hang_s
@@ -261,6 +265,9 @@ class Station:
 
         self.lighting = watch_for(self.project, lambda m, level="warning": self._alert(
             m, level, key="lighting" if level != "info" else "lighting-back"))
+        self.cpu_hold = self.cpu_latency.hold()
+        if self.cpu_hold.note:
+            self._alert(self.cpu_hold.note, "info", key="cpu-latency")
 
     def stop(self, timeout: float = 5.0, *, by: str | None = None, reason: str | None = None) -> None:
         """Finish the parts already taken, then close everything. Idempotent. ``by``/``reason``: who asked, why."""
@@ -296,7 +303,8 @@ class Station:
                 self.plant_bus.close()          # the last state reaches the plant, then a clean disconnect
 
     def _close_resources(self) -> None:
-        for close in (self.trial.close, lambda: self.feed and self.feed.close(),
+        for close in (self.trial.close, lambda: self.cpu_hold and self.cpu_hold.release(),
+                      lambda: self.feed and self.feed.close(),
                       lambda: self.log and self.log.close(),
                       lambda: self._plc_given is None and self.plc and self.plc.stop()):
             try:

@@ -306,13 +306,18 @@ def stage_times(model, frames: dict[str, list], data_dir: Path, rounds: int) -> 
 
 
 # ---- the real station -----------------------------------------------------------------------------
-def keep_pass_images(project, share: float | None) -> None:
-    """station.yaml's ``retention: pass_images`` (None: no station.yaml, the defaults)."""
+def keep_pass_images(project, share: float | None, cpu_latency: str | None = None) -> None:
+    """station.yaml's ``retention: pass_images`` and ``cpu_latency_us`` (None: the defaults)."""
     path = Path(project.root) / "station.yaml"
-    if share is None or share >= 1.0:
-        path.unlink(missing_ok=True)
+    lines = []
+    if share is not None and share < 1.0:
+        lines.append(f"retention:\n  pass_images: {share}")
+    if cpu_latency is not None:
+        lines.append(f"cpu_latency_us: {cpu_latency}")
+    if lines:
+        path.write_text("\n".join(lines) + "\n")
     else:
-        path.write_text(f"retention:\n  pass_images: {share}\n")
+        path.unlink(missing_ok=True)
 
 
 class TimedPlc:
@@ -368,6 +373,8 @@ def station_run(project, model, frames: list, parts: int, interval_s: float, dat
             "plc_write_ms": summary(plc.publish_ms[5:] or plc.publish_ms),
             "verdicts": {v: sum(r.verdict == v for r in results) for v in {r.verdict for r in results}},
             "image_states": image_states(data_dir),
+            # the cores kept awake (station.yaml cpu_latency_us; None: off, or not allowed here)
+            "cpu_latency_us": station.cpu_hold.max_us if station.cpu_hold is not None else None,
             "parts_per_second": round(len(results) / wall, 1)}
 
 
@@ -613,6 +620,9 @@ def main() -> None:
     ap.add_argument("--faiss-path", default=os.environ.get("FAISS_PATH"),
                     help="a folder with faiss-cpu installed (pip install --target), if not in the venv")
     ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--cpu-latency", default="default",
+                    help="station.yaml cpu_latency_us for the station runs, a list (default: the default, 0; "
+                         "e.g. 0,off to compare the cores kept awake with the cores sleeping)")
     ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                     help="a trainer option over the defaults (e.g. tiles=2x2, backbone=efficientnet_lite2); "
                          "the fit is cached per option set")
@@ -643,13 +653,15 @@ def main() -> None:
         print(json.dumps({"stages": out["stages"]}), flush=True)
         out["station"] = {}
         for share in [float(v) for v in args.pass_images.split(",")]:
-            keep_pass_images(project, share)
             for kind in ("rgb", "mono8"):
                 for name, interval in ((f"paced_{args.rate:g}", 1.0 / args.rate), ("free_run", 0.0)):
-                    label = f"{kind}_{name}_pass_images_{share:g}"
-                    r = station_run(project, model, frames[kind], args.parts, interval, work / label)
-                    out["station"][label] = r
-                    print(json.dumps({label: r}), flush=True)
+                    for latency in args.cpu_latency.split(","):     # interleaved: a load swing hits each alike
+                        keep_pass_images(project, share, None if latency == "default" else latency)
+                        label = f"{kind}_{name}_pass_images_{share:g}" + (
+                            "" if latency == "default" else f"_cpu_latency_{latency}")
+                        r = station_run(project, model, frames[kind], args.parts, interval, work / label)
+                        out["station"][label] = r
+                        print(json.dumps({label: r}), flush=True)
         keep_pass_images(project, None)
     if args.levers or args.only_levers:
         out["levers"] = levers(data, args.size, args.repeats, args.faiss_path, with_auroc=not args.no_auroc)

@@ -14,7 +14,7 @@ in one run, on the same machine:
 * peak RSS of our fit (in a fresh process) for ``--rss`` image counts.
 
     nice -n 10 .venv/bin/python benchmarks/anomaly_benchmark.py [--train 200] [--ratio 0.01] [--rss 200,1000]
-    nice -n 5 .venv/bin/python benchmarks/anomaly_benchmark.py --defaults --size 224 --rss 200,1000
+    nice -n 5 .venv/bin/python benchmarks/anomaly_benchmark.py --defaults --size 256 --rss 200,1000
 
 ``--defaults`` measures what a user gets at the studio's default options (see ``defaults_run``).
 """
@@ -263,7 +263,7 @@ def main() -> None:
     ap.add_argument("--cells", type=int, default=64, help="the grouped coreset's cells, compared as well")
     ap.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--defaults", action="store_true",
-                    help="the fit a user gets (default options, 224 px), every step timed; then the same-run comparisons")
+                    help="the fit a user gets (default options; --size: the project default, 256 px), every step timed; then the same-run comparisons")
     ap.add_argument("--exact-prefix", type=int, default=200, help="--defaults: centres the plain exact greedy runs")
     ap.add_argument("--latency-images", type=int, default=30)
     ap.add_argument("--frames", action="store_true", help="5 MP frames through the preprocessing, ms per frame")

@@ -23,7 +23,7 @@ preprocessing; the trainer's ``input_size`` option, when set, wins as in
 images are read at the grid's input size (``TileGrid.input_size``: 416 px
 for 2x2 tiles of 224), as ``train_anomaly`` does; the peer is skipped there
 (anomalib has no tiling) and runs with its own image score (max) for topk.
-Without ``--variant``: the studio's defaults at 224 px, the default project size.
+Without ``--variant``: the studio's defaults at the default project size (256 px).
 
 ``--peer`` fits anomalib's PatchCore (``anomalib_peer``, same backbone
 weights) for every variant in the same run, on the same images and input
@@ -56,9 +56,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import anomaly_data  # noqa: E402
 
+from studio.dataset.preprocessing import Preprocessing  # noqa: E402
 from studio.training import anomaly_levers  # noqa: E402
 
-DEFAULT_SIZE = 224            # Preprocessing's default: what a new project gets
+DEFAULT_SIZE = Preprocessing.size     # Preprocessing's default: what a new project gets (256 px)
 FRR_CAP = 0.05                # recall is also reported where at most 5 % of the good test parts are rejected
 
 
@@ -259,7 +260,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", choices=["magnetic_tile", "deeppcb"], default="magnetic_tile")
     ap.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VAL,...",
-                    help="an option set (repeatable); default: the studio's defaults at 224 px")
+                    help="an option set (repeatable); default: the studio's defaults at the project default size")
     ap.add_argument("--train", type=int, default=100, help="good training images")
     ap.add_argument("--test-good", type=int, default=100, help="good test images")
     ap.add_argument("--test-defective", type=int, default=None,

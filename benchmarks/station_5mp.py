@@ -30,7 +30,7 @@ Measured, in one run:
   banks (prefixes of the greedy order = the exact greedy's smaller banks) and faiss-cpu's flat
   L2 index (``--faiss-path`` where faiss-cpu is installed, if not in the venv).
 
-    nice -n 5 .venv/bin/python benchmarks/station_5mp.py [--size 224] [--parts 150] [--levers [--no-auroc]]
+    nice -n 5 .venv/bin/python benchmarks/station_5mp.py [--size 256] [--parts 150] [--levers [--no-auroc]]
         [--pass-images 1,0.1] [--faiss-path /tmp/faisslib]
 """
 from __future__ import annotations
@@ -106,10 +106,15 @@ def fit_or_load(cache: Path, size: int, n_train: int, n_test_good: int, options:
     fit_s = time.monotonic() - t0
     x_test = load(test_good + bad, size)
     y_test = np.array([0] * len(test_good) + [1] * len(bad), bool)
-    run = feature_runner(graph.features, x_test[:2], torch.device("cpu"))
-    feats = torch.cat([run(x_test[i:i + 16]).half() for i in range(0, len(x_test), 16)])
+    tiles = getattr(graph, "tiles", None)
+    # with tiles the graph cuts the image before its features: the features are the tiles'
+    run = feature_runner(graph.features, tiles.cut(torch.from_numpy(x_test[:2])).numpy() if tiles else x_test[:2],
+                         torch.device("cpu"))
+    feats = torch.cat([run(tiles.cut(torch.from_numpy(x_test[i:i + 16])).numpy() if tiles else x_test[i:i + 16]).half()
+                       for i in range(0, len(x_test), 16)])
     with torch.no_grad():
-        test_scores = torch.cat([graph.head(feats[i:i + 16].float())[0] for i in range(0, len(feats), 16)]).numpy()
+        step = 16 * (tiles.grid ** 2 if tiles else 1)        # whole images' tiles per batch
+        test_scores = torch.cat([graph.head(feats[i:i + step].float())[0] for i in range(0, len(feats), step)]).numpy()
     threshold, source = pick_threshold(train_scores, y_test, test_scores)
 
     project = Project.create(cache / "project", name="station-5mp")
@@ -604,8 +609,11 @@ def alternated(graphs: dict, extra: dict, size: int, rounds: int = 40) -> dict:
 
 
 def main() -> None:
+    from studio.dataset.preprocessing import Preprocessing
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", type=int, default=224, help="model input size (the studio's default: 224)")
+    ap.add_argument("--size", type=int, default=Preprocessing.size,
+                    help=f"model input size (the studio's default: {Preprocessing.size})")
     ap.add_argument("--train", type=int, default=200)
     ap.add_argument("--test-good", type=int, default=150)
     ap.add_argument("--parts", type=int, default=200)

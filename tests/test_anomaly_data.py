@@ -81,7 +81,7 @@ def test_variant_parsing_goes_through_the_trainers_options(data_module):
     spec.loader.exec_module(module)
     name, size, raw = module.parse_variant("big:size=320,max_bank=2048,layers=2,4")
     assert (name, size, raw) == ("big", 320, {"max_bank": 2048, "layers": "2,4"})
-    assert module.parse_variant("plain") == ("plain", 224, {})
+    assert module.parse_variant("plain") == ("plain", 256, {})      # a new project's size
     opts = module.trainer_options({"max_bank": "1024"})
     assert opts["max_bank"] == 1024 and opts["device"] == "cpu"
     with pytest.raises(SystemExit, match="unknown anomaly training option"):

@@ -20,7 +20,7 @@ IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 @dataclass
 class Preprocessing:
-    size: int = 224                      # square side the model sees, in pixels
+    size: int = 256                      # square side the model sees, in pixels (a new project's default)
     roi: list[int] | None = None         # [x, y, w, h] crop before resizing
     contrast: str = "none"               # "none" or "clahe"
     normalize: str = "imagenet"          # "imagenet" or "none"

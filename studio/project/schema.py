@@ -40,7 +40,7 @@ def default_settings(name: str) -> dict[str, Any]:
         "task": "anomaly",
         "camera": {"spec": "sim", "settings": {}},
         # 256 px: +1.6 / +2.0 points of anomaly image AUROC over 224 (magnetic tile / DeepPCB), and a
-        # 2,048 px ROI shrinks by a whole 8 (benchmarks/README.md, "Station at 5 MP": within 30 ms p99)
+        # 2,048 px ROI shrinks by a whole 8 (benchmarks/README.md, "Station at 5 MP")
         "preprocessing": {"size": 256, "roi": None, "contrast": "none", "normalize": "imagenet"},
         "split": {"test_fraction": 0.3, "seed": 0},
         "training": {

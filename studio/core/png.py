@@ -6,7 +6,7 @@ on the same cores as the line. OpenCV's encoder (libpng + zlib at level 1) spend
 deflate and libpng's per-row filter trials. Here the image gets one PNG filter for every row
 ("Up": each byte minus the byte above it, a numpy subtraction) and the deflate is ISA-L's
 (``isal``, Intel's storage acceleration library, level 1): 20 ms and 30 ms, with files no larger
-than OpenCV's (benchmarks/README.md, "Result log write path"). The output is an ordinary PNG
+than OpenCV's (benchmarks/README.md, "Station at 5 MP"). The output is an ordinary PNG
 that every reader opens; without ``isal`` the standard library's zlib does the deflate.
 """
 from __future__ import annotations

@@ -6,8 +6,8 @@ at a fractional ratio (2,048 -> 224 is 9.14) its general path costs 8 ms on a mo
 13 ms on a colour one on the reference machine (benchmarks/README.md, "Station at 5 MP").
 
 For a mono frame (the usual line camera) the area resize is a weighted sum along each axis,
-and OpenCV's weights for an output pixel touch only the ten or so input pixels under it. So the same sums are done here as a few matrix
-products over bands of rows, then of columns, with OpenCV's own weights (``computeResizeAreaTab``
+and OpenCV's weights for an output pixel touch only the ten or so input pixels under it. So
+the same sums are done here as a few matrix products over bands of rows, then of columns, with OpenCV's own weights (``computeResizeAreaTab``
 of ``resize.cpp``) and its rounding. The result equals ``cv2.resize(..., INTER_AREA)``: the
 sums are added in another order in float32, so a pixel whose exact value lies within float
 rounding of a half may round the other way (at most 1 grey level; tests/test_area_resize.py).
@@ -15,7 +15,9 @@ rounding of a half may round the other way (at most 1 grey level; tests/test_are
 A large colour frame keeps OpenCV's resize, whose area path runs on one thread: it is cut in
 two at a row where the ratio's pattern repeats (row 1,024 of 2,048 for 224 px: 112 output rows
 each), and the halves are resized at once on two threads. The scale of each half is the whole
-frame's exactly, so the pixels are OpenCV's own (13 -> 7 ms for a 5 MP RGB ROI to 224 px).
+frame's exactly, so the pixels are OpenCV's own (13 -> 7 ms for a 5 MP RGB ROI to 224 px on
+its own; on the station right after a graph run, ONNX Runtime's spinning worker holds the other
+core and the gain is gone).
 Everything else (enlarging, whole-number ratios, small images) is left to OpenCV as it is.
 """
 from __future__ import annotations
@@ -104,8 +106,8 @@ def _banded(bands: tuple, image: np.ndarray, axis: int) -> np.ndarray:
 def _bands(src: int, dst: int) -> tuple[np.ndarray, np.ndarray, int]:
     """OpenCV's area weights from ``src`` to ``dst`` pixels, cut into blocks of outputs: the start
     of each block's input window, its weights [blocks, block, window] (zero outside a pixel's
-    own inputs) and ``dst``. With a ratio p/q in lowest terms and p small, a block is q outputs over p inputs
-    and the windows do not overlap; otherwise blocks of 16 outputs over overlapping windows."""
+    own inputs) and ``dst``. With a ratio p/q in lowest terms and p small, a block is q outputs
+    over p inputs and the windows do not overlap; otherwise blocks of 16 outputs over overlapping windows."""
     weights = _area_weights(src, dst)
     g = math.gcd(src, dst)
     block = dst // g if src // g <= PERIODIC_MAX else 16

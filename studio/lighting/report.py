@@ -14,11 +14,11 @@ from typing import Any
 import cv2
 import numpy as np
 
+from studio.core.png import encode_png
+
 
 def _png(rgb: np.ndarray) -> bytes:
-    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if rgb.ndim == 3 else rgb
-    ok, buf = cv2.imencode(".png", bgr)
-    return buf.tobytes()
+    return encode_png(rgb)          # the studio's one encoder (RGB order)
 
 
 def frame_overlay(frame: np.ndarray, clipped: np.ndarray | None, spots: np.ndarray | None) -> np.ndarray:

@@ -70,7 +70,8 @@ class Setting:
         return self.check(value) if self.check else None
 
 
-def _latency(v: Any) -> str | None:
+def latency_problem(v: Any) -> str | None:
+    """What is wrong with a ``cpu_latency_us`` value, or None (also read by studio/station/cpu_latency.py)."""
     if v is False or (isinstance(v, str) and v.strip().lower() == "off"):
         return None
     if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
@@ -145,7 +146,7 @@ _TABLE = [
     Setting("plc_heartbeat", ("number", "yes/no", "mapping"), "the PLC's own heartbeat watch"),
     Setting("cpu_latency_us", ("whole number", "text", "yes/no"), "how soon a core must wake while the station "
             "runs, in microseconds (default 0: the cores poll instead of sleeping, for the lowest part latency; "
-            "off lets them sleep and saves power)", check=_latency),
+            "off lets them sleep and saves power)", check=latency_problem),
     Setting("trigger", ("text",), "what starts an inspection: free (the camera's pace or --interval), hardware "
             "(the camera's trigger input) or plc (the Modbus handshake / OPC UA Trigger)",
             choices=("free", "hardware", "plc")),

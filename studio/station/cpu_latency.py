@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.errors import StudioError
+from studio.project.station_settings import latency_problem
 
 DEVICE = "/dev/cpu_dma_latency"
 KEY = "cpu_latency_us"
 DEFAULT_US = 0
-OFF = ("off", "false", "no", "none")
 
 
 @dataclass(frozen=True)
@@ -37,17 +37,13 @@ class CpuLatency:
     @classmethod
     def from_settings(cls, settings: dict[str, Any] | None, file: Any = None) -> "CpuLatency":
         value = (settings or {}).get(KEY, DEFAULT_US)
-        if value is None or value is False or str(value).strip().lower() in OFF:   # station_settings checks the file
+        if value is None or value is False or (isinstance(value, str) and value.strip().lower() == "off"):
             return cls(None)
-        try:
-            us = int(value)
-            if us < 0 or us != float(value):
-                raise ValueError
-        except (TypeError, ValueError):
-            raise StudioError(f"{KEY} must be a whole number of microseconds (0 or more) or off, not {value!r}",
-                              file=file, field=KEY,
-                              hint="0 keeps the cores awake while the station runs (the default); off lets them sleep") from None
-        return cls(us)
+        problem = latency_problem(value)        # the station.yaml table's rule
+        if problem:
+            raise StudioError(f"{KEY} must be {problem}, not {value!r}", file=file, field=KEY,
+                              hint="0 keeps the cores awake while the station runs (the default); off lets them sleep")
+        return cls(int(value))
 
     def hold(self) -> "CpuLatencyHold":
         """Ask the kernel for the latency; the answer says whether it holds and, if not, why."""

@@ -69,6 +69,8 @@ def test_defective_plates_score_higher(trained):
     project, card, _ = trained
     model = InspectionModel.load(project)
     assert model.model_id == card["model_id"] and model.provider == "CPUExecutionProvider"
+    # a CPU station searches the bank in 8 bits, and the test split was scored the same way
+    assert model.search == "int8" and card["metrics"]["bank_search"] == "int8"
     samples = labeled.test_samples(project)
     images = [project.dataset.load(project.dataset.get(s.image_id)) for s in samples]
     preds = model.predict_batch(images)

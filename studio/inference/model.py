@@ -22,6 +22,7 @@ import numpy as np
 from studio import tasks
 from studio.core.errors import ModelError
 from studio.dataset.preprocessing import Preprocessing
+from studio.inference import bank_search
 from studio.project import model_card
 
 log = logging.getLogger(__name__)
@@ -200,8 +201,10 @@ class InspectionModel:
                              "(its SHA-256 differs from the card's): it was replaced or damaged after export",
                              file=path, hint="restore the model folder from a backup, or train again; "
                                              "a station already running keeps the model it loaded")
+        # on the CPU an anomaly model's nearest-patch search runs in 8 bits (bank_search);
+        # the file on disk, and what a GPU runs, stay the exact float graph
         try:
-            self.session = ort.InferenceSession(data, options, providers=providers)
+            self.session, self.search = bank_search.session(data, options, providers, f"model {self.model_id}")
         except Exception as e:
             raise ModelError(f"ONNX Runtime cannot load the model {self.model_id} ({str(e).splitlines()[0][:200]})",
                              file=path,
@@ -212,7 +215,7 @@ class InspectionModel:
         if not set(self.outputs) <= names or self.session.get_inputs()[0].name != "image":
             raise ModelError(f"the model's inputs/outputs do not match a {self.task} model "
                              f"(outputs {sorted(names)})", file=path, hint="delete this model folder and train again")
-        log.info("model %s runs on %s", self.model_id, self.provider)
+        log.info("model %s runs on %s (bank search: %s)", self.model_id, self.provider, self.search)
 
     @classmethod
     def load(cls, project, model_id: str | None = None, *, task: str | None = None,

@@ -365,12 +365,17 @@ def train_anomaly(project, options: dict[str, Any] | None, report) -> dict[str, 
                           MAX_RELATIVE_DIFF * (5 if opts["backend"] == "anomalib" else 1))
     report.progress(0.9)
     report.status("scoring the test split")
+    search = "exact"
     if device.type == "cpu" and len(x_test):
         import onnxruntime as ort
 
+        from studio.inference import bank_search
+
         so = ort.SessionOptions()
         so.intra_op_num_threads, so.log_severity_level = max(1, torch.get_num_threads()), 3
-        session = ort.InferenceSession(onnx_bytes, so, providers=["CPUExecutionProvider"])
+        # scored as a CPU station scores them (the 8-bit bank search), so the threshold fits it
+        session, search = bank_search.session(onnx_bytes, so, ["CPUExecutionProvider"], "new model")
+        report.status(f"test split scored with the {search} bank search")
         test_scores = np.concatenate([session.run(["score"], {"image": x_test[i:i + bs]})[0]
                                       for i in range(0, len(x_test), bs)])
     else:
@@ -390,6 +395,7 @@ def train_anomaly(project, options: dict[str, Any] | None, report) -> dict[str, 
         "bank_size": info["bank_size"],
         "feature_dims": info["feature_dims"],
         "threshold_source": source,
+        "bank_search": search,          # how the test split was scored: "int8" as a CPU station scores
     }
 
     backbone = levers.backbone if opts["backend"] == "studio" else f"anomalib-patchcore:{levers.backbone}"

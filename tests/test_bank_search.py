@@ -65,6 +65,7 @@ def test_the_search_becomes_an_integer_product_and_the_float_bank_goes():
     assert n == 1
     kinds = ops(fast)
     assert "Gemm" not in kinds and kinds.count("MatMulIntegerToFloat") == 1 and "DynamicQuantizeLinear" in kinds
+    assert "ArgMin" not in kinds and kinds.count("TopK") == 1
     # the neighbour is gathered from the bank's rows: no column gather + transpose left
     model = onnx.load_from_string(fast)
     names = {i.name for i in model.graph.initializer}

@@ -149,12 +149,14 @@ def score(graph, x, eval_size: int, batch: int = 16):
     import onnxruntime as ort
     import torch
 
+    from studio.inference import bank_search
     from studio.training.export import to_onnx
 
     so = ort.SessionOptions()
     so.intra_op_num_threads, so.log_severity_level = max(1, torch.get_num_threads()), 3
-    sess = ort.InferenceSession(to_onnx(graph.cpu().eval(), torch.from_numpy(x[:2]), ["score", "anomaly_map"]),
-                                so, providers=["CPUExecutionProvider"])
+    # as a CPU station loads it: our graph's bank search in 8 bits (anomalib's graph runs as exported)
+    sess, _ = bank_search.session(to_onnx(graph.cpu().eval(), torch.from_numpy(x[:2]), ["score", "anomaly_map"]),
+                                  so, ["CPUExecutionProvider"])
     scores, maps = [], np.zeros((len(x), eval_size, eval_size), np.float32)
     for i in range(0, len(x), batch):
         s, m = sess.run(["score", "anomaly_map"], {"image": x[i:i + batch]})

@@ -119,3 +119,26 @@ def test_the_peer_refuses_what_it_cannot_do(tmp_path):
         with pytest.raises(ModelError) as err:
             train_anomaly(project, {"backend": "anomalib", option: value}, Report())
         assert err.value.field == option and "backend=studio" in str(err.value)
+
+
+def test_the_peer_graph_takes_any_batch_when_its_example_has_over_1024_patches():
+    """anomalib chunks a search of more than 1,024 patches in a Python loop; exported that way (2
+    images of 256 px = 2,048 patches) the graph failed on every other batch size."""
+    pytest.importorskip("anomalib")
+    import onnxruntime as ort
+
+    from studio.training.anomaly import DEFAULTS, fit_anomalib
+    from studio.training.export import to_onnx
+
+    x = np.random.default_rng(0).random((16, 3, 256, 256), np.float32)
+    graph, _, _ = fit_anomalib(x[:4], {**DEFAULTS, "backend": "anomalib", "coreset_ratio": 0.05, "device": "cpu"},
+                               Report())
+    graph = graph.cpu().eval()
+    session = ort.InferenceSession(to_onnx(graph, torch.from_numpy(x[:2]), ["score", "anomaly_map"]),
+                                   providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        expected = graph(torch.from_numpy(x))[0].numpy()
+    for n in (1, 12, 16):
+        scores, maps = session.run(None, {"image": x[:n]})
+        assert scores.shape == (n,) and maps.shape[0] == n
+        assert np.allclose(scores, expected[:n], rtol=1e-3)

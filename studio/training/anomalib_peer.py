@@ -87,10 +87,21 @@ def export_module(model):
     """image -> (score [N], anomaly_map [N, 1, S, S]): the studio's interface over anomalib's forward."""
     import torch
 
+    def nearest_neighbors(embedding, n_neighbors: int):
+        # anomalib's own search cuts more than 1,024 patches into chunks in a Python loop,
+        # which the ONNX export traces with the example batch's sizes: a graph exported on 2
+        # images of 256 px (2,048 patches) then fails on any other batch. The same distances
+        # in one product trace with a free batch (the memory it costs: patches x bank floats).
+        distances = model.euclidean_dist(embedding, model.memory_bank)
+        if n_neighbors == 1:
+            return distances.min(1)
+        return distances.topk(k=n_neighbors, largest=False, dim=1)
+
     class AnomalibPatchCore(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.model = model
+            model.nearest_neighbors = nearest_neighbors
 
         def forward(self, image):
             out = self.model(image)

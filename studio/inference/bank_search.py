@@ -54,6 +54,12 @@ def _bank_gemm(node, inits) -> bool:
     return len(bank.dims) == 2 and list(sq.dims) in ([1, bank.dims[1]], [bank.dims[1]])
 
 
+def _copy(message, kind):
+    out = kind()
+    out.CopyFrom(message)
+    return out
+
+
 def int8_search(model_bytes: bytes) -> tuple[bytes, int]:
     """``model_bytes`` with every bank search in 8 bits -> (new bytes, number of searches rewritten).
 
@@ -64,11 +70,12 @@ def int8_search(model_bytes: bytes) -> tuple[bytes, int]:
     model = onnx.load_from_string(model_bytes)
     graph = model.graph
     inits = {i.name: i for i in graph.initializer}
-    gemms = [n for n in graph.node if _bank_gemm(n, inits)]
+    original = list(graph.node)     # held, so that id() names each node for the whole rewrite
+    gemms = [n for n in original if _bank_gemm(n, inits)]
     if not gemms:
         return model_bytes, 0
     consumers: dict[str, list] = {}
-    for n in graph.node:
+    for n in original:
         for name in n.input:
             consumers.setdefault(name, []).append(n)
     new_inits, drop, replace = [], set(), {}      # replace: id(old node) -> [new nodes] (or [] to delete)
@@ -117,10 +124,12 @@ def int8_search(model_bytes: bytes) -> tuple[bytes, int]:
         if all(id(u) in replace for u in consumers.get(bank_name, [])) and \
                 bank_name not in {o.name for o in graph.output}:
             drop.add(bank_name)
-    nodes = [m for n in graph.node for m in replace.get(id(n), [n])]
+    nodes = [m for n in original for m in replace.get(id(n), [n])]
     used = {name for n in nodes for name in n.input}
     drop |= {name for name in (g.input[2] for g in gemms) if name not in used}
     kept = [i for i in graph.initializer if i.name not in drop]
+    # copies first: a message taken from a repeated field may not outlive its removal from it
+    nodes, kept = [_copy(n, onnx.NodeProto) for n in nodes], [_copy(i, onnx.TensorProto) for i in kept]
     del graph.node[:]
     graph.node.extend(nodes)
     del graph.initializer[:]

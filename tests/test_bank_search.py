@@ -141,3 +141,7 @@ def test_a_gpu_session_keeps_the_exact_graph(monkeypatch):
     assert bank_search.session(data, None, ["CUDAExecutionProvider", "CPUExecutionProvider"]) == ("session", "exact")
     assert seen == [data]
     assert bank_search.session(data, None, ["CPUExecutionProvider"])[1] == "int8" and seen[1] != data
+
+
+def test_the_selfcheck_runs_a_small_search_both_ways():
+    assert "8-bit" in bank_search.check()

@@ -62,6 +62,7 @@ def run_checks(project: str | None = None) -> list[Check]:
         _check("weights EfficientNet-Lite0", _weights),
         _check("torch", _torch),
         _check("onnxruntime run", _onnxruntime),
+        _check("anomaly bank search", _bank_search),
         _check("qt offscreen", _qt),
     ]
     with tempfile.TemporaryDirectory(prefix="studio-selfcheck-") as tmp:
@@ -133,6 +134,12 @@ def _onnxruntime() -> str:
     if y.tolist() != [[0.0, 0.0, 2.0]]:
         raise RuntimeError(f"Relu gave {y.tolist()}")
     return f"{ort.__version__}, providers: {', '.join(providers)}"
+
+
+def _bank_search() -> str:
+    from studio.inference import bank_search
+
+    return bank_search.check()
 
 
 def _qt() -> str:

@@ -170,3 +170,41 @@ def session(model_bytes: bytes, options, providers, what: str = "model"):
                 log.warning("the %s's 8-bit bank search cannot load (%s); it runs in float32", what,
                             str(e).splitlines()[0][:200] if str(e) else e)
     return ort.InferenceSession(model_bytes, options, providers=providers), "exact"
+
+
+def check() -> str:
+    """``studio selfcheck``: a small bank search as the anomaly export writes it, rewritten and run
+    here in 8 bits against the float graph. Raises RuntimeError when the two disagree."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    bank = rng.standard_normal((16, 64)).astype(np.float32)                  # [D, M]
+    queries = (bank[:, rng.integers(0, 64, 32)].T + 0.05 * rng.standard_normal((32, 16))).astype(np.float32)
+    nodes = [helper.make_node("Gemm", ["q", "bank_t", "bank_sq"], ["d2"], alpha=-2.0),
+             helper.make_node("ArgMin", ["d2"], ["i"], axis=1, keepdims=0),
+             helper.make_node("Gather", ["bank_t", "i"], ["cols"], axis=1),
+             helper.make_node("Transpose", ["cols"], ["best"], perm=[1, 0]),
+             helper.make_node("Sub", ["q", "best"], ["diff"]), helper.make_node("Mul", ["diff", "diff"], ["sq"]),
+             helper.make_node("ReduceSum", ["sq", "axis"], ["d"], keepdims=0)]
+    graph = helper.make_graph(nodes, "bank-search-check", [helper.make_tensor_value_info("q", TensorProto.FLOAT,
+                                                                                          [32, 16])],
+                              [helper.make_tensor_value_info("d", TensorProto.FLOAT, [32])],
+                              [numpy_helper.from_array(bank, "bank_t"),
+                               numpy_helper.from_array((bank * bank).sum(0)[None, :], "bank_sq"),
+                               numpy_helper.from_array(np.array([1], np.int64), "axis")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = min(model.ir_version, 9)
+    exact = model.SerializeToString()
+    fast, n = int8_search(exact)
+    if n != 1:
+        raise RuntimeError("the bank search was not recognised")
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    run = {k: ort.InferenceSession(b, options, providers=["CPUExecutionProvider"]).run(None, {"q": queries})[0]
+           for k, b in (("exact", exact), ("int8", fast))}
+    truth = ((queries[:, None, :] - bank.T[None]) ** 2).sum(-1).min(1)
+    if not np.allclose(run["exact"], truth, rtol=1e-4, atol=1e-5) or (run["int8"] < truth - 1e-4).any() \
+            or not np.allclose(run["int8"], truth, rtol=0.05, atol=1e-3):
+        raise RuntimeError("the 8-bit search's distances differ from the exact ones")
+    return "8-bit on the CPU (MatMulIntegerToFloat), distances checked against the exact search"

@@ -97,11 +97,12 @@ def export_module(model):
             return distances.min(1)
         return distances.topk(k=n_neighbors, largest=False, dim=1)
 
+    model.nearest_neighbors = nearest_neighbors
+
     class AnomalibPatchCore(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.model = model
-            model.nearest_neighbors = nearest_neighbors
 
         def forward(self, image):
             out = self.model(image)

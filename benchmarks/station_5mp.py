@@ -24,6 +24,8 @@ Measured, in one run:
   parts, paced at ``--rate`` parts/s and free-run; trigger -> PLC p99, and where a paced part's
   time goes (capture, inference = preprocessing + graph, actuation = log commit + PLC write);
   ``--pass-images 1,0.1`` repeats the runs with station.yaml's ``retention: pass_images`` set;
+  ``--threads 2,1`` repeats them with the live model on that many ONNX Runtime threads (station.yaml
+  ``inference_threads``; 2 is the default);
 * ``levers`` (``--levers``): the bank search against today's exact search on the same cached
   test-tile features (150 good + 392 defective): image AUROC and ONNX Runtime graph ms for a
   half-precision bank, fewer feature dimensions (the ``feature_dims`` projection), smaller
@@ -631,6 +633,9 @@ def main() -> None:
     ap.add_argument("--cpu-latency", default="default",
                     help="station.yaml cpu_latency_us for the station runs, a list (default: the default, 0; "
                          "e.g. 0,off to compare the cores kept awake with the cores sleeping)")
+    ap.add_argument("--threads", default="2",
+                    help="the live model's ONNX Runtime threads for the station runs (station.yaml "
+                         "inference_threads), a list (default 2, the default; e.g. 2,1)")
     ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                     help="a trainer option over the defaults (e.g. tiles=2x2, backbone=efficientnet_lite2); "
                          "the fit is cached per option set")
@@ -660,16 +665,20 @@ def main() -> None:
         out["stages_load"] = load_avg()
         print(json.dumps({"stages": out["stages"]}), flush=True)
         out["station"] = {}
+        threads = [int(v) for v in args.threads.split(",")]
+        models = {n: model if n == 2 else InspectionModel.load(project, data["model_id"], threads=n) for n in threads}
         for share in [float(v) for v in args.pass_images.split(",")]:
             for kind in ("rgb", "mono8"):
                 for name, interval in ((f"paced_{args.rate:g}", 1.0 / args.rate), ("free_run", 0.0)):
                     for latency in args.cpu_latency.split(","):     # interleaved: a load swing hits each alike
-                        keep_pass_images(project, share, None if latency == "default" else latency)
-                        label = f"{kind}_{name}_pass_images_{share:g}" + (
-                            "" if latency == "default" else f"_cpu_latency_{latency}")
-                        r = station_run(project, model, frames[kind], args.parts, interval, work / label)
-                        out["station"][label] = r
-                        print(json.dumps({label: r}), flush=True)
+                        for n, m in models.items():
+                            keep_pass_images(project, share, None if latency == "default" else latency)
+                            label = f"{kind}_{name}_pass_images_{share:g}" + (
+                                "" if latency == "default" else f"_cpu_latency_{latency}") + (
+                                "" if args.threads == "2" else f"_threads_{n}")
+                            r = station_run(project, m, frames[kind], args.parts, interval, work / label)
+                            out["station"][label] = r
+                            print(json.dumps({label: r}), flush=True)
         keep_pass_images(project, None)
     if args.levers or args.only_levers:
         out["levers"] = levers(data, args.size, args.repeats, args.faiss_path, with_auroc=not args.no_auroc)

@@ -62,6 +62,16 @@ def test_everything_else_is_left_to_opencv(image, size):
     assert np.array_equal(area_resize(image, size, size), opencv(image, size))
 
 
+def test_the_bands_are_used_only_where_they_pay():
+    from studio.dataset.area_resize import uses_bands
+
+    assert uses_bands((2048, 2048), 224, 224) and uses_bands((2048, 2048), 320, 320)       # 9.1x, 6.4x
+    assert not uses_bands((2048, 2048), 480, 480)       # a 2x2 tiled model's input: OpenCV's threads win
+    assert not uses_bands((1500, 1500), 448, 448)
+    image = np.arange(2048 * 2048, dtype=np.uint32).reshape(2048, 2048).astype(np.uint8)
+    assert np.array_equal(area_resize(image, 480, 480), opencv(image, 480))
+
+
 def test_the_weights_of_each_output_sum_to_one():
     for src, dst in ((2048, 224), (2047, 224), (2448, 224), (1500, 448)):
         starts, weights, n = _bands(src, dst)

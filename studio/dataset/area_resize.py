@@ -18,7 +18,10 @@ each), and the halves are resized at once on two threads. The scale of each half
 frame's exactly, so the pixels are OpenCV's own (13 -> 7 ms for a 5 MP RGB ROI to 224 px on
 its own; on the station right after a graph run, ONNX Runtime's spinning worker holds the other
 core and the gain is gone).
-Everything else (enlarging, whole-number ratios, small images) is left to OpenCV as it is.
+Everything else (enlarging, whole-number ratios, small images) is left to OpenCV as it is, and so
+is a mono frame shrunk by less than ``BANDED_MIN_SCALE``: there OpenCV's general path runs on two
+threads and is as fast or faster (2,048 -> 480, a tiled model's input: 2.6 ms against 3.8-7.0 ms
+for the bands; 2,048 -> 224: 4.0 against 1.9).
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ import cv2
 import numpy as np
 
 MIN_PIXELS = 1 << 20        # below a megapixel OpenCV's own resize is cheap enough
+BANDED_MIN_SCALE = 6.0      # the bands pay from this shrink factor on (benchmarks/README.md, "Station at 5 MP")
 PERIODIC_MAX = 256          # a ratio p/q with p up to this many input pixels: blocks of q outputs
 
 
@@ -43,12 +47,19 @@ def area_resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
         return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
     if image.dtype != np.uint8 or image.ndim != 2:
         return _in_halves(image, width, height)
+    if not uses_bands(image.shape, width, height):
+        return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
     with _one_blas_thread():
         rows = _banded(_bands(h, height), image, axis=0)          # [height, w] float32
         out = _banded(_bands(w, width), rows, axis=1)             # [height, width] float32
     np.rint(out, out=out)
     np.clip(out, 0, 255, out=out)
     return out.astype(np.uint8)
+
+
+def uses_bands(shape: tuple[int, ...], width: int, height: int) -> bool:
+    """Whether a mono uint8 frame of ``shape`` (already past the checks above) is resized in bands."""
+    return min(shape[0] / height, shape[1] / width) >= BANDED_MIN_SCALE
 
 
 _pool: ThreadPoolExecutor | None = None

@@ -83,6 +83,13 @@ def _positive(v: Any) -> str | None:
     return None if isinstance(v, bool) or not isinstance(v, (int, float)) or v > 0 else f"is {v!r}, not above 0"
 
 
+def threads_problem(v: Any) -> str | None:
+    """What is wrong with an ``inference_threads`` value, or None (also read by studio/station/runtime.py)."""
+    if v is None or (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 64):
+        return None
+    return f"is {v!r}, not a whole number of threads from 1 to 64"
+
+
 def _station_id(v: Any) -> str | None:
     import re
 
@@ -147,6 +154,9 @@ _TABLE = [
     Setting("cpu_latency_us", ("whole number", "text", "yes/no"), "how soon a core must wake while the station "
             "runs, in microseconds (default 0: the cores poll instead of sleeping, for the lowest part latency; "
             "off lets them sleep and saves power)", check=latency_problem),
+    Setting("inference_threads", ("whole number",), "ONNX Runtime threads the live model runs on (default 2; 1: "
+            "every part takes the same time and a core stays free for the image writer, a shadow model and the "
+            "dashboard; more for a tiled model on a machine with more cores)", check=threads_problem),
     Setting("trigger", ("text",), "what starts an inspection: free (the camera's pace or --interval), hardware "
             "(the camera's trigger input) or plc (the Modbus handshake / OPC UA Trigger)",
             choices=("free", "hardware", "plc")),

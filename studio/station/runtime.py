@@ -50,6 +50,7 @@ FIRST_PART_HANG_S = 60.0    # the first part may include model warm-up (CUDA, cu
 ALERT_REPEAT_S = 10.0       # the same kind of alert at most this often; the rest are counted
 STATS_EVERY_S = 1.0
 RECOVER_S = 60.0            # after a model hang, how long to wait for the model to answer again
+INFERENCE_THREADS = 2       # the live model's ONNX Runtime threads unless station.yaml says inference_threads
 MAX_RECOVERIES = 3          # hang recoveries per run; after that a hang is final
 
 
@@ -88,6 +89,9 @@ class Station:
         # the cores kept awake while running (cpu_latency.py): a sleeping core costs the next part ms
         self.cpu_latency = CpuLatency.from_settings(settings, file=Path(project.root) / "station.yaml")
         self.cpu_hold: CpuLatencyHold | None = None
+        # the live model's ONNX Runtime threads (benchmarks/README.md, "Station at 5 MP": 2 the fastest
+        # median, 1 the steadiest part time)
+        self.inference_threads = int(settings.get("inference_threads") or INFERENCE_THREADS)   # checked by the table
         self._log_health = LogHealth(self, self.log_policy.on_failure)
         self.max_parts, self.interval_s = max_parts, interval_s
         self.deadline_s, self.heartbeat_s, self.hang_s = deadline_ms / 1000.0, heartbeat_s, hang_s
@@ -239,7 +243,8 @@ class Station:
             from studio.project.live import live_model_id
 
             # the promoted live model when one is recorded (studio station promote), else the newest
-            self.model = InspectionModel.load(self.project, self.model_id or live_model_id(self.project))
+            self.model = InspectionModel.load(self.project, self.model_id or live_model_id(self.project),
+                                              threads=self.inference_threads)
         self.model_id = getattr(self.model, "model_id", None) or self.model_id
         if self.plc is None:
             from studio.plc import open_plc
@@ -533,7 +538,7 @@ class Station:
 
         target = model_id or self.model_id
         try:
-            model = InspectionModel.load(self.project, target)
+            model = InspectionModel.load(self.project, target, threads=self.inference_threads)
         except StudioError as e:
             self._alert(f"model {target} refused: {e.message}; the station keeps running "
                         f"{self.model_id or 'the model it has'}", "error", key="model", always=True)

@@ -155,7 +155,7 @@ _TABLE = [
             "runs, in microseconds (default 0: the cores poll instead of sleeping, for the lowest part latency; "
             "off lets them sleep and saves power)", check=latency_problem),
     Setting("inference_threads", ("whole number",), "ONNX Runtime threads the live model runs on (default 2; 1: "
-            "every part takes the same time and a core stays free for the image writer, a shadow model and the "
+            "every part takes nearly the same time and a core stays free for the image writer, a shadow model and the "
             "dashboard; more for a tiled model on a machine with more cores)", check=threads_problem),
     Setting("trigger", ("text",), "what starts an inspection: free (the camera's pace or --interval), hardware "
             "(the camera's trigger input) or plc (the Modbus handshake / OPC UA Trigger)",

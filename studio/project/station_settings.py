@@ -84,7 +84,7 @@ def _positive(v: Any) -> str | None:
 
 
 def threads_problem(v: Any) -> str | None:
-    """What is wrong with an ``inference_threads`` value, or None (also read by studio/station/runtime.py)."""
+    """What is wrong with an ``inference_threads`` value, or None (the station reads the checked value)."""
     if v is None or (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 64):
         return None
     return f"is {v!r}, not a whole number of threads from 1 to 64"
